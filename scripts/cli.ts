@@ -1,0 +1,29 @@
+import { Command, CommanderError } from "commander";
+import { registerPlan } from "./plan";
+
+/**
+ * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
+ * `register…(program)` function: a thin commander layer over plain, tested functions.
+ */
+export function buildCli(): Command {
+  const program = new Command("friday")
+    .description("Operate friday: plan, deploy, roll back, migrate, refresh staging, flip flags.")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  registerPlan(program);
+  return program;
+}
+
+/** Runs the CLI. Errors are printed once, without a stack trace, and set a non-zero exit code. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed help or the usage error.
+      process.exitCode = error.exitCode;
+      return;
+    }
+    throw error;
+  }
+}
