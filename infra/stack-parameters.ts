@@ -1,0 +1,54 @@
+/**
+ * The identifiers a stack publishes for scripts and the pipeline, as stack outputs and as SSM
+ * parameters under /friday/<stack>/<name>, so operator commands need AWS credentials only (no
+ * Pulumi CLI). One list, used by the program that writes them and the scripts that read them.
+ */
+export const STACK_PARAMETERS = {
+  /** AWS region of the stack. */
+  region: "region",
+  clusterName: "cluster-name",
+  clusterArn: "cluster-arn",
+  serviceName: "service-name",
+  serviceArn: "service-arn",
+  /** Task-definition family the deploy step registers revisions in. */
+  taskDefinitionFamily: "task-definition-family",
+  /** The template revision the stack last published: the next deploy starts from it. */
+  taskDefinitionTemplateArn: "task-definition-template-arn",
+  containerName: "container-name",
+  ecrRepositoryUrl: "ecr-repository-url",
+  ecrRepositoryArn: "ecr-repository-arn",
+  loadBalancerDnsName: "load-balancer-dns-name",
+  /** Base URL of the service (https://domain or http://alb-dns). */
+  serviceUrl: "service-url",
+  productionListenerRuleArn: "production-listener-rule-arn",
+  testListenerRuleArn: "test-listener-rule-arn",
+  blueTargetGroupArn: "blue-target-group-arn",
+  greenTargetGroupArn: "green-target-group-arn",
+  /** Comma-separated names of the alarms blue/green deploys roll back on. */
+  rollbackAlarmNames: "rollback-alarm-names",
+  notificationsTopicArn: "notifications-topic-arn",
+  dbInstanceIdentifier: "db-instance-identifier",
+  dbInstanceArn: "db-instance-arn",
+  dbParameterGroupName: "db-parameter-group-name",
+  dbSubnetGroupName: "db-subnet-group-name",
+  dbSecurityGroupId: "db-security-group-id",
+  /** ARN of the RDS-managed master secret in Secrets Manager. */
+  dbSecretArn: "db-secret-arn",
+  dbEngineVersion: "db-engine-version",
+  vpcId: "vpc-id",
+  /** Comma-separated private subnet ids. */
+  privateSubnetIds: "private-subnet-ids",
+  serviceSecurityGroupId: "service-security-group-id",
+} as const;
+
+export type StackParameterKey = keyof typeof STACK_PARAMETERS;
+
+/** The SSM parameter name of one identifier, e.g. `/friday/prod/cluster-name`. */
+export function parameterName(stack: string, key: StackParameterKey): string {
+  return `${parameterPrefix(stack)}/${STACK_PARAMETERS[key]}`;
+}
+
+/** The SSM path all of a stack's identifiers live under (no trailing slash). */
+export function parameterPrefix(stack: string): string {
+  return `/friday/${stack}`;
+}
