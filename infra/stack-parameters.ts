@@ -39,6 +39,12 @@ export const STACK_PARAMETERS = {
   /** Comma-separated private subnet ids. */
   privateSubnetIds: "private-subnet-ids",
   serviceSecurityGroupId: "service-security-group-id",
+  /** Role the app's tasks run as. */
+  taskRoleArn: "task-role-arn",
+  /** Role ECS uses to pull the image and read the task's secrets. */
+  taskExecutionRoleArn: "task-execution-role-arn",
+  ecsInfrastructureRoleArn: "ecs-infrastructure-role-arn",
+  logGroupName: "log-group-name",
 } as const;
 
 export type StackParameterKey = keyof typeof STACK_PARAMETERS;
