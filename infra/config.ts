@@ -126,6 +126,39 @@ const alarmsSchema = z
   })
   .strict();
 
+/** Pipeline: `pulumi up -s prod` builds it (see docs/pipeline.md); staging has none. */
+const pipelineSchema = z
+  .object({
+    /** The app repository the pipeline builds, "owner/name" as the git host spells it. */
+    repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name", e.g. "acme/app"'),
+    /** Pushes to this branch start the pipeline. */
+    branch: z.string().regex(/^[^\s~^:?*\[\\]+$/, "must be a git branch name").default("main"),
+    /** An existing (already approved) CodeConnections connection; without it the stack creates one to approve once. */
+    connectionArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/, "must be a CodeConnections connection ARN")
+      .optional(),
+    /** Git host of the connection the stack creates. */
+    providerType: z.enum(["GitHub", "GitHubEnterpriseServer", "GitLab", "GitLabSelfManaged", "Bitbucket"]).default("GitHub"),
+    /** Only pushes touching these paths (globs) start the pipeline; default: any path. */
+    filePaths: z.array(z.string().min(1)).min(1).max(8).optional(),
+    /** The app's unit tests, run in the repository root. */
+    testCommand: z.string().min(1).default("npm test"),
+    /** The migration lint, run in the repository root after the tests. */
+    lintCommand: z.string().min(1).default("npx friday migrate lint"),
+    /** Docker build context (holds the Dockerfile), relative to the repository root. */
+    dockerContext: z.string().regex(/^(\.|[\w.-]+(\/[\w.-]+)*)$/, 'must be a relative path like "app" or "."').default("app"),
+    /** Migrations directory, relative to the repository root. */
+    migrationsDir: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be a relative path like "app/migrations"').default("app/migrations"),
+    /** A person approves each prod release after the automatic gate. */
+    manualApproval: z.boolean().default(true),
+    /** Minutes a deploy step may take (blue/green shift plus bake) before the run fails. */
+    deployTimeoutMinutes: int(5, 480).default(60),
+    /** Images the ECR lifecycle policy keeps (most recent first). */
+    imageRetentionCount: int(2, 1000).default(30),
+  })
+  .strict();
+
 /** The whole `friday:` namespace of a stack file. */
 export const stackSettingsSchema = z
   .object({
@@ -139,10 +172,14 @@ export const stackSettingsSchema = z
     imageUri: z.string().regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/, "must be an image reference like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag").optional(),
     /** (prod) The staging stack to read outputs from, e.g. "acme/friday/staging". */
     stagingStack: z.string().min(1).optional(),
+    /** (prod) The delivery pipeline: repository, branch, commands, approval. */
+    pipeline: pipelineSchema.optional(),
   })
   .strict();
 
 export type StackSettings = z.infer<typeof stackSettingsSchema>;
+/** The validated `friday:pipeline` section (prod). */
+export type PipelineSettings = z.infer<typeof pipelineSchema>;
 export type StackRole = "staging" | "prod";
 
 /** A stack's validated configuration: its role plus the per-stack knobs. */
@@ -282,6 +319,12 @@ export function parseStackConfig(stack: string, rawConfig: Readonly<Record<strin
   if (!region) problems.push(`aws:region is missing: add \`aws:region: us-east-1\` (or your region) to Pulumi.${stack}.yaml.`);
   if (stack === "prod" && !settings.stagingStack) {
     problems.push('friday:stagingStack is missing: prod reads staging\'s outputs to stay behind it. Set it to the staging stack\'s name, e.g. "acme/friday/staging".');
+  }
+  if (stack === "prod" && !settings.pipeline) {
+    problems.push('friday:pipeline is missing: prod builds the delivery pipeline. Add `friday:pipeline: {repository: "owner/app"}` (see docs/pipeline.md).');
+  }
+  if (stack === "staging" && settings.pipeline !== undefined) {
+    problems.push("friday:pipeline is set in the staging stack: only prod builds the pipeline (it deploys to both). Move the block to Pulumi.prod.yaml.");
   }
   if (problems.length) throw new StackConfigError(stack, problems);
 
