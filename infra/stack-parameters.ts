@@ -45,6 +45,14 @@ export const STACK_PARAMETERS = {
   taskExecutionRoleArn: "task-execution-role-arn",
   ecsInfrastructureRoleArn: "ecs-infrastructure-role-arn",
   logGroupName: "log-group-name",
+  /** AppConfig application, environment and feature-flag profile `friday flags` deploys to. */
+  appConfigApplicationId: "appconfig-application-id",
+  appConfigEnvironmentId: "appconfig-environment-id",
+  appConfigProfileId: "appconfig-profile-id",
+  /** Deployment strategy for normal flag changes (gradual, alarm-monitored bake). */
+  appConfigGradualStrategyId: "appconfig-gradual-strategy-id",
+  /** Deployment strategy for kill switches (all at once, no bake). */
+  appConfigImmediateStrategyId: "appconfig-immediate-strategy-id",
 } as const;
 
 export type StackParameterKey = keyof typeof STACK_PARAMETERS;
