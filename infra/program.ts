@@ -1,13 +1,53 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "./config";
+import { parseStackConfig, type StackConfig } from "./config";
+import { PARITY } from "./parity";
 import { createEnvironment } from "../stacks/environment";
 
+/** Compares dotted numeric versions: negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /**
- * Reads and validates this stack's config (before any resource is registered), then builds the
+ * Staging first: prod may not run an engine version staging does not already run. Throws before
+ * any prod resource is registered.
+ */
+export function assertStagingIsAhead(stagingStack: string, stagingEngineVersion: unknown, prodEngineVersion: string): void {
+  if (typeof stagingEngineVersion !== "string" || !stagingEngineVersion) {
+    throw new Error(
+      `Staging first: the staging stack "${stagingStack}" has no dbEngineVersion output. Run \`pulumi up -s staging\` before prod ` +
+        "(or fix friday:stagingStack in Pulumi.prod.yaml).",
+    );
+  }
+  if (compareVersions(prodEngineVersion, stagingEngineVersion) > 0) {
+    throw new Error(
+      `Staging first: prod would run PostgreSQL ${prodEngineVersion} but staging ("${stagingStack}") runs ${stagingEngineVersion}. ` +
+        "Run `pulumi up -s staging` first, let it bake, then update prod.",
+    );
+  }
+}
+
+/** Reads staging's outputs (prod only) and holds prod back if staging is behind. */
+async function readStaging(config: StackConfig): Promise<pulumi.StackReference> {
+  const staging = new pulumi.StackReference("staging", { name: config.stagingStack! });
+  const engine = await staging.getOutputDetails("dbEngineVersion");
+  assertStagingIsAhead(config.stagingStack!, engine.value ?? engine.secretValue, PARITY.database.engineVersion);
+  return staging;
+}
+
+/**
+ * The program: validates this stack's config before any resource is registered, then builds the
  * environment; prod also reads staging's outputs and builds the pipeline.
  */
 export async function program(): Promise<Record<string, unknown>> {
   const config = parseStackConfig(pulumi.getStack(), pulumi.runtime.allConfig());
+  if (config.stack === "prod") await readStaging(config);
   const environment = createEnvironment(config);
-  return environment.outputs;
+  return { ...environment.outputs };
 }

@@ -1,7 +1,192 @@
-import * as aws from "@pulumi/aws";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
+import { PARITY } from "../infra/parity";
+import type { StackParameterKey } from "../infra/stack-parameters";
+import { Alarms } from "../components/alarms";
+import { AppImage } from "../components/app-image";
+import { BlueGreenService } from "../components/blue-green-service";
+import { Database } from "../components/database";
+import { DeployHook } from "../components/deploy-hook";
+import { LoadBalancer } from "../components/load-balancer";
+import { Network } from "../components/network";
+import { StackParameters } from "../components/stack-parameters";
+import { bundleDeployHook } from "../lambdas/deploy-hook/bundle";
 
-export function createEnvironment(config: StackConfig) {
-  const topic = new aws.sns.Topic(`friday-${config.stack}-notifications`, {});
-  return { outputs: { notificationsTopicArn: topic.arn } };
+/** The identifiers an environment publishes (stack outputs and SSM parameters), by STACK_PARAMETERS key. */
+export type EnvironmentOutputs = Record<StackParameterKey, pulumi.Output<string>>;
+
+/** One environment, as built: its parts (for composing more on top) and its published identifiers. */
+export interface Environment {
+  readonly config: StackConfig;
+  readonly network: Network;
+  readonly image: AppImage;
+  readonly loadBalancer: LoadBalancer;
+  readonly database: Database;
+  readonly alarms: Alarms;
+  readonly deployHook: DeployHook;
+  readonly service: BlueGreenService;
+  readonly outputs: EnvironmentOutputs;
+}
+
+/** Where the reference app (its Dockerfile) lives. */
+const APP_DIR = join(__dirname, "..", "app");
+
+/**
+ * The one environment both stacks run: staging and prod differ only in the knobs of their stack
+ * files. Parity-locked values come from PARITY. No side effects at import.
+ */
+export function createEnvironment(config: StackConfig): Environment {
+  const prefix = `friday-${config.stack}`;
+  const tags = { "friday:stack": config.stack, "friday:managed-by": "pulumi" };
+
+  const network = new Network(`${prefix}-network`, {
+    cidrBlock: PARITY.vpcCidr,
+    azCount: PARITY.azCount,
+    natGateways: config.network.natGateways,
+    interfaceEndpoints: config.network.interfaceEndpoints,
+    tags,
+  });
+  const image = new AppImage(`${prefix}-image`, {
+    repositoryName: `${prefix}-app`,
+    contextDir: APP_DIR,
+    imageUri: config.imageUri,
+    platform: PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+    tags,
+  });
+  const loadBalancer = new LoadBalancer(`${prefix}-lb`, {
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    containerPort: PARITY.service.containerPort,
+    healthCheckPath: PARITY.service.healthCheckPath,
+    testListenerPort: PARITY.service.testListenerPort,
+    testListenerSourceIps: network.natPublicIps,
+    certificateArn: config.https.certificateArn,
+    domainName: config.https.domainName,
+    hostedZoneId: config.https.hostedZoneId,
+    tags,
+  });
+  const database = new Database(`${prefix}-db`, {
+    identifier: `${prefix}-db`,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    clientSecurityGroupIds: [],
+    engineVersion: PARITY.database.engineVersion,
+    parameterGroupFamily: PARITY.database.parameterGroupFamily,
+    parameters: PARITY.database.parameters,
+    port: PARITY.database.port,
+    databaseName: PARITY.database.databaseName,
+    masterUsername: PARITY.database.masterUsername,
+    ...config.database,
+    tags,
+  });
+  const alarms = new Alarms(`${prefix}-alarms`, {
+    namePrefix: prefix,
+    loadBalancerArnSuffix: loadBalancer.alb.arnSuffix,
+    targetGroupArnSuffixes: [loadBalancer.blueTargetGroup.arnSuffix, loadBalancer.greenTargetGroup.arnSuffix],
+    dbInstanceIdentifier: database.instance.identifier,
+    thresholds: config.alarms,
+    notificationEmail: config.alarms.notificationEmail,
+    tags,
+  });
+  const deployHook = new DeployHook(`${prefix}-deploy-hook`, {
+    code: deployHookArchive(),
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    testListenerUrl: loadBalancer.testListenerUrl,
+    testListenerPort: PARITY.service.testListenerPort,
+    rollbackAlarmNames: alarms.alarmNames,
+    rollbackAlarmArns: alarms.alarmArns,
+    alarmWatchMinutes: config.deploy.alarmWatchMinutes,
+    smokeTestTimeoutSeconds: config.deploy.smokeTestTimeoutSeconds,
+    logRetentionDays: config.service.logRetentionDays,
+    tags,
+  });
+  const service = new BlueGreenService(`${prefix}-service`, {
+    serviceName: prefix,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    loadBalancerSecurityGroupId: loadBalancer.securityGroup.id,
+    image: image.imageUri,
+    repositoryArn: image.repository.arn,
+    containerName: PARITY.service.containerName,
+    containerPort: PARITY.service.containerPort,
+    cpuArchitecture: PARITY.service.cpuArchitecture,
+    cpu: config.service.cpu,
+    memory: config.service.memory,
+    environment: {
+      PORT: String(PARITY.service.containerPort),
+      APP_STACK: config.stack,
+      PGHOST: database.instance.address,
+      PGPORT: String(PARITY.database.port),
+      PGDATABASE: PARITY.database.databaseName,
+      PGSSLMODE: "require",
+    },
+    // Credentials come from the RDS-managed secret through ECS, never as plain values.
+    secrets: {
+      PGUSER: pulumi.interpolate`${database.secretArn}:username::`,
+      PGPASSWORD: pulumi.interpolate`${database.secretArn}:password::`,
+    },
+    secretArns: [database.secretArn],
+    desiredCount: config.service.desiredCount,
+    minCount: config.service.minCount,
+    maxCount: config.service.maxCount,
+    cpuTargetPercent: config.service.cpuTargetPercent,
+    logRetentionDays: config.service.logRetentionDays,
+    blueTargetGroupArn: loadBalancer.blueTargetGroup.arn,
+    greenTargetGroupArn: loadBalancer.greenTargetGroup.arn,
+    productionListenerRuleArn: loadBalancer.productionListenerRule.arn,
+    testListenerRuleArn: loadBalancer.testListenerRule.arn,
+    listenerArns: loadBalancer.listenerArns,
+    bakeTimeMinutes: config.deploy.bakeTimeMinutes,
+    rollbackAlarmNames: alarms.alarmNames,
+    hook: { functionArn: deployHook.function.arn, invokeRoleArn: deployHook.invokeRole.arn, lifecycleStages: deployHook.lifecycleStages },
+    tags,
+  }, { dependsOn: [alarms] });
+  database.allowClient("service", service.securityGroup.id);
+
+  const outputs: EnvironmentOutputs = {
+    region: pulumi.output(config.region),
+    clusterName: service.cluster.name,
+    clusterArn: service.cluster.arn,
+    serviceName: service.service.name,
+    serviceArn: service.service.id,
+    taskDefinitionFamily: service.taskDefinition.family,
+    taskDefinitionTemplateArn: service.taskDefinition.arn,
+    containerName: pulumi.output(PARITY.service.containerName),
+    ecrRepositoryUrl: image.repository.repositoryUrl,
+    ecrRepositoryArn: image.repository.arn,
+    loadBalancerDnsName: loadBalancer.alb.dnsName,
+    serviceUrl: loadBalancer.serviceUrl,
+    productionListenerRuleArn: loadBalancer.productionListenerRule.arn,
+    testListenerRuleArn: loadBalancer.testListenerRule.arn,
+    blueTargetGroupArn: loadBalancer.blueTargetGroup.arn,
+    greenTargetGroupArn: loadBalancer.greenTargetGroup.arn,
+    rollbackAlarmNames: pulumi.output(alarms.alarmNames.join(",")),
+    notificationsTopicArn: alarms.topic.arn,
+    dbInstanceIdentifier: database.instance.identifier,
+    dbInstanceArn: database.instance.arn,
+    dbParameterGroupName: database.parameterGroup.name,
+    dbSubnetGroupName: database.subnetGroup.name,
+    dbSecurityGroupId: database.securityGroup.id,
+    dbSecretArn: database.secretArn,
+    dbEngineVersion: pulumi.output(PARITY.database.engineVersion),
+    vpcId: network.vpcId,
+    privateSubnetIds: pulumi.all(network.privateSubnetIds).apply((ids) => ids.join(",")),
+    serviceSecurityGroupId: service.securityGroup.id,
+    taskRoleArn: service.taskRole.arn,
+    taskExecutionRoleArn: service.executionRole.arn,
+    ecsInfrastructureRoleArn: service.infrastructureRole.arn,
+    logGroupName: service.logGroup.name,
+  };
+  new StackParameters(`${prefix}-parameters`, { stack: config.stack, values: outputs, tags });
+  return { config, network, image, loadBalancer, database, alarms, deployHook, service, outputs };
+}
+
+/** The lifecycle hook's handler, bundled with esbuild at program time into a Lambda archive. */
+function deployHookArchive(): pulumi.Output<pulumi.asset.Archive> {
+  const outDir = mkdtempSync(join(tmpdir(), "friday-deploy-hook-"));
+  return pulumi.output(bundleDeployHook(outDir)).apply(() => new pulumi.asset.FileArchive(outDir));
 }

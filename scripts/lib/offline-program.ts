@@ -66,7 +66,9 @@ function serviceOf(type: string): string {
 }
 
 /** Fake computed attributes, enough for the program's Outputs to resolve to realistic values. */
+let resourcesSeen = 0;
 function fakeState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
+  resourcesSeen++;
   const arn = `arn:aws:${serviceOf(type)}:${region}:${FAKE_ACCOUNT}:${type.split(":").pop()!.toLowerCase()}/${name}`;
   const state: Record<string, any> = { arn, ...inputs };
   switch (type) {
@@ -94,6 +96,9 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, regi
     case "aws:ec2/vpc:Vpc":
       Object.assign(state, { cidrBlock: inputs.cidrBlock, defaultSecurityGroupId: "sg-default" });
       break;
+    case "aws:ec2/eip:Eip":
+      Object.assign(state, { publicIp: `203.0.113.${resourcesSeen % 250}` });
+      break;
     case "aws:kms/key:Key":
       Object.assign(state, { keyId: `key-${name}` });
       break;
@@ -114,6 +119,8 @@ function answerCall(token: string, inputs: Record<string, any>, region: string):
       return { name: region, region, id: region };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: FAKE_ACCOUNT, arn: `arn:aws:iam::${FAKE_ACCOUNT}:user/test`, userId: "AIDA" };
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["use1-az1", "use1-az2", "use1-az4"], id: region };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com" };
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":

@@ -1,0 +1,44 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
+
+export interface StackParametersArgs {
+  /** The stack whose identifiers these are ("staging" or "prod"): the SSM path is /friday/<stack>/. */
+  readonly stack: string;
+  /** Identifiers by STACK_PARAMETERS key (a component that owns others, e.g. feature flags, publishes its own). */
+  readonly values: Partial<Record<StackParameterKey, pulumi.Input<string>>>;
+  /** Tags for every resource. */
+  readonly tags?: Record<string, string>;
+}
+
+export function validateStackParametersArgs(name: string, args: StackParametersArgs): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(args.stack)) {
+    throw new Error(`StackParameters "${name}": stack must be a lowercase name like "prod" (got "${args.stack}").`);
+  }
+  const unknown = Object.keys(args.values).filter((key) => !(key in STACK_PARAMETERS));
+  if (unknown.length) {
+    throw new Error(`StackParameters "${name}": ${unknown.join(", ")} not in STACK_PARAMETERS: add them to infra/stack-parameters.ts first.`);
+  }
+}
+
+/**
+ * Publishes the stack's identifiers as SSM parameters under /friday/<stack>/, so operator commands
+ * and the pipeline find the cluster, service, alarms and database with AWS credentials alone.
+ */
+export class StackParameters extends pulumi.ComponentResource {
+  public readonly parameters: aws.ssm.Parameter[];
+
+  constructor(name: string, args: StackParametersArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("friday:ops:StackParameters", name, {}, opts);
+    validateStackParametersArgs(name, args);
+    this.parameters = (Object.keys(args.values) as StackParameterKey[]).map((key) =>
+      new aws.ssm.Parameter(`${name}-${STACK_PARAMETERS[key]}`, {
+        name: parameterName(args.stack, key),
+        type: "String",
+        value: args.values[key]!,
+        description: `friday ${args.stack}: ${key}`,
+        tags: args.tags,
+      }, { parent: this }));
+    this.registerOutputs({});
+  }
+}
