@@ -1,0 +1,248 @@
+import {
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  RegisterTaskDefinitionCommandInput,
+  Tag,
+  TaskDefinition,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { Command } from "commander";
+import { awsCall, DeployError } from "./aws";
+import {
+  addCommonFlags,
+  cliContext,
+  CommonFlags,
+  confirmProd,
+  finish,
+  numberFlag,
+  pollOption,
+  progressLog,
+  timeoutOption,
+} from "./cli-support";
+import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, listDeployments, Log, IN_FLIGHT_STATUSES } from "./follow";
+import { describeTaskDefinition, runningRevision } from "./service";
+import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
+
+/**
+ * The deploy step: start from the task-definition template the stack last published (so infra
+ * changes to CPU, memory, env, secrets or sidecars ride along), swap in the new image digest,
+ * register the revision, UpdateService, and follow the ECS blue/green deployment to its end.
+ * The pipeline's deploy actions and `friday deploy` both run this.
+ */
+
+export interface DeployDeps {
+  ecs: ECSClient;
+  ssm: SSMClient;
+  clock: Clock;
+  log: Log;
+}
+
+export interface DeployOptions {
+  stack: string;
+  /** `<registry>/<repository>@sha256:<digest>`, or "current" to redeploy what runs now (infra-only change). */
+  image: string;
+  /** @default 60 */
+  timeoutMinutes?: number;
+  /** @default 15 */
+  pollSeconds?: number;
+}
+
+export interface DeployResult extends FollowResult {
+  stack: string;
+  image: string;
+  /** The revision this deploy registered. */
+  taskDefinitionArn: string;
+  /** The template it started from. */
+  templateArn: string;
+}
+
+export const DIGEST_IMAGE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(\/[a-z0-9]([a-z0-9._/-]*[a-z0-9])?)+@sha256:[a-f0-9]{64}$/;
+
+/** Checks the flags before anything talks to AWS. */
+export function validateDeployOptions(options: DeployOptions): Required<DeployOptions> {
+  validateStackName(options.stack);
+  if (options.image !== "current" && !DIGEST_IMAGE.test(options.image)) {
+    throw new DeployError(
+      `--image must be an image pinned by digest, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:<64 hex>, ` +
+        `or "current" to roll the running image through an infra-only change (got "${options.image}"). Tags can move; deploys use digests.`,
+    );
+  }
+  const timeoutMinutes = options.timeoutMinutes ?? 60;
+  const pollSeconds = options.pollSeconds ?? 15;
+  if (!(timeoutMinutes >= 1 && timeoutMinutes <= 1440)) throw new DeployError(`--timeout-minutes must be from 1 to 1440 (got ${timeoutMinutes}).`);
+  if (!(pollSeconds >= 1 && pollSeconds <= 300)) throw new DeployError(`--poll-seconds must be from 1 to 300 (got ${pollSeconds}).`);
+  return { stack: options.stack, image: options.image, timeoutMinutes, pollSeconds };
+}
+
+/**
+ * The fields RegisterTaskDefinition accepts, copied from a described task definition. Everything
+ * else DescribeTaskDefinition returns (arn, revision, status, requiresAttributes, compatibilities,
+ * registeredAt/By, deregisteredAt, deleteRequestedAt) is read-only and must not be sent back.
+ */
+const REGISTRABLE_FIELDS = [
+  "taskRoleArn",
+  "executionRoleArn",
+  "networkMode",
+  "containerDefinitions",
+  "volumes",
+  "placementConstraints",
+  "requiresCompatibilities",
+  "cpu",
+  "memory",
+  "pidMode",
+  "ipcMode",
+  "proxyConfiguration",
+  "inferenceAccelerators",
+  "ephemeralStorage",
+  "runtimePlatform",
+  "enableFaultInjection",
+] as const satisfies readonly (keyof TaskDefinition & keyof RegisterTaskDefinitionCommandInput)[];
+
+/**
+ * The RegisterTaskDefinition input for a deploy: the template's registrable fields, its tags, and
+ * the app container's image swapped for `image`. Sidecars, secrets and environment are untouched.
+ */
+export function buildTaskDefinitionInput(
+  template: TaskDefinition,
+  tags: Tag[],
+  family: string,
+  containerName: string,
+  image: string,
+): RegisterTaskDefinitionCommandInput {
+  const containers = template.containerDefinitions ?? [];
+  if (!containers.some((c) => c.name === containerName)) {
+    throw new DeployError(
+      `Task definition template ${template.taskDefinitionArn} has no container named "${containerName}" ` +
+        `(it has: ${containers.map((c) => c.name).join(", ") || "none"}). The stack's parameters are out of step: run \`pulumi up\` for this stack.`,
+    );
+  }
+  const input: RegisterTaskDefinitionCommandInput = { family, containerDefinitions: [] };
+  for (const field of REGISTRABLE_FIELDS) {
+    const value = template[field];
+    if (value !== undefined) (input as Record<string, unknown>)[field] = structuredClone(value);
+  }
+  input.family = family;
+  input.containerDefinitions = containers.map((c) => (c.name === containerName ? { ...structuredClone(c), image } : structuredClone(c)));
+  if (tags.length > 0) input.tags = structuredClone(tags);
+  return input;
+}
+
+/** Deploys an image to a stack and follows the deployment; `ok` is false unless ECS reports SUCCESSFUL. */
+export async function deploy(deps: DeployDeps, raw: DeployOptions): Promise<DeployResult> {
+  const options = validateDeployOptions(raw);
+  const { ecs, log } = deps;
+  const ids = await loadStackIdentifiers(deps.ssm, options.stack);
+  log(`Deploying to ${options.stack}: service ${ids.serviceName} in cluster ${ids.clusterName}`);
+
+  await refuseWhileInFlight(ecs, ids);
+
+  const image = options.image === "current" ? await currentImage(ecs, ids) : options.image;
+  const { taskDefinition: template, tags } = await describeTaskDefinition(
+    ecs,
+    ids.taskDefinitionTemplateArn,
+    `the stack's template is gone; run \`pulumi up -s ${options.stack}\` to publish it again.`,
+  );
+  log(`Template: ${template.taskDefinitionArn} (cpu ${template.cpu ?? "?"}, memory ${template.memory ?? "?"}, ${template.containerDefinitions?.length ?? 0} container(s))`);
+  log(`Image: ${image}`);
+
+  const input = buildTaskDefinitionInput(template, tags, ids.taskDefinitionFamily, ids.containerName, image);
+  const registered = await awsCall("ecs:RegisterTaskDefinition", () => ecs.send(new RegisterTaskDefinitionCommand(input)));
+  const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
+  if (!taskDefinitionArn) throw new DeployError("RegisterTaskDefinition returned no task definition ARN; nothing was deployed.");
+  log(`Registered ${taskDefinitionArn}`);
+
+  const serviceDeploymentArn = await startDeployment(deps, ids, taskDefinitionArn);
+  log(`Service deployment ${serviceDeploymentArn} started; following it (timeout ${options.timeoutMinutes} min)`);
+
+  const followed = await followDeployment(ecs, deps.clock, log, {
+    serviceDeploymentArn,
+    success: "SUCCESSFUL",
+    timeoutMinutes: options.timeoutMinutes,
+    pollSeconds: options.pollSeconds,
+  });
+  return { ...followed, stack: options.stack, image, taskDefinitionArn, templateArn: ids.taskDefinitionTemplateArn };
+}
+
+/** A new deployment on top of one in flight would fight it; say what is running and what to do. */
+export async function refuseWhileInFlight(ecs: ECSClient, ids: StackIdentifiers): Promise<void> {
+  const inFlight = await findInFlight(ecs, ids);
+  if (inFlight) {
+    throw new DeployError(
+      `A deployment is already in flight on ${ids.stack} (${inFlight.serviceDeploymentArn}, ${inFlight.status}). ` +
+        "Wait for it (`friday status --stack " + ids.stack + "`) or stop it with `friday rollback --stack " + ids.stack + "`; nothing was changed.",
+    );
+  }
+}
+
+async function currentImage(ecs: ECSClient, ids: StackIdentifiers): Promise<string> {
+  const running = await runningRevision(ecs, ids);
+  if (!running.imageByDigest) {
+    throw new DeployError(
+      `--image current: cannot tell which image ${ids.serviceName} runs (no current service revision with container "${ids.containerName}"). ` +
+        "Pass --image <repository>@sha256:<digest> instead.",
+    );
+  }
+  return running.imageByDigest;
+}
+
+/**
+ * UpdateService with the new revision (the stack configured ECS blue/green) and returns the new
+ * service deployment's ARN: from the response, else the newest in-flight deployment.
+ */
+export async function startDeployment(deps: DeployDeps, ids: StackIdentifiers, taskDefinitionArn: string): Promise<string> {
+  const { ecs } = deps;
+  const updated = await awsCall("ecs:UpdateService", () =>
+    ecs.send(new UpdateServiceCommand({ cluster: ids.clusterName, service: ids.serviceName, taskDefinition: taskDefinitionArn })),
+  );
+  const fromResponse = updated.service?.currentServiceDeployment;
+  if (fromResponse) return fromResponse;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const [newest] = await listDeployments(ecs, ids, { status: IN_FLIGHT_STATUSES, limit: 1 });
+    if (newest?.serviceDeploymentArn) return newest.serviceDeploymentArn;
+    await deps.clock.sleep(3000);
+  }
+  throw new DeployError(
+    `UpdateService accepted ${taskDefinitionArn} but no service deployment appeared after 30s. ` +
+      `Check \`friday status --stack ${ids.stack}\`; the service may already run this revision.`,
+  );
+}
+
+/** One line per deploy result for people. */
+export function formatDeployResult(r: DeployResult): string {
+  return [
+    r.message,
+    `  stack: ${r.stack}`,
+    `  image: ${r.image}`,
+    `  task definition: ${r.taskDefinitionArn}`,
+    `  service deployment: ${r.serviceDeploymentArn}`,
+    `  final status: ${r.status ?? "?"}${r.lifecycleStage ? ` (${r.lifecycleStage})` : ""}, ${formatDuration(r.durationSeconds)}`,
+    `  stages: ${r.stages.join(" → ") || "none seen"}`,
+  ].join("\n");
+}
+
+/** `friday deploy --stack <staging|prod> --image <repo@sha256:…|current>` */
+export function registerDeploy(program: Command): void {
+  addCommonFlags(
+    program
+      .command("deploy")
+      .description("deploy an image digest (or the current image, for an infra-only change) through blue/green and follow it to the end"),
+  )
+    .requiredOption("--image <image>", 'image pinned by digest (repository@sha256:...), or "current"')
+    .option("--yes", "do not ask for confirmation on prod (asked only in a terminal: the pipeline's approval gate confirms its prod deploys)")
+    .addOption(timeoutOption(60))
+    .addOption(pollOption())
+    .action(async (flags: CommonFlags & { image: string; yes?: boolean; timeoutMinutes: string; pollSeconds: string }) => {
+      const ctx = cliContext();
+      const options = validateDeployOptions({
+        stack: flags.stack,
+        image: flags.image,
+        timeoutMinutes: numberFlag("--timeout-minutes", flags.timeoutMinutes, 1, 1440),
+        pollSeconds: numberFlag("--poll-seconds", flags.pollSeconds, 1, 300),
+      });
+      await confirmProd(ctx, options.stack, flags.yes, `Deploy ${options.image} to prod through blue/green.`, "proceed");
+      const { ecs, ssm } = ctx.clients(flags.region);
+      const result = await deploy({ ecs, ssm, clock: ctx.clock, log: progressLog(ctx, flags.json) }, options);
+      finish(ctx, flags.json, result, formatDeployResult(result));
+    });
+}
