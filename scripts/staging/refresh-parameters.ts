@@ -1,0 +1,34 @@
+import { parameterPrefix } from "../../infra/stack-parameters";
+
+/**
+ * The identifiers the StagingRefresh component publishes for the refresh job, as SSM parameters
+ * under /friday/<stack>/staging-refresh/<name>. The component writes them, the job reads them, so a
+ * run by hand needs AWS credentials only.
+ */
+export const REFRESH_PARAMETERS = {
+  /** Security group the temporary (unscrubbed) instance lives in: reachable only from the job. */
+  isolatedSecurityGroupId: "isolated-security-group-id",
+  /** Secrets Manager secret holding the scrub HMAC key (the job creates its value on first run). */
+  scrubKeySecretArn: "scrub-key-secret-arn",
+  /** Hours the replaced staging instance is kept (as `<id>-previous`) for rollback. */
+  retentionHours: "retention-hours",
+  /** Tables scrubbed in parallel. */
+  scrubConcurrency: "scrub-concurrency",
+} as const;
+
+export type RefreshParameterKey = keyof typeof REFRESH_PARAMETERS;
+
+/** e.g. `/friday/staging/staging-refresh/scrub-key-secret-arn`. */
+export function refreshParameterName(stack: string, key: RefreshParameterKey): string {
+  return `${parameterPrefix(stack)}/staging-refresh/${REFRESH_PARAMETERS[key]}`;
+}
+
+/** Every resource a refresh creates or renames starts with this (`friday-staging-`): IAM scopes to it. */
+export function stackResourcePrefix(stack: string): string {
+  return `friday-${stack}-`;
+}
+
+/** Temporary resources of refresh runs start with this (`friday-staging-refresh-`). */
+export function refreshResourcePrefix(stack: string): string {
+  return `${stackResourcePrefix(stack)}refresh-`;
+}

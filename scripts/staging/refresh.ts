@@ -1,0 +1,1039 @@
+import { randomBytes } from "node:crypto";
+import {
+  AddTagsToResourceCommand,
+  CreateDBSnapshotCommand,
+  DBInstance,
+  DBSnapshot,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  ModifyDBInstanceCommand,
+  RDSClient,
+  RemoveTagsFromResourceCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  Tag,
+} from "@aws-sdk/client-rds";
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { PARITY } from "../../infra/parity";
+import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
+import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, stackResourcePrefix } from "./refresh-parameters";
+
+/**
+ * `friday staging refresh`: replaces staging's database with a scrubbed copy of prod's.
+ *
+ *   1 snapshot prod (the only thing ever done to prod: a read)
+ *   2 restore it to a temporary instance in the isolated security group (staging's engine version,
+ *     parameter group and subnet group; private; encrypted)
+ *   3 scrub and verify it (over a fresh master password set on the temporary instance only)
+ *   4 snapshot the scrubbed instance; restore staging's replacement from it
+ *   5 swap it in under staging's identifier (old → `<id>-previous`), prewarm, check the service
+ *   6 delete the temporaries; delete a `-previous` whose retention has run out
+ *
+ * All state lives in AWS: every resource a run makes is named `friday-<stack>-refresh-<runId>-<role>`
+ * and tagged with the run id, so a rerun after a crash derives where the last run stopped and goes on
+ * from there. A failure undoes the swap (if it had started) and deletes what the run made, so
+ * staging keeps serving; then the SNS topic hears about it.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** The AWS clients the refresh talks to (tests pass aws-sdk-client-mock clients). */
+export interface RefreshClients {
+  readonly rds: RDSClient;
+  readonly ssm: SSMClient;
+  readonly secretsManager: SecretsManagerClient;
+  readonly sns: SNSClient;
+  readonly ecs: ECSClient;
+  readonly elb: ElasticLoadBalancingV2Client;
+}
+
+/** Progress the scrub step reports (per table); passed through to the progress lines. */
+export interface ScrubProgress {
+  readonly table?: string;
+  readonly rows?: number;
+  readonly message?: string;
+  readonly [key: string]: unknown;
+}
+
+/** The verdict of the verify step. */
+export interface VerifyVerdict {
+  readonly ok: boolean;
+  /** What failed, one line each (never personal values). */
+  readonly problems: readonly string[];
+}
+
+/**
+ * The PostgreSQL work, injected so the orchestrator is tested without a database. The CLI wires the
+ * real ones from scrub-rules.ts, scrub.ts, verify.ts and refresh-prewarm.ts.
+ */
+export interface RefreshDatabaseSteps {
+  /** Reads and validates the rules file. */
+  loadRules(path: string): Promise<unknown>;
+  /** A sample of personal values taken before the scrub, for verify to look for afterwards. */
+  takeSample(input: { databaseUrl: string; rules: unknown }): Promise<unknown>;
+  /** Scrubs the database in place (fails closed on an unclassified column). */
+  scrub(input: { databaseUrl: string; rules: unknown; key: string; concurrency: number; onProgress: (p: ScrubProgress) => void }): Promise<unknown>;
+  /** Checks the scrubbed database. */
+  verify(input: { databaseUrl: string; rules: unknown; before: unknown }): Promise<VerifyVerdict>;
+  /** Reads every table once so the restored volume is loaded before the app uses it. */
+  prewarm(input: { databaseUrl: string }): Promise<{ tables: number; rows?: number }>;
+}
+
+export interface RefreshOptions {
+  /** The stack whose database is replaced; only "staging". */
+  readonly stack: string;
+  /** The stack whose database is copied. @default "prod" */
+  readonly sourceStack?: string;
+  /** Path of the scrub rules file. */
+  readonly rulesPath: string;
+  /** Hours to keep the replaced instance; default: the stack's SSM parameter, else 72. */
+  readonly retentionHours?: number;
+  /** Tables scrubbed in parallel; default: the stack's SSM parameter, else 2. */
+  readonly concurrency?: number;
+  /** Start a new run even if an unfinished one exists (its leftovers are deleted first). @default false */
+  readonly fresh?: boolean;
+  /** Only delete an expired `-previous` instance; copy nothing. @default false */
+  readonly pruneOnly?: boolean;
+  /** Seconds between polls. @default 30 */
+  readonly pollSeconds?: number;
+  /** Longest wait for one RDS transition (restore, snapshot, rename, delete). @default 6 hours */
+  readonly waitTimeoutSeconds?: number;
+  /** Longest wait for the service to be healthy on the new database. @default 15 minutes */
+  readonly healthTimeoutSeconds?: number;
+  /** Consecutive healthy polls required after the swap. @default 3 */
+  readonly healthyPolls?: number;
+  /** Waits; tests pass one that only advances a fake clock. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** The clock. */
+  readonly now?: () => Date;
+  /** Progress lines. */
+  readonly log?: (line: string) => void;
+  /** Fresh master passwords for the temporary instance. */
+  readonly generatePassword?: () => string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+export const STEP_NAMES = [
+  "snapshot prod",
+  "restore isolated instance",
+  "scrub and verify",
+  "snapshot scrubbed, restore replacement",
+  "swap, prewarm, health check",
+  "clean up",
+] as const;
+
+export type StepStatus = "done" | "skipped" | "failed" | "not run";
+
+export interface StepReport {
+  readonly step: number;
+  readonly name: string;
+  status: StepStatus;
+  durationMs: number;
+  /** One line on what happened (resumed, created, ...). */
+  detail?: string;
+}
+
+export interface RefreshReport {
+  readonly stack: string;
+  readonly runId: string;
+  /** True when the run picked up an unfinished earlier run. */
+  readonly resumed: boolean;
+  ok: boolean;
+  readonly steps: StepReport[];
+  totalMs: number;
+  /** The failure, with every secret redacted. */
+  error?: string;
+  /** What the failure path did (swap undone, resources deleted, ...). */
+  readonly recovery: string[];
+  /** Whether the SNS topic was told about the failure. */
+  notified?: boolean;
+}
+
+/** Thrown for bad input before anything was changed. */
+export class RefreshInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RefreshInputError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naming
+
+const RUN_ID = /^r\d{14}$/;
+
+/** A run id from the clock: `r` + UTC yyyymmddhhmmss. */
+export function newRunId(now: Date): string {
+  return "r" + now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+}
+
+/** The names of everything one run makes. */
+export function runResourceNames(stack: string, runId: string) {
+  const prefix = `${refreshResourcePrefix(stack)}${runId}`;
+  return {
+    sourceSnapshot: `${prefix}-source`,
+    isolated: `${prefix}-isolated`,
+    scrubbedSnapshot: `${prefix}-scrubbed`,
+    replacement: `${prefix}-new`,
+  };
+}
+
+export const TAG = {
+  stack: "friday:stack",
+  run: "friday:refresh-run",
+  role: "friday:refresh-role",
+  /** On the isolated instance: "started" once the scrub began, "verified" after verify passed. */
+  scrub: "friday:refresh-scrub",
+  /** On `<id>-previous`: the run that replaced it. */
+  replacedBy: "friday:refresh-replaced-by",
+  /** On `<id>-previous`: when it may be deleted (ISO time). */
+  keepUntil: "friday:refresh-keep-until",
+} as const;
+
+const tagValue = (tags: Tag[] | undefined, key: string): string | undefined => tags?.find((t) => t.Key === key)?.Value;
+
+// ---------------------------------------------------------------------------------------------
+// The orchestrator
+
+interface Targets {
+  source: { dbIdentifier: string };
+  target: {
+    dbIdentifier: string;
+    parameterGroup: string;
+    subnetGroup: string;
+    engineVersion: string;
+    secretArn: string;
+    clusterName: string;
+    serviceName: string;
+    targetGroupArns: string[];
+    topicArn: string;
+  };
+  refresh: { isolatedSecurityGroupId: string; keySecretArn: string; retentionHours?: number; concurrency?: number };
+}
+
+const MUTATING_RDS = new Set(["ModifyDBInstanceCommand", "DeleteDBInstanceCommand", "DeleteDBSnapshotCommand", "AddTagsToResourceCommand", "RemoveTagsFromResourceCommand", "RestoreDBInstanceFromDBSnapshotCommand", "CreateDBSnapshotCommand"]);
+
+/** Runs (or resumes) a refresh. Never throws for a failed run: the report says what happened. */
+export async function refreshStaging(clients: RefreshClients, db: RefreshDatabaseSteps, options: RefreshOptions): Promise<RefreshReport> {
+  const run = new RefreshRun(clients, db, options);
+  return run.execute();
+}
+
+class RefreshRun {
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => Date;
+  private readonly log: (line: string) => void;
+  private readonly generatePassword: () => string;
+  private readonly pollMs: number;
+  private readonly waitTimeoutMs: number;
+  private readonly secrets: string[] = [];
+  private targets!: Targets;
+  private runId = "";
+  private names!: ReturnType<typeof runResourceNames>;
+  private previousId = "";
+  private sourceArn = "";
+  private targetInstance!: DBInstance;
+
+  constructor(
+    private readonly clients: RefreshClients,
+    private readonly db: RefreshDatabaseSteps,
+    private readonly options: RefreshOptions,
+  ) {
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? (() => new Date());
+    this.log = options.log ?? ((line) => console.log(line));
+    this.generatePassword = options.generatePassword ?? (() => randomBytes(24).toString("base64url"));
+    this.pollMs = (options.pollSeconds ?? 30) * 1000;
+    this.waitTimeoutMs = (options.waitTimeoutSeconds ?? 6 * 3600) * 1000;
+  }
+
+  async execute(): Promise<RefreshReport> {
+    const started = this.now().getTime();
+    let chosen: { runId: string; resumed: boolean };
+    try {
+      await this.prepare(); // bad input throws here, before anything changes
+      chosen = this.options.pruneOnly ? { runId: "prune", resumed: false } : await this.chooseRun();
+    } catch (error) {
+      if (this.targets?.target.topicArn && !(error instanceof RefreshInputError)) {
+        await this.publish(`friday staging refresh could not start on ${this.options.stack}: ${this.redact(messageOf(error))}\nNothing was changed. Runbook: docs/runbooks/staging-refresh.md`);
+      }
+      throw error;
+    }
+    const { runId, resumed } = chosen;
+    this.runId = runId;
+    this.names = runResourceNames(this.options.stack, runId);
+    const report: RefreshReport = {
+      stack: this.options.stack,
+      runId,
+      resumed,
+      ok: false,
+      steps: STEP_NAMES.map((name, i) => ({ step: i + 1, name, status: "not run" as StepStatus, durationMs: 0 })),
+      totalMs: 0,
+      recovery: [],
+    };
+    this.log(`staging refresh ${runId}${resumed ? " (resuming an unfinished run)" : ""}: ${this.targets.source.dbIdentifier} → ${this.targets.target.dbIdentifier}`);
+
+    const prune = async () => "skipped: --prune";
+    const steps: Array<() => Promise<string | undefined>> = this.options.pruneOnly
+      ? [prune, prune, prune, prune, prune, () => this.cleanUp()]
+      : [
+          () => this.snapshotSource(),
+          () => this.restoreIsolated(),
+          () => this.scrubAndVerify(),
+          () => this.restoreReplacement(),
+          () => this.swap(),
+          () => this.cleanUp(),
+        ];
+    let failedStep: StepReport | undefined;
+    for (const [i, step] of steps.entries()) {
+      const entry = report.steps[i];
+      const t0 = this.now().getTime();
+      this.log(`[${entry.step}/6] ${entry.name} …`);
+      try {
+        const detail = await step();
+        entry.status = detail?.startsWith("skipped") ? "skipped" : "done";
+        entry.detail = detail;
+      } catch (error) {
+        entry.status = "failed";
+        entry.detail = this.redact(messageOf(error));
+        failedStep = entry;
+      }
+      entry.durationMs = this.now().getTime() - t0;
+      this.log(`[${entry.step}/6] ${entry.name}: ${entry.status} in ${formatDuration(entry.durationMs)}${entry.detail ? ` — ${entry.detail}` : ""}`);
+      if (failedStep) break;
+    }
+
+    if (failedStep) {
+      report.error = `step ${failedStep.step} (${failedStep.name}) failed: ${failedStep.detail}`;
+      this.log(`STAGING REFRESH FAILED: ${report.error}`);
+      await this.recover(report, failedStep.step);
+      report.notified = await this.notifyFailure(report);
+    } else {
+      report.ok = true;
+    }
+    report.totalMs = this.now().getTime() - started;
+    this.log(summaryLine(report));
+    return report;
+  }
+
+  // ------------------------------------------------------------------ preparation (read only)
+
+  private async prepare(): Promise<void> {
+    const { stack } = this.options;
+    const sourceStack = this.options.sourceStack ?? "prod";
+    if (stack === "prod" || stack === sourceStack) {
+      throw new RefreshInputError(`--stack ${stack}: the refresh replaces staging's database with a scrubbed copy of ${sourceStack}'s; it never writes to ${stack}. Run it with --stack staging.`);
+    }
+    if (stack !== "staging") {
+      throw new RefreshInputError(`--stack ${stack}: friday's stacks are "staging" and "prod"; the refresh runs on staging. Use --stack staging.`);
+    }
+    if (!this.options.rulesPath) throw new RefreshInputError("--rules is empty: pass the scrub rules file (see docs/runbooks/staging-refresh.md).");
+
+    const wanted: Array<[string, string]> = [];
+    const stackKeys: StackParameterKey[] = ["dbInstanceIdentifier", "dbParameterGroupName", "dbSubnetGroupName", "dbEngineVersion", "dbSecretArn", "clusterName", "serviceName", "blueTargetGroupArn", "greenTargetGroupArn", "notificationsTopicArn"];
+    for (const key of stackKeys) wanted.push([`target.${key}`, parameterName(stack, key)]);
+    wanted.push(["source.dbInstanceIdentifier", parameterName(sourceStack, "dbInstanceIdentifier")]);
+    const refreshKeys: RefreshParameterKey[] = ["isolatedSecurityGroupId", "scrubKeySecretArn", "retentionHours", "scrubConcurrency"];
+    for (const key of refreshKeys) wanted.push([`refresh.${key}`, refreshParameterName(stack, key)]);
+    const values = await readParameters(this.clients.ssm, wanted.map(([, name]) => name));
+    const missing = wanted.filter(([label, name]) => values[name] === undefined && !/retentionHours|scrubConcurrency/.test(label)).map(([, name]) => name);
+    if (missing.length) {
+      throw new RefreshInputError(`SSM parameters missing: ${missing.join(", ")}. Run \`pulumi up -s staging\` (and prod) so the stacks publish them, with the StagingRefresh component in staging.`);
+    }
+    const v = (stk: string, key: StackParameterKey) => values[parameterName(stk, key)]!;
+    const r = (key: RefreshParameterKey) => values[refreshParameterName(stack, key)];
+    this.targets = {
+      source: { dbIdentifier: v(sourceStack, "dbInstanceIdentifier") },
+      target: {
+        dbIdentifier: v(stack, "dbInstanceIdentifier"),
+        parameterGroup: v(stack, "dbParameterGroupName"),
+        subnetGroup: v(stack, "dbSubnetGroupName"),
+        engineVersion: v(stack, "dbEngineVersion"),
+        secretArn: v(stack, "dbSecretArn"),
+        clusterName: v(stack, "clusterName"),
+        serviceName: v(stack, "serviceName"),
+        targetGroupArns: [v(stack, "blueTargetGroupArn"), v(stack, "greenTargetGroupArn")],
+        topicArn: v(stack, "notificationsTopicArn"),
+      },
+      refresh: {
+        isolatedSecurityGroupId: r("isolatedSecurityGroupId")!,
+        keySecretArn: r("scrubKeySecretArn")!,
+        retentionHours: r("retentionHours") === undefined ? undefined : Number(r("retentionHours")),
+        concurrency: r("scrubConcurrency") === undefined ? undefined : Number(r("scrubConcurrency")),
+      },
+    };
+    const target = this.targets.target.dbIdentifier;
+    const source = this.targets.source.dbIdentifier;
+    if (!target.startsWith(stackResourcePrefix(stack)) || target === source) {
+      throw new RefreshInputError(`${parameterName(stack, "dbInstanceIdentifier")} is "${target}": the refresh only replaces an instance named "${stackResourcePrefix(stack)}…" that is not ${sourceStack}'s ("${source}").`);
+    }
+    this.previousId = `${target}-previous`;
+    const retention = this.retentionHours();
+    if (!Number.isFinite(retention) || retention < 0 || retention > 24 * 35) {
+      throw new RefreshInputError(`retention hours is ${retention}: use 0..840 (--retention-hours, or stagingRefresh.retentionHours in Pulumi.${stack}.yaml).`);
+    }
+    const concurrency = this.concurrency();
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+      throw new RefreshInputError(`scrub concurrency is ${concurrency}: use an integer 1..32 (--concurrency, or stagingRefresh.scrubConcurrency).`);
+    }
+
+    const sourceInstance = await this.describeInstance(source);
+    if (!sourceInstance) throw new RefreshInputError(`${sourceStack}'s database "${source}" was not found: check ${parameterName(sourceStack, "dbInstanceIdentifier")} and --region.`);
+    this.sourceArn = sourceInstance.DBInstanceArn ?? "";
+    if (!sourceInstance.StorageEncrypted) {
+      throw new RefreshInputError(`${sourceStack}'s database "${source}" is not encrypted at rest, so its snapshot would not be either: encrypt it first; the refresh copies nothing unencrypted.`);
+    }
+    if (compareVersions(sourceInstance.EngineVersion ?? "", this.targets.target.engineVersion) > 0) {
+      throw new RefreshInputError(`${sourceStack} runs PostgreSQL ${sourceInstance.EngineVersion}, newer than staging's ${this.targets.target.engineVersion}: upgrade staging first (\`pulumi up -s staging\`).`);
+    }
+    const targetInstance = await this.describeInstance(target);
+    const previous = await this.describeInstance(this.previousId);
+    if (!targetInstance && !previous) {
+      throw new RefreshInputError(`staging's database "${target}" was not found (nor "${this.previousId}"): run \`pulumi up -s staging\` first.`);
+    }
+    if (!targetInstance && !RUN_ID.test(tagValue(previous?.TagList, TAG.replacedBy) ?? "")) {
+      throw new RefreshInputError(`staging's database "${target}" was not found, and "${this.previousId}" is not marked by a refresh run: put staging back under "${target}" (see docs/runbooks/staging-refresh.md) and run again.`);
+    }
+    if (targetInstance) this.targetInstance = targetInstance;
+  }
+
+  private retentionHours(): number {
+    return this.options.retentionHours ?? this.targets.refresh.retentionHours ?? 72;
+  }
+
+  private concurrency(): number {
+    return this.options.concurrency ?? this.targets.refresh.concurrency ?? 2;
+  }
+
+  /** Resumes the newest unfinished run (deleting older ones' leftovers), or starts a new one. */
+  private async chooseRun(): Promise<{ runId: string; resumed: boolean }> {
+    const prefix = refreshResourcePrefix(this.options.stack);
+    const pattern = new RegExp(`^${prefix}(r\\d{14})-(source|isolated|scrubbed|new)$`);
+    const runIds = new Set<string>();
+    for (const i of await this.listInstances()) {
+      const m = pattern.exec(i.DBInstanceIdentifier ?? "");
+      if (m && i.DBInstanceStatus !== "deleting") runIds.add(m[1]);
+    }
+    for (const s of await this.listSnapshots()) {
+      const m = pattern.exec(s.DBSnapshotIdentifier ?? "");
+      if (m && s.Status !== "deleting") runIds.add(m[1]);
+    }
+    const previous = await this.describeInstance(this.previousId);
+    const replacedBy = tagValue(previous?.TagList, TAG.replacedBy);
+    const staging = await this.describeInstance(this.targets.target.dbIdentifier);
+    // A half-done swap (nothing under staging's name) belongs to the run that started it.
+    if (!staging && replacedBy && RUN_ID.test(replacedBy)) runIds.add(replacedBy);
+    const sorted = [...runIds].sort();
+    const newest = sorted[sorted.length - 1];
+    const pending = !staging && replacedBy ? replacedBy : undefined;
+    const resume = pending ?? (this.options.fresh ? undefined : newest);
+    for (const old of sorted.filter((id) => id !== resume)) {
+      this.log(`deleting the leftovers of unfinished run ${old}`);
+      await this.deleteRunTemporaries(old);
+    }
+    return resume ? { runId: resume, resumed: true } : { runId: newRunId(this.now()), resumed: false };
+  }
+
+  // ------------------------------------------------------------------ the steps
+
+  private runTags(role: string): Tag[] {
+    return [
+      { Key: TAG.stack, Value: this.options.stack },
+      { Key: TAG.run, Value: this.runId },
+      { Key: TAG.role, Value: role },
+    ];
+  }
+
+  /** True once the replacement serves under staging's identifier (steps 1–4 need nothing more). */
+  private async swapDone(): Promise<boolean> {
+    const staging = await this.describeInstance(this.targets.target.dbIdentifier);
+    return tagValue(staging?.TagList, TAG.run) === this.runId;
+  }
+
+  private async replacementReady(): Promise<boolean> {
+    if (await this.swapDone()) return true;
+    const previous = await this.describeInstance(this.previousId);
+    if (tagValue(previous?.TagList, TAG.replacedBy) === this.runId) return true; // swap under way
+    return false;
+  }
+
+  private async snapshotSource(): Promise<string> {
+    if (await this.replacementReady()) return "skipped: the replacement already exists";
+    if (await this.describeSnapshot(this.names.scrubbedSnapshot)) return "skipped: the scrubbed snapshot already exists";
+    const isolated = await this.describeInstance(this.names.isolated);
+    if (isolated && tagValue(isolated.TagList, TAG.scrub) === "verified") return "skipped: the isolated instance is already scrubbed";
+    const existing = await this.describeSnapshot(this.names.sourceSnapshot);
+    if (!existing) {
+      await this.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: this.targets.source.dbIdentifier, DBSnapshotIdentifier: this.names.sourceSnapshot, Tags: this.runTags("source-snapshot") }));
+    }
+    const snapshot = await this.waitForSnapshot(this.names.sourceSnapshot);
+    return `${existing ? "resumed" : "created"} ${this.names.sourceSnapshot} (${snapshot.AllocatedStorage ?? "?"} GiB)`;
+  }
+
+  private async restoreIsolated(): Promise<string> {
+    if (await this.replacementReady()) return "skipped: the replacement already exists";
+    if (await this.describeSnapshot(this.names.scrubbedSnapshot)) return "skipped: the scrubbed snapshot already exists";
+    let isolated = await this.describeInstance(this.names.isolated);
+    let resumed = Boolean(isolated);
+    if (isolated && tagValue(isolated.TagList, TAG.scrub) === "verified") return "skipped: the isolated instance is already scrubbed";
+    if (isolated && tagValue(isolated.TagList, TAG.scrub) === "started") {
+      // A scrub that stopped half-way cannot be finished safely: start again from prod's snapshot.
+      this.log("  the isolated instance holds a half-done scrub: deleting it and restoring again");
+      await this.deleteInstance(this.names.isolated);
+      isolated = undefined;
+      resumed = false;
+    }
+    const target = this.targets.target;
+    if (!isolated) {
+      await this.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: this.names.isolated,
+          DBSnapshotIdentifier: this.names.sourceSnapshot,
+          DBInstanceClass: this.targetInstance?.DBInstanceClass,
+          DBSubnetGroupName: target.subnetGroup,
+          DBParameterGroupName: target.parameterGroup,
+          VpcSecurityGroupIds: [this.targets.refresh.isolatedSecurityGroupId],
+          PubliclyAccessible: false,
+          MultiAZ: false,
+          BackupRetentionPeriod: 0,
+          DeletionProtection: false,
+          AutoMinorVersionUpgrade: false,
+          CopyTagsToSnapshot: false,
+          Tags: this.runTags("isolated"),
+        }),
+      );
+    }
+    isolated = await this.waitForInstance(this.names.isolated);
+    if (!isolated.StorageEncrypted) throw new Error(`${this.names.isolated} is not encrypted at rest; refusing to go on`);
+    if (isolated.PubliclyAccessible) throw new Error(`${this.names.isolated} is publicly accessible; refusing to go on`);
+    const groups = (isolated.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId);
+    if (groups.length !== 1 || groups[0] !== this.targets.refresh.isolatedSecurityGroupId) {
+      throw new Error(`${this.names.isolated} is in security groups ${groups.join(", ")}, not only the isolated one (${this.targets.refresh.isolatedSecurityGroupId}); refusing to go on`);
+    }
+    let upgraded = "";
+    if (isolated.EngineVersion !== target.engineVersion) {
+      const major = isolated.EngineVersion?.split(".")[0] !== target.engineVersion.split(".")[0];
+      await this.send(
+        new ModifyDBInstanceCommand({
+          DBInstanceIdentifier: this.names.isolated,
+          EngineVersion: target.engineVersion,
+          AllowMajorVersionUpgrade: major,
+          DBParameterGroupName: target.parameterGroup,
+          ApplyImmediately: true,
+        }),
+      );
+      await this.waitForInstance(this.names.isolated, (i) => i.EngineVersion === target.engineVersion && !i.PendingModifiedValues?.EngineVersion);
+      upgraded = `, upgraded ${isolated.EngineVersion} → ${target.engineVersion}`;
+    }
+    return `${resumed ? "resumed" : "restored"} ${this.names.isolated} in ${this.targets.refresh.isolatedSecurityGroupId}${upgraded}`;
+  }
+
+  private async scrubAndVerify(): Promise<string> {
+    if (await this.replacementReady()) return "skipped: the replacement already exists";
+    if (await this.describeSnapshot(this.names.scrubbedSnapshot)) return "skipped: the scrubbed snapshot already exists";
+    const isolated = await this.waitForInstance(this.names.isolated);
+    if (tagValue(isolated.TagList, TAG.scrub) === "verified") return "skipped: already scrubbed and verified";
+
+    const rules = await this.db.loadRules(this.options.rulesPath);
+    const key = await this.scrubKey();
+    const password = this.generatePassword();
+    this.secrets.push(password);
+    await this.setMasterPassword(isolated, password);
+    const databaseUrl = databaseUrlOf(await this.waitForInstance(this.names.isolated), password);
+
+    const before = await this.db.takeSample({ databaseUrl, rules });
+    await this.send(new AddTagsToResourceCommand({ ResourceName: isolated.DBInstanceArn, Tags: [{ Key: TAG.scrub, Value: "started" }] }));
+    const t0 = this.now().getTime();
+    let tables = 0;
+    let rows = 0;
+    await this.db.scrub({
+      databaseUrl,
+      rules,
+      key,
+      concurrency: this.concurrency(),
+      onProgress: (p) => {
+        if (p.table && typeof p.rows === "number") {
+          tables += 1;
+          rows += p.rows;
+        }
+        this.log(`  scrub: ${this.redact(p.message ?? (p.table ? `${p.table} ${p.rows ?? ""} rows` : JSON.stringify(p)))}`);
+      },
+    });
+    const scrubMs = this.now().getTime() - t0;
+    const verdict = await this.db.verify({ databaseUrl, rules, before });
+    if (!verdict.ok) {
+      throw new Error(`verify found ${verdict.problems.length} problem(s): ${verdict.problems.slice(0, 10).join("; ")}${verdict.problems.length > 10 ? "; …" : ""}`);
+    }
+    await this.send(new AddTagsToResourceCommand({ ResourceName: isolated.DBInstanceArn, Tags: [{ Key: TAG.scrub, Value: "verified" }] }));
+    const rate = scrubMs > 0 && rows > 0 ? `, ${Math.round(rows / (scrubMs / 1000))} rows/s` : "";
+    return `scrubbed${tables ? ` ${tables} tables, ${rows} rows${rate}` : ""} with ${this.concurrency()} in parallel; verified`;
+  }
+
+  private async restoreReplacement(): Promise<string> {
+    if (await this.replacementReady()) return "skipped: the replacement already serves or is being swapped in";
+    if (!(await this.describeSnapshot(this.names.scrubbedSnapshot))) {
+      await this.waitForInstance(this.names.isolated);
+      await this.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: this.names.isolated, DBSnapshotIdentifier: this.names.scrubbedSnapshot, Tags: this.runTags("scrubbed-snapshot") }));
+    }
+    await this.waitForSnapshot(this.names.scrubbedSnapshot);
+
+    const staging = this.targetInstance;
+    let replacement = await this.describeInstance(this.names.replacement);
+    const resumed = Boolean(replacement);
+    if (!replacement) {
+      const keep = (staging.TagList ?? []).filter((t) => t.Key && !t.Key.startsWith("aws:") && !t.Key.startsWith("friday:refresh-"));
+      await this.send(
+        new RestoreDBInstanceFromDBSnapshotCommand({
+          DBInstanceIdentifier: this.names.replacement,
+          DBSnapshotIdentifier: this.names.scrubbedSnapshot,
+          DBInstanceClass: staging.DBInstanceClass,
+          DBSubnetGroupName: this.targets.target.subnetGroup,
+          DBParameterGroupName: this.targets.target.parameterGroup,
+          VpcSecurityGroupIds: (staging.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!),
+          PubliclyAccessible: false,
+          MultiAZ: staging.MultiAZ ?? false,
+          StorageType: staging.StorageType,
+          BackupRetentionPeriod: staging.BackupRetentionPeriod,
+          AutoMinorVersionUpgrade: staging.AutoMinorVersionUpgrade ?? false,
+          CopyTagsToSnapshot: staging.CopyTagsToSnapshot ?? true,
+          DeletionProtection: false,
+          Tags: [...keep, ...this.runTags("replacement")],
+        }),
+      );
+    }
+    replacement = await this.waitForInstance(this.names.replacement);
+    // The app keeps its credentials: the replacement gets the password in staging's secret.
+    const credentials = await this.stagingCredentials();
+    await this.setMasterPassword(replacement, credentials.password);
+    await this.waitForInstance(this.names.replacement);
+    return `${resumed ? "resumed" : "restored"} ${this.names.replacement} from ${this.names.scrubbedSnapshot}`;
+  }
+
+  private async swap(): Promise<string> {
+    const stagingId = this.targets.target.dbIdentifier;
+    const parts: string[] = [];
+    if (!(await this.swapDone())) {
+      let previous = await this.describeInstance(this.previousId);
+      const mine = tagValue(previous?.TagList, TAG.replacedBy) === this.runId;
+      if (previous && !mine) {
+        // An older previous instance is superseded by the one this swap makes.
+        this.log(`  deleting the older ${this.previousId} (replaced by run ${tagValue(previous.TagList, TAG.replacedBy) ?? "unknown"})`);
+        await this.deleteInstance(this.previousId);
+        previous = undefined;
+      }
+      if (!mine) {
+        const current = await this.waitForInstance(stagingId);
+        const keepUntil = new Date(this.now().getTime() + this.retentionHours() * 3600_000).toISOString();
+        await this.send(new AddTagsToResourceCommand({ ResourceName: current.DBInstanceArn, Tags: [{ Key: TAG.replacedBy, Value: this.runId }, { Key: TAG.keepUntil, Value: keepUntil }] }));
+        await this.rename(stagingId, this.previousId);
+        parts.push(`${stagingId} → ${this.previousId} (kept until ${keepUntil})`);
+      } else if (await this.describeInstance(stagingId)) {
+        throw new Error(`${this.previousId} is marked as replaced by ${this.runId} but "${stagingId}" exists and is not this run's replacement`);
+      }
+      await this.waitForInstance(this.names.replacement);
+      await this.rename(this.names.replacement, stagingId);
+      parts.push(`${this.names.replacement} → ${stagingId}`);
+    } else {
+      parts.push("already swapped");
+    }
+    const credentials = await this.stagingCredentials();
+    const staging = await this.waitForInstance(stagingId);
+    const warm = await this.db.prewarm({ databaseUrl: databaseUrlOf(staging, credentials.password, credentials.username) });
+    parts.push(`prewarmed ${warm.tables} tables`);
+    parts.push(await this.waitHealthy());
+    return parts.join("; ");
+  }
+
+  private async cleanUp(): Promise<string> {
+    const parts: string[] = [];
+    if (!this.options.pruneOnly) {
+      if (!(await this.swapDone())) throw new Error(`"${this.targets.target.dbIdentifier}" is not this run's replacement; not deleting anything`);
+      const deleted = await this.deleteRunTemporaries(this.runId);
+      parts.push(deleted.length ? `deleted ${deleted.join(", ")}` : "no temporaries left");
+    }
+    const previous = await this.describeInstance(this.previousId);
+    if (previous) {
+      const until = tagValue(previous.TagList, TAG.keepUntil);
+      const expired = !until || Number.isNaN(Date.parse(until)) || Date.parse(until) <= this.now().getTime();
+      if (expired) {
+        await this.deleteInstance(this.previousId);
+        parts.push(`deleted ${this.previousId} (retention ${until ? `ended ${until}` : "unknown"})`);
+      } else {
+        parts.push(`${this.previousId} kept until ${until}`);
+      }
+    }
+    return parts.join("; ");
+  }
+
+  // ------------------------------------------------------------------ failure path
+
+  /** Puts staging back under its identifier if the swap had started, then deletes the run's temporaries. */
+  private async recover(report: RefreshReport, failedStep: number): Promise<void> {
+    const stagingId = this.targets.target.dbIdentifier;
+    try {
+      if (this.options.pruneOnly) {
+        report.recovery.push("nothing to undo (--prune)");
+        return;
+      }
+      const previous = await this.describeInstance(this.previousId);
+      if (failedStep === 6) {
+        // The new database passed its health check: keep it, and leave the temporaries to the next run.
+        report.recovery.push(`kept the new staging database; run \`friday staging refresh --stack ${this.options.stack}\` again to delete what is left of run ${this.runId}`);
+      } else if (previous && tagValue(previous.TagList, TAG.replacedBy) === this.runId) {
+        const atStaging = await this.describeInstance(stagingId);
+        if (atStaging && tagValue(atStaging.TagList, TAG.run) === this.runId) {
+          await this.rename(stagingId, this.names.replacement);
+          report.recovery.push(`moved the replacement back to ${this.names.replacement}`);
+        } else if (atStaging) {
+          throw new Error(`"${stagingId}" is held by an instance that is not this run's; leaving ${this.previousId} in place`);
+        }
+        await this.waitForInstance(this.previousId);
+        await this.rename(this.previousId, stagingId);
+        const restored = await this.waitForInstance(stagingId);
+        await this.send(new RemoveTagsFromResourceCommand({ ResourceName: restored.DBInstanceArn, TagKeys: [TAG.replacedBy, TAG.keepUntil] }));
+        report.recovery.push(`put the previous staging database back as ${stagingId}`);
+      }
+      if (failedStep !== 6) {
+        const deleted = await this.deleteRunTemporaries(this.runId);
+        report.recovery.push(deleted.length ? `deleted ${deleted.join(", ")}` : "nothing of this run was left to delete");
+      }
+    } catch (error) {
+      report.recovery.push(`recovery stopped: ${this.redact(messageOf(error))} — rerun \`friday staging refresh --stack ${this.options.stack}\` to resume, or see docs/runbooks/staging-refresh.md`);
+    } finally {
+      for (const line of report.recovery) this.log(`  recovery: ${line}`);
+    }
+  }
+
+  private async notifyFailure(report: RefreshReport): Promise<boolean> {
+    const message = [
+      `friday staging refresh ${report.runId} failed on ${this.options.stack}.`,
+      report.error,
+      "",
+      "Steps:",
+      ...report.steps.map((s) => `  ${s.step}. ${s.name}: ${s.status} (${formatDuration(s.durationMs)})${s.detail ? ` — ${s.detail}` : ""}`),
+      "",
+      "Recovery:",
+      ...report.recovery.map((line) => `  - ${line}`),
+      "",
+      `Staging keeps serving its previous data. Runbook: docs/runbooks/staging-refresh.md`,
+    ].join("\n");
+    return this.publish(message);
+  }
+
+  private async publish(message: string): Promise<boolean> {
+    try {
+      await this.clients.sns.send(new PublishCommand({ TopicArn: this.targets.target.topicArn, Subject: `friday: staging refresh failed (${this.options.stack})`, Message: this.redact(message) }));
+      return true;
+    } catch (error) {
+      this.log(`could not notify ${this.targets.target.topicArn}: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  // ------------------------------------------------------------------ AWS helpers
+
+  /** Every mutating RDS call goes through here: none may ever name the source (prod) database. */
+  private async send(command: { constructor: { name: string }; input: object }): Promise<any> {
+    const name = command.constructor.name;
+    if (MUTATING_RDS.has(name)) assertNotSource(name, command.input, this.targets.source.dbIdentifier, this.sourceArn, this.options.stack);
+    return this.clients.rds.send(command as any);
+  }
+
+  private async describeInstance(id: string): Promise<DBInstance | undefined> {
+    try {
+      const out = await this.clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+      return out.DBInstances?.[0];
+    } catch (error) {
+      if (errorName(error) === "DBInstanceNotFoundFault" || errorName(error) === "DBInstanceNotFound") return undefined;
+      throw error;
+    }
+  }
+
+  private async describeSnapshot(id: string): Promise<DBSnapshot | undefined> {
+    try {
+      const out = await this.clients.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: id }));
+      const snapshot = out.DBSnapshots?.[0];
+      return snapshot && snapshot.Status !== "deleting" ? snapshot : undefined;
+    } catch (error) {
+      if (errorName(error) === "DBSnapshotNotFoundFault" || errorName(error) === "DBSnapshotNotFound") return undefined;
+      throw error;
+    }
+  }
+
+  private async listInstances(): Promise<DBInstance[]> {
+    const all: DBInstance[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await this.clients.rds.send(new DescribeDBInstancesCommand({ Marker: marker }));
+      all.push(...(out.DBInstances ?? []));
+      marker = out.Marker;
+    } while (marker);
+    return all;
+  }
+
+  private async listSnapshots(): Promise<DBSnapshot[]> {
+    const all: DBSnapshot[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await this.clients.rds.send(new DescribeDBSnapshotsCommand({ SnapshotType: "manual", Marker: marker }));
+      all.push(...(out.DBSnapshots ?? []));
+      marker = out.Marker;
+    } while (marker);
+    return all;
+  }
+
+  private async poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = this.waitTimeoutMs): Promise<T> {
+    const deadline = this.now().getTime() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (this.now().getTime() >= deadline) throw new Error(`timed out after ${formatDuration(timeoutMs)} waiting for ${what}`);
+      await this.sleep(this.pollMs);
+    }
+  }
+
+  private waitForInstance(id: string, ready: (i: DBInstance) => boolean = () => true): Promise<DBInstance> {
+    return this.poll(`${id} to be available`, async () => {
+      const instance = await this.describeInstance(id);
+      if (!instance) throw new Error(`${id} does not exist`);
+      if (["failed", "incompatible-restore", "incompatible-parameters", "incompatible-network", "storage-full", "inaccessible-encryption-credentials", "restore-error"].includes(instance.DBInstanceStatus ?? "")) {
+        throw new Error(`${id} is in state "${instance.DBInstanceStatus}"`);
+      }
+      return instance.DBInstanceStatus === "available" && ready(instance) ? instance : undefined;
+    });
+  }
+
+  private waitForSnapshot(id: string): Promise<DBSnapshot> {
+    return this.poll(`snapshot ${id}`, async () => {
+      const snapshot = await this.describeSnapshot(id);
+      if (!snapshot) throw new Error(`snapshot ${id} does not exist`);
+      if (snapshot.Status === "failed" || snapshot.Status === "error") throw new Error(`snapshot ${id} is in state "${snapshot.Status}"`);
+      return snapshot.Status === "available" ? snapshot : undefined;
+    });
+  }
+
+  /** Renames an instance and waits until the new name answers and the old one is gone. */
+  private async rename(from: string, to: string): Promise<void> {
+    await this.waitForInstance(from);
+    await this.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: from, NewDBInstanceIdentifier: to, ApplyImmediately: true }));
+    await this.poll(`${from} to be renamed ${to}`, async () => {
+      const renamed = await this.describeInstance(to);
+      const old = await this.describeInstance(from);
+      return renamed?.DBInstanceStatus === "available" && !old ? true : undefined;
+    });
+  }
+
+  private async setMasterPassword(instance: DBInstance, password: string): Promise<void> {
+    const id = instance.DBInstanceIdentifier!;
+    await this.send(
+      new ModifyDBInstanceCommand({
+        DBInstanceIdentifier: id,
+        MasterUserPassword: password,
+        ...(instance.MasterUserSecret ? { ManageMasterUserPassword: false } : {}),
+        ApplyImmediately: true,
+      }),
+    );
+    await this.waitForInstance(id, (i) => !i.PendingModifiedValues?.MasterUserPassword);
+  }
+
+  private async deleteInstance(id: string): Promise<void> {
+    const instance = await this.describeInstance(id);
+    if (!instance) return;
+    if (instance.DBInstanceStatus !== "deleting") {
+      if (instance.DBInstanceStatus !== "available") await this.waitForInstance(id);
+      if (instance.DeletionProtection) {
+        await this.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: false, ApplyImmediately: true }));
+        await this.waitForInstance(id, (i) => !i.DeletionProtection);
+      }
+      await this.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+    }
+    await this.poll(`${id} to be deleted`, async () => ((await this.describeInstance(id)) ? undefined : true));
+  }
+
+  private async deleteSnapshot(id: string): Promise<void> {
+    const snapshot = await this.describeSnapshot(id);
+    if (!snapshot) return;
+    if (snapshot.Status === "creating") await this.waitForSnapshot(id);
+    await this.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: id }));
+    await this.poll(`snapshot ${id} to be deleted`, async () => ((await this.describeSnapshot(id)) ? undefined : true));
+  }
+
+  /** Deletes a run's isolated instance, replacement (unless it serves as staging) and snapshots. */
+  private async deleteRunTemporaries(runId: string): Promise<string[]> {
+    const names = runResourceNames(this.options.stack, runId);
+    const deleted: string[] = [];
+    const instances = [names.isolated, names.replacement];
+    const snapshots = [names.sourceSnapshot, names.scrubbedSnapshot];
+    const found = await Promise.all(instances.map((id) => this.describeInstance(id)));
+    const foundSnapshots = await Promise.all(snapshots.map((id) => this.describeSnapshot(id)));
+    // Start every deletion first, then wait: the instances go down in parallel.
+    await Promise.all(
+      instances.map(async (id, i) => {
+        if (found[i]) {
+          await this.deleteInstance(id);
+          deleted.push(id);
+        }
+      }),
+    );
+    for (const [i, id] of snapshots.entries()) {
+      if (foundSnapshots[i]) {
+        await this.deleteSnapshot(id);
+        deleted.push(id);
+      }
+    }
+    return deleted;
+  }
+
+  private async waitHealthy(): Promise<string> {
+    const needed = this.options.healthyPolls ?? 3;
+    let streak = 0;
+    let last = "";
+    const target = this.targets.target;
+    await this.poll(
+      `${target.serviceName} to be healthy`,
+      async () => {
+        const out = await this.clients.ecs.send(new DescribeServicesCommand({ cluster: target.clusterName, services: [target.serviceName] }));
+        const service = out.services?.[0];
+        const running = service?.runningCount ?? 0;
+        const desired = service?.desiredCount ?? 0;
+        let healthy = 0;
+        let unhealthy = 0;
+        for (const arn of target.targetGroupArns) {
+          const health = await this.clients.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+          for (const d of health.TargetHealthDescriptions ?? []) {
+            const state = d.TargetHealth?.State;
+            if (state === "healthy") healthy += 1;
+            else if (state === "unhealthy") unhealthy += 1;
+          }
+        }
+        last = `${running}/${desired} tasks running, ${healthy} healthy and ${unhealthy} unhealthy targets`;
+        const ok = service?.status === "ACTIVE" && desired > 0 && running >= desired && healthy >= 1 && unhealthy === 0;
+        streak = ok ? streak + 1 : 0;
+        return streak >= needed ? true : undefined;
+      },
+      (this.options.healthTimeoutSeconds ?? 900) * 1000,
+    ).catch((error: Error) => {
+      throw new Error(`the staging service did not become healthy on the new database (${last}): ${error.message}`);
+    });
+    return `service healthy (${last})`;
+  }
+
+  private async scrubKey(): Promise<string> {
+    const secretId = this.targets.refresh.keySecretArn;
+    try {
+      const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
+      if (out.SecretString) {
+        this.secrets.push(out.SecretString);
+        return out.SecretString;
+      }
+    } catch (error) {
+      if (errorName(error) !== "ResourceNotFoundException") throw error;
+    }
+    // First run: the component made the secret without a value; the key never leaves AWS.
+    const key = randomBytes(32).toString("hex");
+    await this.clients.secretsManager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: key, ClientRequestToken: `friday-${this.runId}-key-0000000000000000`.slice(0, 64) }));
+    this.log("  created the scrub key (first run)");
+    const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const stored = out.SecretString ?? key;
+    this.secrets.push(stored);
+    return stored;
+  }
+
+  private async stagingCredentials(): Promise<{ username: string; password: string }> {
+    const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: this.targets.target.secretArn }));
+    let parsed: { username?: string; password?: string } = {};
+    try {
+      parsed = JSON.parse(out.SecretString ?? "{}");
+    } catch {
+      /* reported below */
+    }
+    if (!parsed.password) throw new Error(`staging's database secret (${this.targets.target.secretArn}) holds no JSON password`);
+    this.secrets.push(parsed.password);
+    return { username: parsed.username ?? PARITY.database.masterUsername, password: parsed.password };
+  }
+
+  /** Removes every secret this run holds (passwords, the key) from a message. */
+  private redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) {
+      if (!secret) continue;
+      out = out.split(secret).join("***").split(encodeURIComponent(secret)).join("***");
+    }
+    return out.replace(/(postgres(?:ql)?:\/\/[^:/\s]+:)[^@\s]+@/g, "$1***@");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers (exported for tests)
+
+/** Throws if a mutating RDS call names the source database (or anything outside the stack prefix). */
+export function assertNotSource(command: string, input: object, sourceId: string, sourceArn: string, stack: string): void {
+  const i = input as Record<string, unknown>;
+  const prefix = stackResourcePrefix(stack);
+  const named = [i.DBInstanceIdentifier, i.NewDBInstanceIdentifier, i.DBSnapshotIdentifier, i.ResourceName].filter((x): x is string => typeof x === "string");
+  // CreateDBSnapshot reads its DBInstanceIdentifier: the one call allowed to name the source.
+  const checked = command === "CreateDBSnapshotCommand" ? named.filter((n) => n !== i.DBInstanceIdentifier) : named;
+  for (const name of checked) {
+    const id = name.startsWith("arn:") ? name.split(":").slice(6).join(":") : name;
+    if (name === sourceId || name === sourceArn || id === sourceId || !id.startsWith(prefix)) {
+      throw new Error(`refusing ${command} on "${name}": the refresh only changes resources named "${prefix}…", never ${sourceId}`);
+    }
+  }
+}
+
+async function readParameters(ssm: SSMClient, names: string[]): Promise<Record<string, string | undefined>> {
+  const values: Record<string, string | undefined> = {};
+  for (let i = 0; i < names.length; i += 10) {
+    const out = await ssm.send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
+    for (const p of out.Parameters ?? []) if (p.Name) values[p.Name] = p.Value;
+  }
+  return values;
+}
+
+/** A connection URL for an instance (TLS on: the parameter group forces it). */
+export function databaseUrlOf(instance: DBInstance, password: string, username = instance.MasterUsername ?? PARITY.database.masterUsername): string {
+  const host = instance.Endpoint?.Address;
+  if (!host) throw new Error(`${instance.DBInstanceIdentifier} has no endpoint yet`);
+  const port = instance.Endpoint?.Port ?? PARITY.database.port;
+  const database = instance.DBName ?? PARITY.database.databaseName;
+  return `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}?sslmode=no-verify`;
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+export function summaryLine(report: RefreshReport): string {
+  const steps = report.steps.map((s) => `${s.step}:${s.status}(${formatDuration(s.durationMs)})`).join(" ");
+  return `staging refresh ${report.runId} ${report.ok ? "succeeded" : "FAILED"} in ${formatDuration(report.totalMs)} — ${steps}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function errorName(error: unknown): string | undefined {
+  return (error as { name?: string } | undefined)?.name;
+}
