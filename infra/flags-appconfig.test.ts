@@ -1,0 +1,100 @@
+import { evaluateDocument } from "../packages/openfeature-appconfig-agent/src/testing/fake-agent";
+import { parseFlagsFile } from "./flags";
+import { describeState, FlagState, parseAppConfigDocument, toAppConfigDocument } from "./flags-appconfig";
+
+const file = parseFlagsFile({
+  flags: {
+    "new-checkout": {
+      description: "New checkout",
+      owner: "payments",
+      default: false,
+      expires: "2027-03-31",
+      attributes: { maxItems: 20, regions: ["eu", "us"] },
+      variants: [{ name: "staff", rule: '(ends_with $email "@example.com")', enabled: true, attributes: { maxItems: 99 } }],
+    },
+    recommendations: { description: "Recs", owner: "discovery", default: true, expires: "2027-11-30" },
+  },
+});
+
+test("every flag starts at its declared default, in AWS.AppConfig.FeatureFlags format", () => {
+  expect(toAppConfigDocument(file)).toEqual({
+    version: "1",
+    flags: {
+      "new-checkout": {
+        name: "new-checkout",
+        description: "New checkout (owner: payments)",
+        _deprecation: { status: "planned", date: "2027-03-31" },
+        attributes: {
+          maxItems: { constraints: { type: "number" } },
+          regions: { constraints: { type: "array", elements: { type: "string" } } },
+        },
+      },
+      recommendations: { name: "recommendations", description: "Recs (owner: discovery)", _deprecation: { status: "planned", date: "2027-11-30" } },
+    },
+    values: {
+      "new-checkout": { enabled: false, maxItems: 20, regions: ["eu", "us"] },
+      recommendations: { enabled: true },
+    },
+  });
+});
+
+test("targeted: team → the file's variants → split rollout on the user id → default off", () => {
+  const state: FlagState = { mode: "targeted", users: ["alice", "bob"], groups: ["staff"], percent: 5 };
+  const document = toAppConfigDocument(file, { "new-checkout": { state, updatedAt: "2026-11-20T10:00:00.000Z" } });
+  expect(document.flags["new-checkout"]._updatedAt).toBe("2026-11-20T10:00:00.000Z");
+  expect(document.values["new-checkout"]).toEqual({
+    _variants: [
+      { name: "team", enabled: true, rule: '(or (in $userId ["alice", "bob"]) (in $group ["staff"]))', maxItems: 20, regions: ["eu", "us"] },
+      { name: "staff", enabled: true, rule: '(ends_with $email "@example.com")', maxItems: 99, regions: ["eu", "us"] },
+      { name: "rollout", enabled: true, rule: '(split by::$userId pct::5 seed::"new-checkout")', maxItems: 20, regions: ["eu", "us"] },
+      { name: "default", enabled: false, maxItems: 20, regions: ["eu", "us"] },
+    ],
+  });
+  // What the agent answers for each kind of user.
+  const answer = (context: Record<string, string>) => evaluateDocument(document as never, context)["new-checkout"];
+  expect(answer({ userId: "alice" })).toMatchObject({ _variant: "team", enabled: true });
+  expect(answer({ userId: "zed", group: "staff" })).toMatchObject({ _variant: "team", enabled: true });
+  expect(answer({ userId: "zed", email: "z@example.com" })).toMatchObject({ _variant: "staff", enabled: true, maxItems: 99 });
+  expect(answer({})).toMatchObject({ _variant: "default", enabled: false });
+  const users = Array.from({ length: 2000 }, (_, i) => ({ userId: `u${i}` }));
+  const on = users.filter((u) => answer(u).enabled).length;
+  expect(on).toBeGreaterThan(50);
+  expect(on).toBeLessThan(160);
+});
+
+test("a team without a percentage has no rollout variant; a lone group needs no `or`", () => {
+  const document = toAppConfigDocument(file, { "new-checkout": { state: { mode: "targeted", users: [], groups: ["beta"], percent: 0 } } });
+  const variants = (document.values["new-checkout"] as { _variants: Array<{ name: string; rule?: string }> })._variants;
+  expect(variants.map((v) => v.name)).toEqual(["team", "staff", "default"]);
+  expect(variants[0].rule).toBe('(in $group ["beta"])');
+});
+
+test("flags removed from the file are dropped; user ids are quoted safely", () => {
+  const document = toAppConfigDocument(file, {
+    gone: { state: { mode: "on" } },
+    "new-checkout": { state: { mode: "targeted", users: ['we"ird'], groups: [], percent: 0 } },
+  });
+  expect(Object.keys(document.values)).toEqual(["new-checkout", "recommendations"]);
+  expect(parseAppConfigDocument(document)["new-checkout"].state).toEqual({ mode: "targeted", users: ['we"ird'], groups: [], percent: 0 });
+});
+
+test("states read back from a deployed document are the ones written", () => {
+  const states: Record<string, FlagState> = {
+    "new-checkout": { mode: "targeted", users: ["alice"], groups: ["staff", "qa"], percent: 37.5 },
+    recommendations: { mode: "off" },
+  };
+  const json = JSON.stringify(toAppConfigDocument(file, { "new-checkout": { state: states["new-checkout"], updatedAt: "2026-11-01T00:00:00Z" }, recommendations: { state: states.recommendations } }));
+  expect(parseAppConfigDocument(json)).toEqual({
+    "new-checkout": { state: states["new-checkout"], updatedAt: "2026-11-01T00:00:00Z" },
+    recommendations: { state: { mode: "off" } },
+  });
+  expect(() => parseAppConfigDocument("{oops")).toThrow(/The deployed flags configuration is not JSON/);
+  expect(() => parseAppConfigDocument('{"a":1}')).toThrow(/has no "values"/);
+});
+
+test("describes states for people", () => {
+  expect(describeState({ mode: "off" })).toBe("off");
+  expect(describeState({ mode: "on" })).toBe("on (everyone)");
+  expect(describeState({ mode: "targeted", users: ["a", "b"], groups: ["g"], percent: 5 })).toBe("team (2 users, 1 group) + 5% of users");
+  expect(describeState({ mode: "targeted", users: [], groups: [], percent: 20 })).toBe("20% of users");
+});

@@ -1,0 +1,166 @@
+import { parseRule, RuleNode } from "../packages/openfeature-appconfig-agent/src/rules";
+import { FlagDeclaration, FlagsFile } from "./flags";
+
+/**
+ * The flags file and each flag's live state, as an `AWS.AppConfig.FeatureFlags` document (what a
+ * hosted configuration version holds), and back. A flag's state is one of:
+ *
+ * - off: `{ "enabled": false }` — nobody; a kill is the same state, deployed immediately;
+ * - on: `{ "enabled": true }` — everybody;
+ * - targeted: a multi-variant flag, evaluated by the agent in order:
+ *   `team` (user ids / groups) → the file's own variants → `rollout` (`split` on the user id, seeded
+ *   with the flag name so flags bucket independently and raising the percentage only adds users)
+ *   → `default` (off).
+ */
+
+/** Context keys the rules read: the OpenFeature targeting key is sent as userId (see the provider). */
+export const FLAG_CONTEXT = { user: "userId", group: "group" } as const;
+
+export type FlagState =
+  | { readonly mode: "off" }
+  | { readonly mode: "on" }
+  | { readonly mode: "targeted"; readonly users: readonly string[]; readonly groups: readonly string[]; readonly percent: number };
+
+/** A flag's state in a deployed document, and when friday last changed it. */
+export interface LiveFlag {
+  readonly state: FlagState;
+  /** ISO time of the last state change (from the flag's `_updatedAt`), if known. */
+  readonly updatedAt?: string;
+}
+
+type Json = string | number | boolean | string[] | number[];
+export interface AppConfigVariant {
+  name: string;
+  enabled: boolean;
+  rule?: string;
+  [attribute: string]: unknown;
+}
+export interface AppConfigFlagsDocument {
+  version: "1";
+  flags: Record<string, { name: string; description?: string; _updatedAt?: string; _deprecation?: { status: "planned"; date: string }; attributes?: Record<string, unknown> }>;
+  values: Record<string, ({ enabled: boolean } & Record<string, unknown>) | { _variants: AppConfigVariant[] }>;
+}
+
+export const OFF: FlagState = { mode: "off" };
+export const ON: FlagState = { mode: "on" };
+
+/** The state a flag starts in: its declared default. */
+export function declaredState(declaration: FlagDeclaration): FlagState {
+  return declaration.default ? ON : OFF;
+}
+
+/** Share of users the flag is on for, not counting the team and the file's own variants. */
+export function rolloutPercent(state: FlagState): number {
+  return state.mode === "on" ? 100 : state.mode === "off" ? 0 : state.percent;
+}
+
+/** One line for people: "off", "on (everyone)", "team (2 users, 1 group) + 5%". */
+export function describeState(state: FlagState): string {
+  if (state.mode === "off") return "off";
+  if (state.mode === "on") return "on (everyone)";
+  const team = state.users.length + state.groups.length > 0 ? `team (${plural(state.users.length, "user")}, ${plural(state.groups.length, "group")})` : "";
+  const pct = state.percent > 0 || !team ? `${state.percent}% of users` : "";
+  return [team, pct].filter(Boolean).join(" + ");
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** `(in $userId ["a","b"])`, `(in $group ["x"])`, or both under `or`. */
+export function teamRule(users: readonly string[], groups: readonly string[]): string | undefined {
+  const list = (values: readonly string[]) => `[${values.map((v) => JSON.stringify(v)).join(", ")}]`;
+  const parts = [
+    users.length ? `(in $${FLAG_CONTEXT.user} ${list(users)})` : "",
+    groups.length ? `(in $${FLAG_CONTEXT.group} ${list(groups)})` : "",
+  ].filter(Boolean);
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : `(or ${parts.join(" ")})`;
+}
+
+export function rolloutRule(flag: string, percent: number): string {
+  return `(split by::$${FLAG_CONTEXT.user} pct::${percent} seed::${JSON.stringify(flag)})`;
+}
+
+function attributeConstraint(value: Json): Record<string, unknown> {
+  if (Array.isArray(value)) return { constraints: { type: "array", elements: { type: typeof value[0] === "number" ? "number" : "string" } } };
+  return { constraints: { type: typeof value } };
+}
+
+function flagValue(name: string, declaration: FlagDeclaration, state: FlagState): AppConfigFlagsDocument["values"][string] {
+  const attrs = { ...(declaration.attributes ?? {}) };
+  if (state.mode !== "targeted") return { enabled: state.mode === "on", ...attrs };
+  const variants: AppConfigVariant[] = [];
+  const team = teamRule(state.users, state.groups);
+  if (team) variants.push({ name: "team", enabled: true, rule: team, ...attrs });
+  for (const v of declaration.variants ?? []) variants.push({ name: v.name, enabled: v.enabled, rule: v.rule, ...attrs, ...(v.attributes ?? {}) });
+  if (state.percent > 0) variants.push({ name: "rollout", enabled: true, rule: rolloutRule(name, state.percent), ...attrs });
+  variants.push({ name: "default", enabled: false, ...attrs });
+  return { _variants: variants };
+}
+
+/**
+ * The AppConfig document for the declared flags, each in its live state (or its declared default).
+ * Flags that are live but no longer declared are left out: removing a flag from the file removes it.
+ */
+export function toAppConfigDocument(file: FlagsFile, live: Readonly<Record<string, LiveFlag>> = {}): AppConfigFlagsDocument {
+  const document: AppConfigFlagsDocument = { version: "1", flags: {}, values: {} };
+  for (const [name, declaration] of Object.entries(file.flags)) {
+    const current = live[name];
+    const state = current?.state ?? declaredState(declaration);
+    const attributes = Object.fromEntries(Object.entries(declaration.attributes ?? {}).map(([k, v]) => [k, attributeConstraint(v as Json)]));
+    document.flags[name] = {
+      name,
+      description: `${declaration.description} (owner: ${declaration.owner})`.slice(0, 1024),
+      ...(current?.updatedAt ? { _updatedAt: current.updatedAt } : {}),
+      _deprecation: { status: "planned", date: declaration.expires },
+      ...(Object.keys(attributes).length ? { attributes } : {}),
+    };
+    document.values[name] = flagValue(name, declaration, state);
+  }
+  return document;
+}
+
+/** Reads each flag's state back from a deployed document (one friday wrote). */
+export function parseAppConfigDocument(content: string | AppConfigFlagsDocument): Record<string, LiveFlag> {
+  let document: AppConfigFlagsDocument;
+  try {
+    document = typeof content === "string" ? JSON.parse(content) : content;
+  } catch (error) {
+    throw new Error(`The deployed flags configuration is not JSON (${(error as Error).message}); was it edited outside friday?`);
+  }
+  if (!document || typeof document !== "object" || typeof document.values !== "object") {
+    throw new Error('The deployed flags configuration has no "values": is the profile of type AWS.AppConfig.FeatureFlags?');
+  }
+  const live: Record<string, LiveFlag> = {};
+  for (const [name, value] of Object.entries(document.values ?? {})) {
+    const updatedAt = document.flags?.[name]?._updatedAt;
+    live[name] = { state: stateOf(value), ...(updatedAt ? { updatedAt } : {}) };
+  }
+  return live;
+}
+
+function stateOf(value: AppConfigFlagsDocument["values"][string]): FlagState {
+  if (!("_variants" in value)) return value.enabled ? ON : OFF;
+  const users: string[] = [];
+  const groups: string[] = [];
+  let percent = 0;
+  for (const variant of value._variants) {
+    if (variant.name === "team" && variant.rule) collectTeam(parseRule(variant.rule), users, groups);
+    if (variant.name === "rollout" && variant.rule) {
+      const node = parseRule(variant.rule);
+      if (node.kind === "call" && node.op === "split" && node.named.pct?.kind === "number") percent = node.named.pct.value;
+    }
+  }
+  return { mode: "targeted", users, groups, percent };
+}
+
+function collectTeam(node: RuleNode, users: string[], groups: string[]): void {
+  if (node.kind !== "call") return;
+  if (node.op === "in" && node.args[0].kind === "context" && node.args[1].kind === "list") {
+    const values = node.args[1].items.flatMap((item) => (item.kind === "string" ? [item.value] : []));
+    if (node.args[0].key === FLAG_CONTEXT.user) users.push(...values);
+    if (node.args[0].key === FLAG_CONTEXT.group) groups.push(...values);
+  }
+  node.args.forEach((child) => collectTeam(child, users, groups));
+}
