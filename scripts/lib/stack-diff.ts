@@ -16,6 +16,9 @@ export interface ResourceDifference {
 }
 
 export interface StackDiff {
+  /** Resources that by design exist in one stack only (ONE_SIDED), as `type name`. */
+  readonly prodOnlyByDesign: string[];
+  readonly stagingOnlyByDesign: string[];
   /** Resources only one stack has (e.g. prod's second NAT gateway), as `type name`. */
   readonly onlyInStaging: string[];
   readonly onlyInProd: string[];
@@ -42,6 +45,16 @@ export const PER_STACK_KNOBS: { readonly inputs: Record<string, string[]>; reado
     "aws:ec2/routeTable:RouteTable": ["routes"],
   },
   countMayDiffer: ["aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip"],
+};
+
+/**
+ * What only one stack composes: prod reads staging (a StackReference) and owns the pipeline;
+ * staging owns the scheduled refresh from prod. Resources of these types, or under these
+ * components, may exist on one side only.
+ */
+export const ONE_SIDED: { readonly prod: string[]; readonly staging: string[] } = {
+  prod: ["pulumi:pulumi:StackReference", "friday:delivery:Pipeline"],
+  staging: ["friday:data:StagingRefresh"],
 };
 
 const STACK_NAME = /\b(staging|prod)\b/g;
@@ -73,14 +86,19 @@ function flatten(value: unknown, prefix: string, into: Map<string, unknown>): vo
   into.set(prefix, value);
 }
 
+function isOneSided(resource: RecordedResource, side: keyof typeof ONE_SIDED): boolean {
+  return ONE_SIDED[side].some((token) => resource.type === token || (resource.parent ?? "").includes(token));
+}
+
 export function resourceKey(resource: RecordedResource): string {
   return `${resource.type} ${resource.name.replace(STACK_NAME, "<stack>")}`;
 }
 
 export function diffStacks(staging: OfflineRun, prod: OfflineRun): StackDiff {
-  const index = (run: OfflineRun) => new Map(run.resources.filter((r) => r.custom).map((r) => [resourceKey(r), r]));
-  const s = index(staging);
-  const p = index(prod);
+  const index = (run: OfflineRun, side: keyof typeof ONE_SIDED) =>
+    new Map(run.resources.filter((r) => r.custom && !isOneSided(r, side)).map((r) => [resourceKey(r), r]));
+  const s = index(staging, "staging");
+  const p = index(prod, "prod");
   const differences: ResourceDifference[] = [];
   for (const [key, stagingResource] of s) {
     const prodResource = p.get(key);
@@ -95,7 +113,11 @@ export function diffStacks(staging: OfflineRun, prod: OfflineRun): StackDiff {
       }
     }
   }
+  const byDesign = (run: OfflineRun, side: keyof typeof ONE_SIDED) =>
+    run.resources.filter((r) => r.custom && isOneSided(r, side)).map(resourceKey);
   return {
+    prodOnlyByDesign: byDesign(prod, "prod"),
+    stagingOnlyByDesign: byDesign(staging, "staging"),
     onlyInStaging: [...s.keys()].filter((k) => !p.has(k)),
     onlyInProd: [...p.keys()].filter((k) => !s.has(k)),
     differences,

@@ -1,0 +1,64 @@
+import { assertStagingIsAhead, compareVersions } from "./program";
+import { PARITY } from "./parity";
+import { readStackConfigFile, runOffline } from "../scripts/lib/offline-program";
+
+describe("the program", () => {
+  it("refuses to take prod ahead of staging's engine version, before creating anything", async () => {
+    await expect(runOffline("prod", { stagingOutputs: { dbEngineVersion: "16.4" } })).rejects.toThrow(
+      `Staging first: prod would run PostgreSQL ${PARITY.database.engineVersion} but staging ("organization/friday/staging") runs 16.4.`,
+    );
+  });
+
+  it("refuses prod when staging has never been deployed", async () => {
+    await expect(runOffline("prod", { stagingOutputs: {} })).rejects.toThrow("has no dbEngineVersion output. Run `pulumi up -s staging` before prod");
+  });
+
+  it("lets prod follow staging at the same or an older version", () => {
+    expect(() => assertStagingIsAhead("s", PARITY.database.engineVersion, PARITY.database.engineVersion)).not.toThrow();
+    expect(() => assertStagingIsAhead("s", "17.7", "17.6")).not.toThrow();
+    expect(compareVersions("17.10", "17.9")).toBeGreaterThan(0);
+  });
+
+  it("fails on bad config before registering a single resource", async () => {
+    const raw = { ...readStackConfigFile("staging"), "friday:database": JSON.stringify({ instanceClass: "m5.large" }) };
+    const attempt = runOffline("staging", { rawConfig: raw });
+    await expect(attempt).rejects.toThrow('friday:database.instanceClass must look like "db.t4g.medium" (got "m5.large")');
+  });
+
+  it("serves HTTPS with a redirect when the stack names a certificate", async () => {
+    const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e6a2c-1111-2222-3333-444455556666";
+    const run = await runOffline("staging", { rawConfig: { ...readStackConfigFile("staging"), "friday:https": JSON.stringify({ certificateArn }) } });
+    const listeners = run.resources.filter((r) => r.type === "aws:lb/listener:Listener").map((l) => l.inputs);
+    expect(listeners).toEqual(expect.arrayContaining([
+      expect.objectContaining({ port: 443, protocol: "HTTPS", certificateArn, sslPolicy: expect.stringMatching(/TLS13/) }),
+      expect.objectContaining({ port: 80, defaultActions: [expect.objectContaining({ type: "redirect" })] }),
+    ]));
+    expect(run.outputs.serviceUrl).toMatch(/^https:\/\//);
+  });
+
+  it("serves plain HTTP without a certificate", async () => {
+    const run = await runOffline("staging");
+    const production = run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && r.inputs.port !== PARITY.service.testListenerPort);
+    expect(production.map((l) => [l.inputs.port, l.inputs.protocol])).toEqual([[80, "HTTP"]]);
+    expect(run.outputs.serviceUrl).toMatch(/^http:\/\//);
+  });
+
+  it("takes the image from the stack config for an operator without Docker", async () => {
+    const imageUri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/friday-staging-app:v1";
+    const run = await runOffline("staging", { rawConfig: { ...readStackConfigFile("staging"), "friday:imageUri": imageUri } });
+    expect(run.resources.some((r) => r.type === "docker:index/image:Image")).toBe(false);
+    const taskDefinition = run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")!;
+    expect(JSON.parse(taskDefinition.inputs.containerDefinitions)[0].image).toBe(imageUri);
+  });
+
+  it("builds app/ with Docker into the stack's repository by default, pinned by digest", async () => {
+    const run = await runOffline("staging");
+    const image = run.resources.find((r) => r.type === "docker:index/image:Image")!;
+    expect(image.inputs.imageName).toMatch(/friday-staging-app:bootstrap-[0-9a-f]{16}$/);
+    expect(image.inputs.build).toMatchObject({ platform: "linux/arm64" });
+    const taskDefinition = run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")!;
+    expect(JSON.parse(taskDefinition.inputs.containerDefinitions)[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const repository = run.resources.find((r) => r.type === "aws:ecr/repository:Repository")!;
+    expect(repository.inputs).toMatchObject({ imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } });
+  });
+});

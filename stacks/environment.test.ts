@@ -1,0 +1,217 @@
+import { PARITY } from "../infra/parity";
+import { STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
+import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../scripts/lib/offline-program";
+import { diffStacks, formatDiffTable, ONE_SIDED, parityViolations } from "../scripts/lib/stack-diff";
+
+let staging: OfflineRun;
+let prod: OfflineRun;
+
+beforeAll(async () => {
+  staging = await runOffline("staging");
+  prod = await runOffline("prod", { stagingOutputs: staging.outputs });
+});
+
+const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);
+const one = (run: OfflineRun, type: string, nameSuffix = ""): RecordedResource => {
+  const found = ofType(run, type).filter((r) => r.name.endsWith(nameSuffix));
+  expect(found.map((r) => r.name)).toHaveLength(1);
+  return found[0];
+};
+const policyDocuments = (run: OfflineRun) =>
+  [...ofType(run, "aws:iam/rolePolicy:RolePolicy"), ...ofType(run, "aws:iam/policy:Policy")].map((r) => ({ name: r.name, doc: JSON.parse(r.inputs.policy) }));
+
+describe.each(["staging", "prod"])("the %s environment", (stackName) => {
+  const run = () => (stackName === "prod" ? prod : staging);
+
+  it("runs ECS native blue/green with bake time, circuit breaker, alarm rollback and the lifecycle hook", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    const config = readStackConfigFile(stackName);
+    const bake = JSON.parse(config["friday:deploy"]).bakeTimeMinutes;
+    expect(service.inputs).toMatchObject({
+      deploymentController: { type: "ECS" },
+      deploymentConfiguration: {
+        strategy: "BLUE_GREEN",
+        bakeTimeInMinutes: String(bake),
+        lifecycleHooks: [{ lifecycleStages: ["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"] }],
+      },
+      deploymentCircuitBreaker: { enable: true, rollback: true },
+      alarms: { enable: true, rollback: true },
+      launchType: "FARGATE",
+      networkConfiguration: { assignPublicIp: false },
+    });
+    const hook = one(run(), "aws:lambda/function:Function");
+    expect(service.inputs.deploymentConfiguration.lifecycleHooks[0].hookTargetArn).toBe(hook.state.arn);
+    const [lb] = service.inputs.loadBalancers;
+    const blue = one(run(), "aws:lb/targetGroup:TargetGroup", "-blue");
+    const green = one(run(), "aws:lb/targetGroup:TargetGroup", "-green");
+    const rules = ofType(run(), "aws:lb/listenerRule:ListenerRule");
+    expect(lb).toMatchObject({
+      containerName: PARITY.service.containerName,
+      containerPort: PARITY.service.containerPort,
+      targetGroupArn: blue.state.arn,
+      advancedConfiguration: {
+        alternateTargetGroupArn: green.state.arn,
+        productionListenerRule: rules.find((r) => r.name.endsWith("production-rule"))!.state.arn,
+        testListenerRule: rules.find((r) => r.name.endsWith("test-rule"))!.state.arn,
+      },
+    });
+    const infrastructureRole = one(run(), "aws:iam/role:Role", "-infrastructure-role");
+    expect(lb.advancedConfiguration.roleArn).toBe(infrastructureRole.state.arn);
+    expect(JSON.parse(infrastructureRole.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "ecs.amazonaws.com" });
+  });
+
+  it("rolls back on exactly the alarm set, and every alarm notifies the topic", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    const alarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm");
+    const topic = one(run(), "aws:sns/topic:Topic");
+    expect(service.inputs.alarms.alarmNames).toEqual(PARITY.alarmSet.map((key) => `friday-${stackName}-${key}`));
+    expect(alarms.map((a) => a.inputs.name).sort()).toEqual([...service.inputs.alarms.alarmNames].sort());
+    for (const alarm of alarms) expect(alarm.inputs.alarmActions).toEqual([topic.state.arn]);
+    expect(topic.inputs.kmsMasterKeyId).toBe("alias/aws/sns");
+    const hook = one(run(), "aws:lambda/function:Function");
+    expect(hook.inputs.environment.variables.ROLLBACK_ALARM_NAMES.split(",")).toEqual(service.inputs.alarms.alarmNames);
+  });
+
+  it("never lets Pulumi revert a deploy or fight the blue/green swaps", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    expect(service.options.ignoreChanges).toEqual(expect.arrayContaining(["taskDefinition", "loadBalancers", "desiredCount"]));
+    for (const rule of ofType(run(), "aws:lb/listenerRule:ListenerRule")) {
+      expect(rule.options.ignoreChanges).toContain("actions");
+      expect(rule.inputs.actions[0].forward.targetGroups.map((t: { weight: number }) => t.weight)).toEqual([100, 0]);
+    }
+    expect(one(run(), "aws:ecs/taskDefinition:TaskDefinition").inputs.skipDestroy).toBe(true);
+  });
+
+  it("keeps the test listener off the internet", () => {
+    const testListener = ofType(run(), "aws:lb/listener:Listener").find((l) => l.inputs.port === PARITY.service.testListenerPort)!;
+    expect(testListener).toBeDefined();
+    const albSg = one(run(), "aws:ec2/securityGroup:SecurityGroup", "-lb-sg");
+    const testIngress = albSg.inputs.ingress.filter((r: { fromPort: number }) => r.fromPort === PARITY.service.testListenerPort);
+    const natIps = ofType(run(), "aws:ec2/eip:Eip").map((e) => `${e.state.publicIp}/32`);
+    expect(testIngress).toHaveLength(1);
+    expect(testIngress[0].cidrBlocks.sort()).toEqual(natIps.sort());
+    expect(testIngress[0].cidrBlocks).not.toContain("0.0.0.0/0");
+    expect(testIngress[0].ipv6CidrBlocks ?? []).toHaveLength(0);
+  });
+
+  it("runs PostgreSQL private, encrypted, with an RDS-managed secret and the parity parameter group", () => {
+    const db = one(run(), "aws:rds/instance:Instance");
+    expect(db.inputs).toMatchObject({
+      identifier: `friday-${stackName}-db`,
+      engine: "postgres",
+      engineVersion: PARITY.database.engineVersion,
+      publiclyAccessible: false,
+      storageEncrypted: true,
+      manageMasterUserPassword: true,
+      performanceInsightsEnabled: true,
+      autoMinorVersionUpgrade: false,
+    });
+    expect(db.inputs.password).toBeUndefined();
+    expect(db.inputs.backupRetentionPeriod).toBeGreaterThan(0);
+    const params = one(run(), "aws:rds/parameterGroup:ParameterGroup");
+    expect(params.inputs.family).toBe(PARITY.database.parameterGroupFamily);
+    const byName = Object.fromEntries(params.inputs.parameters.map((p: { name: string; value: string }) => [p.name, p.value]));
+    expect(byName).toMatchObject({ log_lock_waits: "1", log_min_duration_statement: "500" });
+    const subnetGroup = one(run(), "aws:rds/subnetGroup:SubnetGroup");
+    const privateSubnets = ofType(run(), "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-"));
+    expect(subnetGroup.inputs.subnetIds.sort()).toEqual(privateSubnets.map((s) => s.state.id ?? `${s.name}-id`).sort());
+    // Only the service's security group may connect.
+    const ingress = ofType(run(), "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const serviceSg = one(run(), "aws:ec2/securityGroup:SecurityGroup", "-service-sg");
+    expect(ingress.map((r) => r.inputs.referencedSecurityGroupId)).toEqual([`${serviceSg.name}-id`]);
+    expect(ingress[0].inputs).toMatchObject({ fromPort: 5432, toPort: 5432 });
+  });
+
+  it("gives the app its database credentials through ECS secrets, never plain environment", () => {
+    const taskDefinition = one(run(), "aws:ecs/taskDefinition:TaskDefinition");
+    const [app] = JSON.parse(taskDefinition.inputs.containerDefinitions);
+    const secretArn = one(run(), "aws:rds/instance:Instance").state.masterUserSecrets[0].secretArn;
+    expect(app.secrets).toEqual(expect.arrayContaining([
+      { name: "PGUSER", valueFrom: `${secretArn}:username::` },
+      { name: "PGPASSWORD", valueFrom: `${secretArn}:password::` },
+    ]));
+    const envNames = app.environment.map((e: { name: string }) => e.name);
+    expect(envNames).toEqual(expect.arrayContaining(["PGHOST", "PGDATABASE", "PGSSLMODE"]));
+    expect(envNames.filter((n: string) => /PASSWORD|SECRET/.test(n))).toEqual([]);
+    expect(app.logConfiguration.logDriver).toBe("awslogs");
+    expect(taskDefinition.inputs.runtimePlatform).toEqual({ operatingSystemFamily: "LINUX", cpuArchitecture: PARITY.service.cpuArchitecture });
+  });
+
+  it("scales on CPU within the stack's range", () => {
+    const service = JSON.parse(readStackConfigFile(stackName)["friday:service"]);
+    expect(one(run(), "aws:appautoscaling/target:Target").inputs).toMatchObject({ minCapacity: service.minCount, maxCapacity: service.maxCount });
+    expect(one(run(), "aws:appautoscaling/policy:Policy").inputs.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification).toEqual({
+      predefinedMetricType: "ECSServiceAverageCPUUtilization",
+    });
+  });
+
+  it("publishes every identifier as an output and as an SSM parameter under /friday/<stack>/", () => {
+    const keys = Object.keys(STACK_PARAMETERS) as StackParameterKey[];
+    for (const key of keys) expect(typeof run().outputs[key]).toBe("string");
+    const names = ofType(run(), "aws:ssm/parameter:Parameter").map((p) => p.inputs.name);
+    for (const key of keys) expect(names).toContain(`/friday/${stackName}/${STACK_PARAMETERS[key]}`);
+    expect(run().outputs.dbEngineVersion).toBe(PARITY.database.engineVersion);
+  });
+
+  it("grants least privilege: no wildcard actions, wildcard resources only where AWS allows nothing narrower", () => {
+    const unscopable = /^(ec2:(Create|Describe|Delete)NetworkInterfaces?|ec2:(Assign|Unassign)PrivateIpAddresses|ecr:GetAuthorizationToken|elasticloadbalancing:Describe\w+)$/;
+    for (const { name, doc } of policyDocuments(run())) {
+      for (const statement of doc.Statement) {
+        const actions = [].concat(statement.Action);
+        for (const action of actions as string[]) expect(`${name}: ${action}`).not.toMatch(/\*/);
+        if ([].concat(statement.Resource).includes("*" as never)) {
+          for (const action of actions as string[]) expect(`${name}: ${action}`).toMatch(new RegExp(`: ${unscopable.source.slice(1, -1)}$`));
+        }
+      }
+    }
+    const hookPolicy = policyDocuments(run()).find((p) => p.name.endsWith("-deploy-hook-policy"))!.doc;
+    const watch = hookPolicy.Statement.find((s: { Sid: string }) => s.Sid === "WatchRollbackAlarms");
+    expect(watch.Action).toEqual(["cloudwatch:DescribeAlarms"]);
+    expect([...watch.Resource].sort()).toEqual(ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.state.arn).sort());
+    const execution = policyDocuments(run()).find((p) => p.name.endsWith("-execution-policy"))!.doc;
+    const secrets = execution.Statement.find((s: { Sid: string }) => s.Sid === "TaskSecrets");
+    expect(secrets.Resource).toEqual([one(run(), "aws:rds/instance:Instance").state.masterUserSecrets[0].secretArn]);
+  });
+
+  it("spans the parity AZ count with private subnets for tasks and the database", () => {
+    expect(ofType(run(), "aws:ec2/subnet:Subnet")).toHaveLength(PARITY.azCount * 2);
+    const natCount = JSON.parse(readStackConfigFile(stackName)["friday:network"]).natGateways;
+    expect(ofType(run(), "aws:ec2/natGateway:NatGateway")).toHaveLength(natCount);
+    expect(ofType(run(), "aws:ec2/vpcEndpoint:VpcEndpoint").length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("parity between staging and prod", () => {
+  it("differs only in the per-stack knobs", () => {
+    const diff = diffStacks(staging, prod);
+    // The difference table, for the reader of the test log.
+    console.log(`How staging differs from prod:\n${formatDiffTable(diff)}`);
+    expect(parityViolations(diff)).toEqual([]);
+    // And the knobs that must differ do.
+    expect(diff.differences.map((d) => `${d.type} ${d.path}`)).toEqual(expect.arrayContaining([
+      "aws:rds/instance:Instance instanceClass",
+      "aws:rds/instance:Instance multiAz",
+      "aws:rds/instance:Instance deletionProtection",
+    ]));
+    expect(diff.onlyInProd).toEqual(expect.arrayContaining([expect.stringMatching(/^aws:ec2\/natGateway:NatGateway /)]));
+  });
+
+  it("runs the same engine, version, family and parameters", () => {
+    const engine = (run: OfflineRun) => {
+      const db = one(run, "aws:rds/instance:Instance").inputs;
+      const params = one(run, "aws:rds/parameterGroup:ParameterGroup").inputs;
+      return { engine: db.engine, version: db.engineVersion, family: params.family, parameters: params.parameters };
+    };
+    expect(engine(prod)).toEqual(engine(staging));
+  });
+
+  it("has the same resource types in the same numbers, but for NAT gateways and what one stack composes by design", () => {
+    const oneSided = (r: RecordedResource) => [...ONE_SIDED.prod, ...ONE_SIDED.staging].some((t) => r.type === t || (r.parent ?? "").includes(t));
+    const census = (run: OfflineRun) => {
+      const counts: Record<string, number> = {};
+      for (const r of run.resources) if (!/natGateway|ec2\/eip/.test(r.type) && !oneSided(r)) counts[r.type] = (counts[r.type] ?? 0) + 1;
+      return counts;
+    };
+    expect(census(prod)).toEqual(census(staging));
+  });
+});
