@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { registerPlan } from "./plan";
+import { registerSmoke } from "./pipeline/smoke";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -11,6 +12,7 @@ export function buildCli(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerPlan(program);
+  registerSmoke(program);
   return program;
 }
 
