@@ -1,0 +1,187 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseFlagsFile } from "../infra/flags";
+
+/** Resources the component registered, with the inputs and ignoreChanges it asked for. */
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  ignoreChanges: string[];
+}
+const recorded: Recorded[] = [];
+const ignoreChangesByName = new Map<string, string[]>();
+
+const ACCOUNT = "123456789012";
+const REGION = "eu-west-1";
+
+/** Secret inputs (SSM values, hosted content) reach the mock wrapped; unwrap them to assert on. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+function unsecret(value: any): any {
+  return value && typeof value === "object" && value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270" ? value.value : value;
+}
+
+function fakeState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+  switch (type) {
+    case "aws:appconfig/application:Application":
+      return { id: "app1234", state: { ...inputs, arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234` } };
+    case "aws:appconfig/environment:Environment":
+      return { id: "env5678:app1234", state: { ...inputs, environmentId: "env5678", arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234/environment/env5678` } };
+    case "aws:appconfig/configurationProfile:ConfigurationProfile":
+      return { id: "prof9012:app1234", state: { ...inputs, configurationProfileId: "prof9012" } };
+    case "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion":
+      return { id: "app1234/prof9012/1", state: { ...inputs, versionNumber: 1 } };
+    case "aws:appconfig/deploymentStrategy:DeploymentStrategy":
+      return { id: name.endsWith("gradual") ? "strat-gradual" : "strat-immediate", state: inputs };
+    case "aws:iam/role:Role":
+      return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
+    default:
+      return { id: `${name}-id`, state: inputs };
+  }
+}
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const inputs = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, unsecret(v)]));
+        recorded.push({ type: args.type, name: args.name, inputs, ignoreChanges: ignoreChangesByName.get(args.name) ?? [] });
+        return fakeState(args.type, args.name, args.inputs);
+      },
+      call(args) {
+        throw new Error(`unexpected invoke ${args.token}`);
+      },
+    },
+    "friday",
+    "staging",
+    false,
+  );
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request: any, callback: any) => {
+    ignoreChangesByName.set(request.getName(), request.getIgnorechangesList());
+    return register(request, callback);
+  };
+});
+
+const flags = parseFlagsFile({
+  flags: {
+    "new-checkout": { description: "New checkout", owner: "payments", default: false, expires: "2027-03-31" },
+    recommendations: { description: "Recs", owner: "discovery", default: true, expires: "2027-11-30" },
+  },
+});
+const alarmArns = ["5xx", "p99", "unhealthy"].map((a) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:friday-staging-${a}`);
+
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+async function build() {
+  recorded.length = 0;
+  const { FeatureFlags } = await import("./feature-flags");
+  const component = new FeatureFlags("flags", { stack: "staging", rollbackAlarmArns: alarmArns, taskRoleName: "friday-staging-task", flags, tags: { app: "friday" } });
+  await promiseOf(component.profileReadArn);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const byName = (name: string) => {
+    const found = recorded.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource ${name}: ${recorded.map((r) => r.name).join(", ")}`);
+    return found;
+  };
+  return { component, byName };
+}
+
+test("application friday-<stack>, environment <stack> monitored by every rollback alarm through a role AppConfig assumes", async () => {
+  const { byName } = await build();
+  expect(byName("flags-app").inputs).toMatchObject({ name: "friday-staging" });
+  expect(byName("flags-env").inputs).toMatchObject({
+    name: "staging",
+    applicationId: "app1234",
+    monitors: alarmArns.map((alarmArn) => ({ alarmArn, alarmRoleArn: `arn:aws:iam::${ACCOUNT}:role/flags-monitor-role` })),
+  });
+  expect(JSON.parse(byName("flags-monitor-role").inputs.assumeRolePolicy).Statement).toEqual([
+    { Effect: "Allow", Principal: { Service: "appconfig.amazonaws.com" }, Action: "sts:AssumeRole" },
+  ]);
+  const alarmPolicy = JSON.parse(byName("flags-monitor-read-alarms").inputs.policy);
+  expect(alarmPolicy.Statement).toEqual([{ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: alarmArns }]);
+  expect(byName("flags-monitor-read-alarms").inputs.role).toBe("flags-monitor-role");
+});
+
+test("a FeatureFlags profile named flags with the flags file at its defaults, deployed once; later versions belong to the CLI", async () => {
+  const { byName } = await build();
+  expect(byName("flags-profile").inputs).toMatchObject({ name: "flags", type: "AWS.AppConfig.FeatureFlags", locationUri: "hosted", applicationId: "app1234" });
+  const initial = byName("flags-initial");
+  expect(initial.inputs).toMatchObject({ applicationId: "app1234", configurationProfileId: "prof9012", contentType: "application/json" });
+  expect(JSON.parse(initial.inputs.content).values).toEqual({ "new-checkout": { enabled: false }, recommendations: { enabled: true } });
+  expect(initial.ignoreChanges).toEqual(expect.arrayContaining(["content"]));
+  const deployment = byName("flags-initial-deployment");
+  expect(deployment.inputs).toMatchObject({ environmentId: "env5678", configurationProfileId: "prof9012", configurationVersion: "1", deploymentStrategyId: "strat-immediate" });
+  expect(deployment.ignoreChanges).toEqual(expect.arrayContaining(["configurationVersion", "deploymentStrategyId"]));
+});
+
+test("a gradual strategy with an alarm-watched bake and an immediate one without", async () => {
+  const { byName } = await build();
+  expect(byName("flags-gradual").inputs).toMatchObject({ name: "friday-staging-gradual", growthType: "LINEAR", growthFactor: 20, deploymentDurationInMinutes: 10, finalBakeTimeInMinutes: 10, replicateTo: "NONE" });
+  expect(byName("flags-immediate").inputs).toMatchObject({ name: "friday-staging-immediate", growthFactor: 100, deploymentDurationInMinutes: 0, finalBakeTimeInMinutes: 0 });
+});
+
+test("the task role may only start sessions on and read its own environment's flags profile", async () => {
+  const { byName } = await build();
+  const read = byName("flags-task-read");
+  expect(read.inputs.role).toBe("friday-staging-task");
+  expect(JSON.parse(read.inputs.policy).Statement).toEqual([
+    {
+      Sid: "ReadOwnFlags",
+      Effect: "Allow",
+      Action: ["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"],
+      Resource: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234/environment/env5678/configuration/prof9012`,
+    },
+  ]);
+  const policies = recorded.filter((r) => r.type.startsWith("aws:iam/rolePolicy")).map((r) => JSON.stringify(r.inputs.policy));
+  expect(policies.join()).not.toMatch(/"Resource\\?":\s*\\?"\*|appconfig:\*/);
+});
+
+test("publishes the ids friday flags needs as SSM parameters under /friday/<stack>/", async () => {
+  const { byName } = await build();
+  const parameter = (key: string) => byName(`flags-${key}`).inputs;
+  expect(parameter("appconfig-application-id")).toMatchObject({ name: "/friday/staging/appconfig-application-id", type: "String", value: "app1234" });
+  expect(parameter("appconfig-environment-id")).toMatchObject({ name: "/friday/staging/appconfig-environment-id", value: "env5678" });
+  expect(parameter("appconfig-profile-id")).toMatchObject({ name: "/friday/staging/appconfig-profile-id", value: "prof9012" });
+  expect(parameter("appconfig-gradual-strategy-id")).toMatchObject({ value: "strat-gradual" });
+  expect(parameter("appconfig-immediate-strategy-id")).toMatchObject({ value: "strat-immediate" });
+});
+
+test("children are named after the component and typed friday:flags:FeatureFlags", async () => {
+  await build();
+  expect(recorded.find((r) => r.type === "friday:flags:FeatureFlags")?.name).toBe("flags");
+  expect(recorded.filter((r) => r.type !== "friday:flags:FeatureFlags").every((r) => r.name.startsWith("flags-"))).toBe(true);
+});
+
+test("bad args fail before anything is created, naming the field and the fix", async () => {
+  const { validateFeatureFlagsArgs } = await import("./feature-flags");
+  const base = { stack: "staging", rollbackAlarmArns: alarmArns, taskRoleName: "r" };
+  expect(() => validateFeatureFlagsArgs("flags", { ...base, rollbackAlarmArns: [] })).toThrow(
+    'FeatureFlags "flags": rollbackAlarmArns must hold 1 to 5 alarm ARNs, AppConfig\'s limit for environment monitors (got 0): pass the service\'s rollback alarms.',
+  );
+  expect(() => validateFeatureFlagsArgs("flags", { ...base, rollbackAlarmArns: Array(6).fill(alarmArns[0]) })).toThrow(/got 6/);
+  expect(() => validateFeatureFlagsArgs("flags", { ...base, stack: "Prod" })).toThrow('FeatureFlags "flags": stack must be a lowercase name like "prod" (got "Prod").');
+  expect(() => validateFeatureFlagsArgs("flags", { ...base, gradualGrowthFactor: 0 })).toThrow("gradualGrowthFactor must be a whole number from 1 to 100 (got 0).");
+});
+
+test("the agent sidecar prefetches this stack's flags, listens on 2772, is not essential, logs where told", async () => {
+  const { appConfigAgentSidecar } = await import("./feature-flags");
+  const sidecar = await promiseOf(appConfigAgentSidecar("prod", { logGroupName: "/friday/prod/app", region: "eu-west-1" }));
+  expect(sidecar).toEqual({
+    name: "appconfig-agent",
+    image: "public.ecr.aws/aws-appconfig/aws-appconfig-agent:2.x",
+    essential: false,
+    memoryReservation: 64,
+    portMappings: [{ containerPort: 2772, protocol: "tcp" }],
+    environment: [
+      { name: "PREFETCH_LIST", value: "/applications/friday-prod/environments/prod/configurations/flags" },
+      { name: "POLL_INTERVAL", value: "15" },
+      { name: "LOG_LEVEL", value: "info" },
+    ],
+    logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/friday/prod/app", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "appconfig-agent" } },
+  });
+  expect(await promiseOf(appConfigAgentSidecar("staging"))).not.toHaveProperty("logConfiguration");
+  expect(() => appConfigAgentSidecar("prod", { logGroupName: "/x" })).toThrow('appConfigAgentSidecar("prod"): region is required with logGroupName');
+});
