@@ -1,6 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { registerPlan } from "./plan";
 import { registerSmoke } from "./pipeline/smoke";
+import { registerDeploy } from "./deploy/deploy";
+import { registerRollback } from "./deploy/rollback";
+import { registerStatus } from "./deploy/status";
+import { registerGate } from "./deploy/gate";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -13,6 +17,10 @@ export function buildCli(): Command {
     .exitOverride();
   registerPlan(program);
   registerSmoke(program);
+  registerDeploy(program);
+  registerRollback(program);
+  registerStatus(program);
+  registerGate(program);
   return program;
 }
 
