@@ -1,10 +1,12 @@
 import { Command, CommanderError } from "commander";
 import { registerPlan } from "./plan";
+import { registerMigrate } from "./migrate/command";
 import { registerSmoke } from "./pipeline/smoke";
 import { registerDeploy } from "./deploy/deploy";
 import { registerRollback } from "./deploy/rollback";
 import { registerStatus } from "./deploy/status";
 import { registerGate } from "./deploy/gate";
+import { registerFlags } from "./flags/register";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -16,11 +18,13 @@ export function buildCli(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerPlan(program);
+  registerMigrate(program);
   registerSmoke(program);
   registerDeploy(program);
   registerRollback(program);
   registerStatus(program);
   registerGate(program);
+  registerFlags(program);
   return program;
 }
 
