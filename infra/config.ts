@@ -145,7 +145,7 @@ const pipelineSchema = z
     /** The app's unit tests, run in the repository root. */
     testCommand: z.string().min(1).default("npm test"),
     /** The migration lint, run in the repository root after the tests. */
-    lintCommand: z.string().min(1).default("npx friday migrate lint"),
+    lintCommand: z.string().min(1).default("npx friday migrate lint --dir app/migrations"),
     /** Docker build context (holds the Dockerfile), relative to the repository root. */
     dockerContext: z.string().regex(/^(\.|[\w.-]+(\/[\w.-]+)*)$/, 'must be a relative path like "app" or "."').default("app"),
     /** Migrations directory, relative to the repository root. */
@@ -249,7 +249,7 @@ function suggestion(key: string, known: string[]): string {
 }
 
 /** Known keys of the object schema at `path` (unwrapping defaults, optionals and refinements). */
-function knownKeysAt(path: (string | number)[]): string[] {
+function knownKeysAt(path: PropertyKey[]): string[] {
   let schema: z.ZodType = stackSettingsSchema;
   for (const segment of path) {
     schema = unwrap(schema);

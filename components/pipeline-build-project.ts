@@ -1,0 +1,164 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PolicyDocument } from "./pipeline-policies";
+
+/** Where the buildspecs live (in the repo, never in the console). */
+export const BUILDSPEC_DIR = join(__dirname, "..", "pipeline", "buildspecs");
+
+/** The buildspecs the pipeline's projects run. */
+export type BuildspecName = "test" | "build" | "migrate" | "deploy" | "smoke" | "gate";
+
+/** The text of pipeline/buildspecs/<name>.yml. */
+export function readBuildspec(name: BuildspecName): string {
+  return readFileSync(join(BUILDSPEC_DIR, `${name}.yml`), "utf8");
+}
+
+/** CodeBuild images per CPU architecture (the app's, so `docker build` runs natively). */
+export const BUILD_ENVIRONMENTS = {
+  ARM64: { type: "ARM_CONTAINER", image: "aws/codebuild/amazonlinux-aarch64-standard:3.0", dockerPlatform: "linux/arm64" },
+  X86_64: { type: "LINUX_CONTAINER", image: "aws/codebuild/amazonlinux-x86_64-standard:5.0", dockerPlatform: "linux/amd64" },
+} as const;
+
+export type CpuArchitecture = keyof typeof BUILD_ENVIRONMENTS;
+
+/** One environment variable of a project; SECRETS_MANAGER values are `<secret-arn>:<json-key>`. */
+export interface ProjectVariable {
+  readonly name: string;
+  readonly value: pulumi.Input<string>;
+  readonly type?: "PLAINTEXT" | "SECRETS_MANAGER";
+}
+
+export interface PipelineBuildProjectArgs {
+  /** The CodeBuild project's name (also names its log group and role). */
+  readonly projectName: string;
+  /** What the project does, shown in the console. */
+  readonly description: string;
+  /** Which buildspec under pipeline/buildspecs/ it runs. */
+  readonly buildspec: BuildspecName;
+  /** The role's whole inline policy: the only permissions the project has. */
+  readonly policy: pulumi.Input<PolicyDocument>;
+  /** Environment variables set on the project. */
+  readonly variables: ProjectVariable[];
+  /** CPU architecture of the build host. @default "ARM64" */
+  readonly architecture?: CpuArchitecture;
+  /** Run the Docker daemon (image builds only). @default false */
+  readonly privileged?: boolean;
+  /** @default "BUILD_GENERAL1_SMALL" */
+  readonly computeType?: string;
+  /** Build timeout in minutes. @default 30 */
+  readonly timeoutMinutes?: number;
+  /** Run inside this VPC (private subnets + security group). */
+  readonly vpc?: { vpcId: pulumi.Input<string>; subnetIds: pulumi.Input<string[]>; securityGroupId: pulumi.Input<string> };
+  /** Local caches (e.g. LOCAL_DOCKER_LAYER_CACHE). @default none */
+  readonly cacheModes?: string[];
+  /** KMS key the project encrypts its output artifacts with. */
+  readonly artifactsKeyArn: pulumi.Input<string>;
+  /** Log retention of the project's log group. @default 30 */
+  readonly logRetentionDays?: number;
+}
+
+/** Synchronous checks of the args; throws one error naming the field, the value and the fix. */
+export function validatePipelineBuildProjectArgs(name: string, args: PipelineBuildProjectArgs): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{1,149}$/.test(args.projectName)) {
+    throw new Error(`PipelineBuildProject "${name}": projectName must be 2-150 letters, digits, "-" or "_" (got "${args.projectName}").`);
+  }
+  const timeout = args.timeoutMinutes ?? 30;
+  if (!Number.isInteger(timeout) || timeout < 5 || timeout > 2160) {
+    throw new Error(`PipelineBuildProject "${name}": timeoutMinutes must be a whole number from 5 to 2160 (got ${timeout}).`);
+  }
+  const names = new Set<string>();
+  for (const v of args.variables) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(v.name)) {
+      throw new Error(`PipelineBuildProject "${name}": variable name must be UPPER_SNAKE_CASE (got "${v.name}").`);
+    }
+    if (names.has(v.name)) throw new Error(`PipelineBuildProject "${name}": variable ${v.name} is set twice; keep one.`);
+    names.add(v.name);
+  }
+}
+
+/**
+ * One CodeBuild project of the pipeline with its own role (least privilege: exactly `policy`), its
+ * own log group, and a buildspec from pipeline/buildspecs/.
+ */
+export class PipelineBuildProject extends pulumi.ComponentResource {
+  public readonly project: aws.codebuild.Project;
+  public readonly role: aws.iam.Role;
+  public readonly projectName: string;
+  public readonly projectArn: pulumi.Output<string>;
+
+  constructor(name: string, args: PipelineBuildProjectArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("friday:delivery:PipelineBuildProject", name, {}, opts);
+    validatePipelineBuildProjectArgs(name, args);
+    this.projectName = args.projectName;
+
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-logs`,
+      { name: `/aws/codebuild/${args.projectName}`, retentionInDays: args.logRetentionDays ?? 30 },
+      { parent: this },
+    );
+    this.role = createRole(this, name, args);
+    const policy = new aws.iam.RolePolicy(
+      `${name}-policy`,
+      { role: this.role.id, policy: pulumi.output(args.policy).apply((doc) => JSON.stringify(doc)) },
+      { parent: this },
+    );
+    this.project = createProject(this, name, args, this.role, logGroup, policy);
+    this.projectArn = this.project.arn;
+    this.registerOutputs({ projectName: this.projectName, projectArn: this.projectArn, roleArn: this.role.arn });
+  }
+}
+
+function createRole(parent: pulumi.Resource, name: string, args: PipelineBuildProjectArgs): aws.iam.Role {
+  return new aws.iam.Role(
+    `${name}-role`,
+    {
+      description: `CodeBuild ${args.projectName}: ${args.description}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "codebuild.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+    },
+    { parent },
+  );
+}
+
+function createProject(
+  parent: pulumi.Resource,
+  name: string,
+  args: PipelineBuildProjectArgs,
+  role: aws.iam.Role,
+  logGroup: aws.cloudwatch.LogGroup,
+  policy: aws.iam.RolePolicy,
+): aws.codebuild.Project {
+  const env = BUILD_ENVIRONMENTS[args.architecture ?? "ARM64"];
+  return new aws.codebuild.Project(
+    `${name}-project`,
+    {
+      name: args.projectName,
+      description: args.description,
+      serviceRole: role.arn,
+      buildTimeout: args.timeoutMinutes ?? 30,
+      queuedTimeout: 60,
+      encryptionKey: args.artifactsKeyArn,
+      artifacts: { type: "CODEPIPELINE" },
+      source: { type: "CODEPIPELINE", buildspec: readBuildspec(args.buildspec) },
+      environment: {
+        type: env.type,
+        image: env.image,
+        computeType: args.computeType ?? "BUILD_GENERAL1_SMALL",
+        imagePullCredentialsType: "CODEBUILD",
+        privilegedMode: args.privileged ?? false,
+        environmentVariables: args.variables.map((v) => ({ name: v.name, value: v.value, type: v.type ?? "PLAINTEXT" })),
+      },
+      cache: args.cacheModes?.length ? { type: "LOCAL", modes: args.cacheModes } : { type: "NO_CACHE" },
+      logsConfig: { cloudwatchLogs: { status: "ENABLED", groupName: logGroup.name }, s3Logs: { status: "DISABLED" } },
+      vpcConfig: args.vpc
+        ? { vpcId: args.vpc.vpcId, subnets: args.vpc.subnetIds, securityGroupIds: [args.vpc.securityGroupId] }
+        : undefined,
+    },
+    // The role must hold its policy before the first build runs.
+    { parent, dependsOn: [policy] },
+  );
+}

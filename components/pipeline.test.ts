@@ -1,0 +1,420 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import type { CliBundle } from "../scripts/pipeline/bundle";
+import type { Pipeline as PipelineType, PipelineArgs, PipelineStackRefs } from "./pipeline";
+import type { PolicyDocument, Statement } from "./pipeline-policies";
+
+/**
+ * The Pipeline component alone, under Pulumi mocks, with fake outputs of two stacks whose every
+ * identifier says which stack it belongs to — so "staging roles reference no prod ARN" is a string
+ * check that cannot pass by accident.
+ */
+
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+
+const recorded: Recorded[] = [];
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const arn = `arn:aws:${args.type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${args.name}`;
+      const state: Record<string, any> = { arn, ...args.inputs };
+      if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: `${args.name}-abc`, arn: `arn:aws:s3:::${args.name}-abc` });
+      if (args.type === "aws:kms/key:Key") state.arn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${args.name}`;
+      if (args.type === "aws:codebuild/project:Project") state.arn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${args.inputs.name}`;
+      if (args.type === "aws:codeconnections/connection:Connection") state.arn = `arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123`;
+      if (args.type === "aws:cloudwatch/eventRule:EventRule") state.name = `${args.name}-rule`;
+      return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+      switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDA" };
+        case "aws:index/getPartition:getPartition":
+          return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        default:
+          throw new Error(`Unmocked invoke ${args.token}`);
+      }
+    },
+  },
+  "friday",
+  "prod",
+  false,
+);
+
+/** Fake outputs of one stack: every identifier carries the stack's name. */
+export function fakeStack(stack: "staging" | "prod"): PipelineStackRefs {
+  const a = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  return {
+    region: REGION,
+    clusterArn: a("ecs", `cluster/friday-${stack}`),
+    clusterName: `friday-${stack}`,
+    serviceArn: a("ecs", `service/friday-${stack}/friday-${stack}-app`),
+    serviceName: `friday-${stack}-app`,
+    taskDefinitionFamily: `friday-${stack}-app`,
+    rollbackAlarmNames: `friday-${stack}-alb-5xx-rate,friday-${stack}-alb-p99-latency,friday-${stack}-unhealthy-targets`,
+    privateSubnetIds: `subnet-${stack}a,subnet-${stack}b`,
+    serviceSecurityGroupId: `sg-${stack}service`,
+    vpcId: `vpc-${stack}`,
+    dbSecretArn: a("secretsmanager", `secret:rds!db-${stack}-AbCdEf`),
+    dbInstanceIdentifier: `friday-${stack}-db`,
+    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-task`,
+    taskExecutionRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-execution`,
+    notificationsTopicArn: a("sns", `friday-${stack}-notifications`),
+    ecrRepositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-${stack}-app`,
+    ecrRepositoryArn: a("ecr", `repository/friday-${stack}-app`),
+  };
+}
+
+let bundleDir: string;
+function fakeBundle(): CliBundle {
+  bundleDir = mkdtempSync(join(tmpdir(), "friday-pipeline-test-"));
+  const path = join(bundleDir, "friday.js");
+  writeFileSync(path, "console.log('friday');\n");
+  return { path, sha256: "a".repeat(64), bytes: 23, stubbed: [] };
+}
+
+export function baseArgs(overrides: Partial<PipelineArgs> = {}): PipelineArgs {
+  return {
+    repository: "acme/app",
+    databaseName: "app",
+    prod: fakeStack("prod"),
+    staging: fakeStack("staging"),
+    cliBundle: fakeBundle(),
+    ...overrides,
+  };
+}
+
+async function settle(): Promise<void> {
+  await require("@pulumi/pulumi/runtime/settings").waitForRPCs?.();
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+function one(type: string, name: string): Recorded {
+  const found = recorded.filter((r) => r.type === type && r.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+  return found[0];
+}
+
+const policyOf = (policyResourceName: string): PolicyDocument => JSON.parse(one("aws:iam/rolePolicy:RolePolicy", policyResourceName).inputs.policy);
+
+let Pipeline: typeof PipelineType;
+let validatePipelineArgs: (name: string, args: PipelineArgs) => void;
+
+beforeAll(async () => {
+  ({ Pipeline, validatePipelineArgs } = await import("./pipeline"));
+  new Pipeline("friday", baseArgs());
+  await settle();
+});
+
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
+const pipelineInputs = () => one("aws:codepipeline/pipeline:Pipeline", "friday-pipeline").inputs;
+const stage = (name: string) => pipelineInputs().stages.find((s: any) => s.name === name);
+const envVars = (action: any) => JSON.parse(action.configuration.EnvironmentVariables) as { name: string; value: string }[];
+
+describe("the pipeline", () => {
+  test("is a V2 pipeline in QUEUED mode (stage rollback needs QUEUED or SUPERSEDED)", () => {
+    expect(pipelineInputs()).toMatchObject({ name: "friday", pipelineType: "V2", executionMode: "QUEUED" });
+  });
+
+  test("has the stages and actions in order", () => {
+    const layout = pipelineInputs().stages.map((s: any) => [s.name, s.actions.map((a: any) => `${a.runOrder ?? 1}:${a.name}`)]);
+    expect(layout).toEqual([
+      ["Source", ["1:Source"]],
+      ["Test", ["1:UnitTestsAndMigrationLint"]],
+      ["Build", ["1:BuildImage"]],
+      ["Staging", ["1:ExpandMigrations", "2:Deploy", "3:SmokeTests"]],
+      ["Gate", ["1:AutomaticChecks", "2:ManualApproval"]],
+      ["Prod", ["1:ExpandMigrations", "2:Deploy"]],
+    ]);
+  });
+
+  test("each step runs its own CodeBuild project", () => {
+    const projectOf = (stageName: string, action: string) =>
+      stage(stageName).actions.find((a: any) => a.name === action).configuration.ProjectName;
+    expect([
+      projectOf("Test", "UnitTestsAndMigrationLint"),
+      projectOf("Build", "BuildImage"),
+      projectOf("Staging", "ExpandMigrations"),
+      projectOf("Staging", "Deploy"),
+      projectOf("Staging", "SmokeTests"),
+      projectOf("Gate", "AutomaticChecks"),
+      projectOf("Prod", "ExpandMigrations"),
+      projectOf("Prod", "Deploy"),
+    ]).toEqual(["friday-test", "friday-build", "friday-staging-migrate", "friday-staging-deploy", "friday-staging-smoke", "friday-gate", "friday-prod-migrate", "friday-prod-deploy"]);
+  });
+
+  test("starts on a git push to the branch through the CodeConnections source", () => {
+    expect(pipelineInputs().triggers).toEqual([
+      { providerType: "CodeStarSourceConnection", gitConfiguration: { sourceActionName: "Source", pushes: [{ branches: { includes: ["main"] } }] } },
+    ]);
+    expect(stage("Source").actions[0]).toMatchObject({
+      provider: "CodeStarSourceConnection",
+      namespace: "SourceVariables",
+      configuration: {
+        ConnectionArn: `arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123`,
+        FullRepositoryId: "acme/app",
+        BranchName: "main",
+      },
+    });
+    // No connection ARN given: the stack creates the connection (approved once in the console).
+    expect(one("aws:codeconnections/connection:Connection", "friday-source").inputs).toMatchObject({ providerType: "GitHub" });
+  });
+
+  test("the Build stage exports the digest and both deploys get exactly that variable", () => {
+    const build = stage("Build").actions[0];
+    expect(build.namespace).toBe("BuildVariables");
+    expect(envVars(build)).toEqual([{ name: "COMMIT_ID", value: "#{SourceVariables.CommitId}", type: "PLAINTEXT" }]);
+    const stagingDeploy = stage("Staging").actions.find((a: any) => a.name === "Deploy");
+    const prodDeploy = stage("Prod").actions.find((a: any) => a.name === "Deploy");
+    expect(envVars(stagingDeploy)).toEqual([{ name: "IMAGE_URI", value: "#{BuildVariables.IMAGE_URI}", type: "PLAINTEXT" }]);
+    expect(envVars(prodDeploy)).toEqual(envVars(stagingDeploy));
+    // The gate checks staging runs that digest; migrations are recorded against the commit.
+    expect(envVars(stage("Gate").actions[0])).toEqual(envVars(stagingDeploy));
+    for (const s of ["Staging", "Prod"]) {
+      expect(envVars(stage(s).actions.find((a: any) => a.name === "ExpandMigrations"))).toEqual([
+        { name: "COMMIT_ID", value: "#{SourceVariables.CommitId}", type: "PLAINTEXT" },
+      ]);
+    }
+  });
+
+  test("the manual approval notifies the prod topic", () => {
+    expect(stage("Gate").actions[1]).toMatchObject({
+      category: "Approval",
+      provider: "Manual",
+      configuration: { NotificationArn: `arn:aws:sns:${REGION}:${ACCOUNT}:friday-prod-notifications` },
+    });
+  });
+
+  test("the Prod stage: blocked while a prod alarm fires, rolled back when one fires after the deploy or the deploy fails", () => {
+    const prod = stage("Prod");
+    const alarms = ["friday-prod-alb-5xx-rate", "friday-prod-alb-p99-latency", "friday-prod-unhealthy-targets"];
+    const rule = (prefix: string, i: number, extra: Record<string, string> = {}) => ({
+      name: `${prefix}${i + 1}`,
+      ruleTypeId: { category: "Rule", owner: "AWS", provider: "CloudWatchAlarm", version: "1" },
+      configuration: { AlarmName: alarms[i], AlarmStates: "ALARM", ...extra },
+    });
+    expect(prod.beforeEntry).toEqual({ condition: { result: "FAIL", rules: alarms.map((_, i) => rule("ProdAlarmClearBeforeEntry", i)) } });
+    expect(prod.onSuccess).toEqual({ condition: { result: "ROLLBACK", rules: alarms.map((_, i) => rule("ProdAlarmAfterDeploy", i, { WaitTime: "10" })) } });
+    expect(prod.onFailure).toEqual({ result: "ROLLBACK" });
+    // Only the Prod stage rolls back by itself.
+    for (const other of ["Source", "Test", "Build", "Staging", "Gate"]) expect(stage(other).onSuccess ?? stage(other).onFailure).toBeUndefined();
+  });
+
+  test("artifacts go to the encrypted bucket", () => {
+    expect(pipelineInputs().artifactStores).toEqual([
+      { type: "S3", location: "friday-artifacts-bucket-abc", encryptionKey: { type: "KMS", id: `arn:aws:kms:${REGION}:${ACCOUNT}:key/friday-artifacts-key` } },
+    ]);
+  });
+});
+
+describe("the artifacts bucket", () => {
+  test("is SSE-KMS with a rotated customer-managed key, versioned, private and TLS-only, with a lifecycle", () => {
+    expect(one("aws:kms/key:Key", "friday-artifacts-key").inputs).toMatchObject({ enableKeyRotation: true });
+    expect(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "friday-artifacts-encryption").inputs.rules).toEqual([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/friday-artifacts-key` }, bucketKeyEnabled: true },
+    ]);
+    expect(one("aws:s3/bucketVersioning:BucketVersioning", "friday-artifacts-versioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
+    expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "friday-artifacts-public-access").inputs).toMatchObject({
+      blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+    });
+    const policy = JSON.parse(one("aws:s3/bucketPolicy:BucketPolicy", "friday-artifacts-policy").inputs.policy);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    ]);
+    const rules = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "friday-artifacts-lifecycle").inputs.rules;
+    expect(rules).toEqual([
+      expect.objectContaining({ status: "Enabled", filter: { prefix: "friday/" }, expiration: { days: 90 } }),
+      expect.objectContaining({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: 7 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }),
+    ]);
+  });
+
+  test("holds the CLI bundle under its SHA-256, which every step verifies", () => {
+    expect(one("aws:s3/bucketObjectv2:BucketObjectv2", "friday-artifacts-cli").inputs).toMatchObject({
+      key: `friday-cli/${"a".repeat(64)}.js`,
+      serverSideEncryption: "aws:kms",
+    });
+    const deploy = one("aws:codebuild/project:Project", "friday-prod-deploy-project").inputs;
+    expect(deploy.environment.environmentVariables).toEqual(
+      expect.arrayContaining([
+        { name: "FRIDAY_CLI_KEY", value: `friday-cli/${"a".repeat(64)}.js`, type: "PLAINTEXT" },
+        { name: "FRIDAY_CLI_SHA256", value: "a".repeat(64), type: "PLAINTEXT" },
+      ]),
+    );
+  });
+});
+
+describe("the CodeBuild projects", () => {
+  const project = (key: string) => one("aws:codebuild/project:Project", `friday-${key}-project`).inputs;
+
+  test("the build project builds natively for the app's architecture, privileged, with local layer caching", () => {
+    expect(project("build")).toMatchObject({
+      environment: { type: "ARM_CONTAINER", privilegedMode: true },
+      cache: { type: "LOCAL", modes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"] },
+    });
+    expect(project("build").environment.environmentVariables).toEqual(
+      expect.arrayContaining([
+        { name: "ECR_REPOSITORY_URL", value: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-prod-app`, type: "PLAINTEXT" },
+        { name: "DOCKER_PLATFORM", value: "linux/arm64", type: "PLAINTEXT" },
+      ]),
+    );
+    for (const key of ["test", "staging-migrate", "staging-deploy", "staging-smoke", "gate", "prod-migrate", "prod-deploy"]) {
+      expect(project(key).environment.privilegedMode).toBe(false);
+    }
+  });
+
+  test("migrations run in each stack's own private subnets, with the database password from Secrets Manager", () => {
+    expect(project("staging-migrate").vpcConfig).toEqual({ vpcId: "vpc-staging", subnets: ["subnet-staginga", "subnet-stagingb"], securityGroupIds: ["sg-stagingservice"] });
+    expect(project("prod-migrate").vpcConfig).toEqual({ vpcId: "vpc-prod", subnets: ["subnet-proda", "subnet-prodb"], securityGroupIds: ["sg-prodservice"] });
+    expect(project("staging-smoke").vpcConfig).toMatchObject({ vpcId: "vpc-staging" });
+    expect(project("staging-migrate").environment.environmentVariables).toEqual(
+      expect.arrayContaining([
+        { name: "PGPASSWORD", value: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf:password`, type: "SECRETS_MANAGER" },
+        { name: "PGUSER", value: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf:username`, type: "SECRETS_MANAGER" },
+        { name: "PGSSLMODE", value: "require", type: "PLAINTEXT" },
+        { name: "FRIDAY_REHEARSE", value: "true", type: "PLAINTEXT" },
+      ]),
+    );
+    expect(project("prod-migrate").environment.environmentVariables).toEqual(expect.arrayContaining([{ name: "FRIDAY_REHEARSE", value: "false", type: "PLAINTEXT" }]));
+  });
+
+  test("deploy steps are bounded by the deploy timeout", () => {
+    expect(project("prod-deploy").buildTimeout).toBe(75);
+    expect(project("prod-deploy").environment.environmentVariables).toEqual(expect.arrayContaining([{ name: "DEPLOY_TIMEOUT_MINUTES", value: "60", type: "PLAINTEXT" }]));
+  });
+
+  test("each project has its own role and log group", () => {
+    const roles = new Set(recorded.filter((r) => r.type === "aws:codebuild/project:Project").map((r) => r.inputs.serviceRole));
+    expect(roles.size).toBe(8);
+    expect(project("gate").logsConfig.cloudwatchLogs).toEqual({ status: "ENABLED", groupName: "/aws/codebuild/friday-gate" });
+  });
+});
+
+describe("IAM", () => {
+  const PROJECT_KEYS = ["test", "build", "staging-migrate", "staging-deploy", "staging-smoke", "gate", "prod-migrate", "prod-deploy"];
+  const statements = (key: string): Statement[] => policyOf(`friday-${key}-policy`).Statement;
+  const all = (): [string, Statement[]][] => [...PROJECT_KEYS.map((k) => [k, statements(k)] as [string, Statement[]]), ["pipeline", policyOf("friday-role-policy").Statement]];
+
+  const prodIdentifiers = Object.values(fakeStack("prod")).flatMap((v) => String(v).split(",")).filter((v) => v !== REGION);
+
+  test("staging's roles (migrate, deploy, smoke, gate) reference no prod identifier at all", () => {
+    for (const key of ["staging-migrate", "staging-deploy", "staging-smoke", "gate"]) {
+      const text = JSON.stringify(statements(key));
+      for (const id of prodIdentifiers) expect({ key, mentions: text.includes(id) ? id : undefined }).toEqual({ key, mentions: undefined });
+      expect(text).not.toMatch(/prod/);
+    }
+  });
+
+  test("only the prod deploy role can change the prod service, register prod revisions or pass prod's task roles", () => {
+    const prod = fakeStack("prod");
+    const family = `task-definition/${prod.taskDefinitionFamily}:`;
+    for (const [key, list] of all()) {
+      for (const s of list) {
+        const touchesProd = s.Resource.some((r) => r === prod.serviceArn || r.includes(family) || r === prod.taskRoleArn || r === prod.taskExecutionRoleArn);
+        const changes = s.Action.some((a) => ["ecs:UpdateService", "ecs:RegisterTaskDefinition", "iam:PassRole"].includes(a));
+        if (touchesProd && changes) expect(key).toBe("prod-deploy");
+      }
+    }
+    expect(statements("prod-deploy")).toEqual(
+      expect.arrayContaining([
+        { Sid: "UpdateService", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [prod.serviceArn] },
+        expect.objectContaining({ Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:${family}*`] }),
+        {
+          Sid: "PassTaskRoles",
+          Effect: "Allow",
+          Action: ["iam:PassRole"],
+          Resource: [prod.taskRoleArn, prod.taskExecutionRoleArn],
+          Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } },
+        },
+      ]),
+    );
+  });
+
+  test("no role anywhere may update a service, register a revision or pass a role except the two deploy roles", () => {
+    for (const [key, list] of all()) {
+      const actions = list.flatMap((s) => s.Action);
+      const changes = actions.filter((a) => ["ecs:UpdateService", "ecs:RegisterTaskDefinition", "iam:PassRole"].includes(a));
+      expect({ key, changes: changes.length > 0 }).toEqual({ key, changes: key === "prod-deploy" || key === "staging-deploy" });
+    }
+  });
+
+  test("no wildcard actions; '*' resources only for actions AWS cannot scope", async () => {
+    const { WILDCARD_ONLY_ACTIONS } = await import("./pipeline-policies");
+    for (const [key, list] of all()) {
+      for (const s of list) {
+        for (const a of s.Action) expect({ key, action: a }).toEqual({ key, action: expect.not.stringMatching(/\*/) });
+        if (s.Resource.some((r) => r === "*")) {
+          for (const a of s.Action) expect({ key, action: a, allowed: WILDCARD_ONLY_ACTIONS.includes(a) }).toEqual({ key, action: a, allowed: true });
+        }
+        for (const r of s.Resource) expect({ key, r }).toEqual({ key, r: expect.not.stringMatching(/^arn:[^:]*:[^:]*:[^:]*:[^:]*:\*$/) });
+      }
+    }
+  });
+
+  test("the build role pushes only to the prod repository; the test role has no AWS access beyond its logs and artifacts", () => {
+    expect(statements("build")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Sid: "PushImage", Resource: [`arn:aws:ecr:${REGION}:${ACCOUNT}:repository/friday-prod-app`] })]),
+    );
+    expect(statements("test").map((s) => s.Sid)).toEqual(["Logs", "ReadArtifacts", "ArtifactsKey"]);
+  });
+
+  test("the migrate roles read only their own stack's database secret and parameters", () => {
+    const secret = (key: string) => statements(key).find((s) => s.Sid === "DatabaseSecret")!.Resource;
+    expect(secret("staging-migrate")).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf`]);
+    expect(secret("prod-migrate")).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-prod-AbCdEf`]);
+    expect(statements("prod-migrate").find((s) => s.Sid === "StackParameters")!.Resource).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/friday/prod/*`]);
+  });
+
+  test("the pipeline role starts only its own projects, uses only its connection, and cannot deploy", () => {
+    const list = policyOf("friday-role-policy").Statement;
+    expect(list.find((s) => s.Sid === "Builds")!.Resource.sort()).toEqual(PROJECT_KEYS.map((k) => `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/friday-${k}`).sort());
+    expect(list.find((s) => s.Sid === "Source")!.Resource).toEqual([`arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123`]);
+    expect(list.find((s) => s.Sid === "StageConditions")!.Resource).toEqual(
+      ["alb-5xx-rate", "alb-p99-latency", "unhealthy-targets"].map((n) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:friday-prod-${n}`),
+    );
+    expect(list.flatMap((s) => s.Action).filter((a) => a.startsWith("ecs:") || a.startsWith("iam:"))).toEqual([]);
+  });
+});
+
+describe("notifications", () => {
+  test("failures, rollbacks and approvals go to the prod topic through EventBridge", () => {
+    const rules = recorded.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.name.startsWith("friday-notify-"));
+    const patterns = Object.fromEntries(rules.map((r) => [r.name.replace("friday-notify-", ""), JSON.parse(r.inputs.eventPattern)]));
+    expect(patterns.failed).toEqual({ source: ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"], detail: { pipeline: ["friday"], state: ["FAILED"] } });
+    expect(patterns.rollback.detail["execution-trigger"]).toEqual({ "trigger-type": ["AutomatedRollback", "ManualRollback"] });
+    expect(patterns.approval.detail).toMatchObject({ pipeline: ["friday"], type: { category: ["Approval"] } });
+    const targets = recorded.filter((r) => r.type === "aws:cloudwatch/eventTarget:EventTarget");
+    expect(targets.map((t) => t.inputs.arn)).toEqual(Array(3).fill(`arn:aws:sns:${REGION}:${ACCOUNT}:friday-prod-notifications`));
+  });
+});
+
+describe("validatePipelineArgs", () => {
+  test.each([
+    [{ repository: "app" }, 'Pipeline "friday": repository must be "owner/name", e.g. "acme/app" (got "app").'],
+    [{ branch: "feature branch" }, 'Pipeline "friday": branch must be a git branch name (got "feature branch").'],
+    [{ filePaths: [] }, "Pipeline \"friday\": filePaths must hold 1 to 8 non-empty path globs (CodePipeline's limit), or be left out (got [])."],
+    [{ deployTimeoutMinutes: 2 }, 'Pipeline "friday": deployTimeoutMinutes must be a whole number from 5 to 480 (got 2).'],
+    [{ connectionArn: "arn:aws:iam::1:role/x" }, 'Pipeline "friday": connectionArn must be a CodeConnections connection ARN (got "arn:aws:iam::1:role/x").'],
+    [{ testCommand: " " }, 'Pipeline "friday": testCommand must be a command; leave it out for the default (got " ").'],
+  ])("%j", (overrides, message) => {
+    expect(() => validatePipelineArgs("friday", { ...baseArgs(), ...(overrides as Partial<PipelineArgs>) })).toThrow(message);
+  });
+
+  test("more prod rollback alarms than a stage condition holds", () => {
+    const prod = { ...fakeStack("prod"), rollbackAlarmNames: "a,b,c,d,e,f" };
+    expect(() => validatePipelineArgs("friday", { ...baseArgs(), prod })).toThrow(
+      'Pipeline "friday": prod.rollbackAlarmNames must name at most 5 alarms (a stage condition holds 5 rules); use a composite alarm (got "a,b,c,d,e,f").',
+    );
+  });
+});

@@ -1,0 +1,537 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { CliBundle } from "../scripts/pipeline/bundle";
+import { PipelineArtifacts } from "./pipeline-artifacts";
+import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
+import {
+  baseStatements,
+  buildStatements,
+  deployStatements,
+  document,
+  migrateStatements,
+  observeStatements,
+  parameterStatements,
+  pipelineStatements,
+  PipelineScope,
+  splitList,
+  StackScope,
+  Statement,
+  vpcStatements,
+} from "./pipeline-policies";
+
+/** The outputs of one environment stack the pipeline acts on (keys of STACK_PARAMETERS). */
+export interface PipelineStackRefs {
+  /** AWS region of the stack. */
+  readonly region: pulumi.Input<string>;
+  readonly clusterArn: pulumi.Input<string>;
+  readonly clusterName: pulumi.Input<string>;
+  readonly serviceArn: pulumi.Input<string>;
+  readonly serviceName: pulumi.Input<string>;
+  /** Family the deploy step registers revisions in. */
+  readonly taskDefinitionFamily: pulumi.Input<string>;
+  /** Comma-separated names of the alarms deploys roll back on. */
+  readonly rollbackAlarmNames: pulumi.Input<string>;
+  /** Comma-separated private subnet ids (migrations and smoke tests run there). */
+  readonly privateSubnetIds: pulumi.Input<string>;
+  /** The service's security group: the one the database admits. */
+  readonly serviceSecurityGroupId: pulumi.Input<string>;
+  readonly vpcId: pulumi.Input<string>;
+  /** ARN of the RDS-managed master secret. */
+  readonly dbSecretArn: pulumi.Input<string>;
+  readonly dbInstanceIdentifier: pulumi.Input<string>;
+  readonly taskRoleArn: pulumi.Input<string>;
+  readonly taskExecutionRoleArn: pulumi.Input<string>;
+  readonly notificationsTopicArn: pulumi.Input<string>;
+  readonly ecrRepositoryUrl: pulumi.Input<string>;
+  readonly ecrRepositoryArn: pulumi.Input<string>;
+}
+
+export interface PipelineArgs {
+  /** The app repository, "owner/name". */
+  readonly repository: string;
+  /** Pushes to this branch start a run. @default "main" */
+  readonly branch?: string;
+  /** An existing CodeConnections connection; without it one is created (approve it once in the console). */
+  readonly connectionArn?: pulumi.Input<string>;
+  /** Git host of the created connection. @default "GitHub" */
+  readonly providerType?: string;
+  /** Only pushes touching these path globs start a run. @default any path */
+  readonly filePaths?: string[];
+  /** The app's tests. @default "npm test" */
+  readonly testCommand?: string;
+  /** The migration lint. @default "npx friday migrate lint --dir app/migrations" */
+  readonly lintCommand?: string;
+  /** Docker build context, relative to the repository root. @default "app" */
+  readonly dockerContext?: string;
+  /** Migrations directory, relative to the repository root. @default "app/migrations" */
+  readonly migrationsDir?: string;
+  /** Ask a person before prod (after the automatic gate). @default true */
+  readonly manualApproval?: boolean;
+  /** Minutes a deploy step may take. @default 60 */
+  readonly deployTimeoutMinutes?: number;
+  /** Minutes the prod stage watches prod's rollback alarms after the deploy succeeded. @default 10 */
+  readonly alarmWatchMinutes?: number;
+  /** Database name the migrations connect to. */
+  readonly databaseName: string;
+  /** CPU architecture of the app image (the build host matches it). @default "ARM64" */
+  readonly architecture?: CpuArchitecture;
+  /** The prod stack's outputs: the image registry, the prod deploy, the approval topic. */
+  readonly prod: PipelineStackRefs;
+  /** The staging stack's outputs. */
+  readonly staging: PipelineStackRefs;
+  /** The bundled friday CLI the steps run (scripts/pipeline/bundle.ts). */
+  readonly cliBundle: CliBundle | Promise<CliBundle>;
+  /** Days a run's artifacts are kept. @default 90 */
+  readonly artifactRetentionDays?: number;
+}
+
+/** Stage and action names, in order: tests read them from here. */
+export const STAGES = {
+  Source: ["Source"],
+  Test: ["UnitTestsAndMigrationLint"],
+  Build: ["BuildImage"],
+  Staging: ["ExpandMigrations", "Deploy", "SmokeTests"],
+  Gate: ["AutomaticChecks", "ManualApproval"],
+  Prod: ["ExpandMigrations", "Deploy"],
+} as const;
+
+/** CodePipeline allows at most this many rules in one stage condition. */
+export const MAX_CONDITION_RULES = 5;
+
+/** The variable namespaces the image digest and commit flow through. */
+export const NAMESPACES = { source: "SourceVariables", build: "BuildVariables" } as const;
+export const IMAGE_URI_VARIABLE = `#{${NAMESPACES.build}.IMAGE_URI}`;
+export const COMMIT_ID_VARIABLE = `#{${NAMESPACES.source}.CommitId}`;
+
+const DEFAULTS = {
+  branch: "main",
+  providerType: "GitHub",
+  testCommand: "npm test",
+  lintCommand: "npx friday migrate lint --dir app/migrations",
+  dockerContext: "app",
+  migrationsDir: "app/migrations",
+  manualApproval: true,
+  deployTimeoutMinutes: 60,
+  alarmWatchMinutes: 10,
+  architecture: "ARM64" as CpuArchitecture,
+};
+
+/** Synchronous checks; throws one error naming the component, the field, the value and the fix. */
+export function validatePipelineArgs(name: string, args: PipelineArgs): void {
+  const fail = (field: string, got: unknown, fix: string): never => {
+    throw new Error(`Pipeline "${name}": ${field} ${fix} (got ${JSON.stringify(got)}).`);
+  };
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/.test(name)) fail("name", name, "must be 1-40 letters, digits, '-' or '_' (it prefixes every project)");
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repository ?? "")) fail("repository", args.repository, 'must be "owner/name", e.g. "acme/app"');
+  const branch = args.branch ?? DEFAULTS.branch;
+  if (!branch || /[\s~^:?*[\\]/.test(branch)) fail("branch", branch, "must be a git branch name");
+  if (typeof args.connectionArn === "string" && !/^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[\w-]+$/.test(args.connectionArn)) {
+    fail("connectionArn", args.connectionArn, "must be a CodeConnections connection ARN");
+  }
+  if (args.filePaths !== undefined && (args.filePaths.length < 1 || args.filePaths.length > 8 || args.filePaths.some((p) => !p))) {
+    fail("filePaths", args.filePaths, "must hold 1 to 8 non-empty path globs (CodePipeline's limit), or be left out");
+  }
+  for (const field of ["testCommand", "lintCommand"] as const) {
+    const value = args[field];
+    if (value !== undefined && !value.trim()) fail(field, value, "must be a command; leave it out for the default");
+  }
+  const timeout = args.deployTimeoutMinutes ?? DEFAULTS.deployTimeoutMinutes;
+  if (!Number.isInteger(timeout) || timeout < 5 || timeout > 480) fail("deployTimeoutMinutes", timeout, "must be a whole number from 5 to 480");
+  const watch = args.alarmWatchMinutes ?? DEFAULTS.alarmWatchMinutes;
+  if (!Number.isInteger(watch) || watch < 1 || watch > 1440) fail("alarmWatchMinutes", watch, "must be a whole number from 1 to 1440");
+  if (!args.databaseName) fail("databaseName", args.databaseName, "must name the app's database");
+  const architecture = args.architecture ?? DEFAULTS.architecture;
+  if (!(architecture in BUILD_ENVIRONMENTS)) fail("architecture", architecture, `must be one of ${Object.keys(BUILD_ENVIRONMENTS).join(", ")}`);
+  for (const stack of ["prod", "staging"] as const) {
+    const alarms = args[stack]?.rollbackAlarmNames;
+    if (typeof alarms === "string" && stack === "prod" && splitList(alarms).length > MAX_CONDITION_RULES) {
+      fail("prod.rollbackAlarmNames", alarms, `must name at most ${MAX_CONDITION_RULES} alarms (a stage condition holds ${MAX_CONDITION_RULES} rules); use a composite alarm`);
+    }
+  }
+  if (!args.prod || !args.staging) fail(args.prod ? "staging" : "prod", undefined, "must carry that stack's outputs");
+}
+
+/** Resolves a stack's refs into plain strings for the policy functions. */
+function scopeOf(stack: "staging" | "prod", refs: PipelineStackRefs): pulumi.Output<StackScope> {
+  return pulumi
+    .all([
+      refs.region, refs.clusterArn, refs.clusterName, refs.serviceArn, refs.serviceName, refs.taskDefinitionFamily,
+      refs.rollbackAlarmNames, refs.privateSubnetIds, refs.serviceSecurityGroupId, refs.vpcId, refs.dbSecretArn,
+      refs.dbInstanceIdentifier, refs.taskRoleArn, refs.taskExecutionRoleArn, refs.ecrRepositoryArn,
+    ])
+    .apply(([region, clusterArn, clusterName, serviceArn, serviceName, taskDefinitionFamily, rollbackAlarmNames, privateSubnetIds,
+      serviceSecurityGroupId, vpcId, dbSecretArn, dbInstanceIdentifier, taskRoleArn, taskExecutionRoleArn, ecrRepositoryArn]) => ({
+      stack, region, clusterArn, clusterName, serviceArn, serviceName, taskDefinitionFamily, rollbackAlarmNames, privateSubnetIds,
+      serviceSecurityGroupId, vpcId, dbSecretArn, dbInstanceIdentifier, taskRoleArn, taskExecutionRoleArn, ecrRepositoryArn,
+    }));
+}
+
+type ProjectKey = "test" | "build" | "stagingMigrate" | "stagingDeploy" | "stagingSmoke" | "gate" | "prodMigrate" | "prodDeploy";
+
+/**
+ * The delivery pipeline (CodePipeline V2, QUEUED): Source → Test → Build (one image, by digest) →
+ * Staging (expand migrations with lock rehearsal, blue/green deploy, smoke tests) → Gate (automatic
+ * checks, optional manual approval) → Prod (expand migrations, blue/green deploy of the same digest,
+ * rolled back when a prod rollback alarm fires). Each step is a CodeBuild project with its own role;
+ * only the prod deploy project's role can change the prod service.
+ */
+export class Pipeline extends pulumi.ComponentResource {
+  public readonly pipeline: aws.codepipeline.Pipeline;
+  public readonly artifacts: PipelineArtifacts;
+  public readonly projects: Record<ProjectKey, PipelineBuildProject>;
+  public readonly pipelineRole: aws.iam.Role;
+  public readonly connectionArn: pulumi.Output<string>;
+  public readonly pipelineName: pulumi.Output<string>;
+
+  constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("friday:delivery:Pipeline", name, {}, opts);
+    validatePipelineArgs(name, args);
+    const settings = { ...DEFAULTS, ...definedOnly(args) };
+
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+
+    this.artifacts = new PipelineArtifacts(
+      `${name}-artifacts`,
+      { pipelineName: name, cliBundle: args.cliBundle, artifactRetentionDays: args.artifactRetentionDays },
+      { parent: this },
+    );
+    const scope: pulumi.Output<PipelineScope> = pulumi
+      .all([account, partition, args.prod.region, this.artifacts.bucket.arn, this.artifacts.key.arn])
+      .apply(([acct, part, region, bucketArn, keyArn]) => ({ account: acct, partition: part, region, artifactsBucketArn: bucketArn, artifactsKeyArn: keyArn }));
+    const staging = scopeOf("staging", args.staging);
+    const prod = scopeOf("prod", args.prod);
+
+    this.connectionArn = args.connectionArn
+      ? pulumi.output(args.connectionArn)
+      : new aws.codeconnections.Connection(`${name}-source`, { name: `${name}-source`.slice(0, 32), providerType: settings.providerType }, { parent: this }).arn;
+
+    this.projects = this.createProjects(name, settings, scope, staging, prod);
+    this.pipelineRole = this.createPipelineRole(name, settings, scope, prod);
+    this.pipeline = this.createPipeline(name, settings);
+    this.pipelineName = this.pipeline.name;
+    this.createNotifications(name, args.prod.notificationsTopicArn);
+
+    this.registerOutputs({
+      pipelineName: this.pipeline.name,
+      pipelineArn: this.pipeline.arn,
+      connectionArn: this.connectionArn,
+      artifactsBucket: this.artifacts.bucket.bucket,
+    });
+  }
+
+  private createProjects(
+    name: string,
+    s: typeof DEFAULTS & Partial<PipelineArgs>,
+    scope: pulumi.Output<PipelineScope>,
+    staging: pulumi.Output<StackScope>,
+    prod: pulumi.Output<StackScope>,
+  ): Record<ProjectKey, PipelineBuildProject> {
+    const args = s as PipelineArgs & typeof DEFAULTS;
+    const cli: ProjectVariable[] = [
+      { name: "FRIDAY_CLI_BUCKET", value: this.artifacts.bucket.bucket },
+      { name: "FRIDAY_CLI_KEY", value: this.artifacts.cliKey },
+      { name: "FRIDAY_CLI_SHA256", value: this.artifacts.cliSha256 },
+    ];
+    const common = { architecture: s.architecture, artifactsKeyArn: this.artifacts.key.arn };
+    const project = (key: ProjectKey, suffix: string, description: string, rest: Omit<ConstructorParameters<typeof PipelineBuildProject>[1], "projectName" | "description" | "artifactsKeyArn" | "policy">, extra: (p: PipelineScope, stg: StackScope, prd: StackScope) => Statement[], writesArtifacts = false) => {
+      const projectName = `${name}-${suffix}`;
+      const policy = pulumi.all([scope, staging, prod]).apply(([p, stg, prd]) => document([...baseStatements(p, projectName, { writesArtifacts }), ...extra(p, stg, prd)]));
+      return [key, new PipelineBuildProject(`${name}-${suffix}`, { projectName, description, policy, ...common, ...rest }, { parent: this })] as const;
+    };
+    const inVpc = (refs: PipelineStackRefs) => ({
+      vpcId: refs.vpcId,
+      subnetIds: pulumi.output(refs.privateSubnetIds).apply(splitList),
+      securityGroupId: refs.serviceSecurityGroupId,
+    });
+    const migrateVariables = (stack: "staging" | "prod", refs: PipelineStackRefs, rehearse: boolean): ProjectVariable[] => [
+      ...cli,
+      { name: "FRIDAY_STACK", value: stack },
+      { name: "FRIDAY_REHEARSE", value: String(rehearse) },
+      { name: "MIGRATIONS_DIR", value: args.migrationsDir },
+      { name: "DB_INSTANCE_IDENTIFIER", value: refs.dbInstanceIdentifier },
+      { name: "PGDATABASE", value: args.databaseName },
+      { name: "PGSSLMODE", value: "require" },
+      { name: "PGUSER", value: pulumi.interpolate`${refs.dbSecretArn}:username`, type: "SECRETS_MANAGER" },
+      { name: "PGPASSWORD", value: pulumi.interpolate`${refs.dbSecretArn}:password`, type: "SECRETS_MANAGER" },
+    ];
+    const deployVariables = (stack: "staging" | "prod"): ProjectVariable[] => [
+      ...cli,
+      { name: "FRIDAY_STACK", value: stack },
+      { name: "DEPLOY_TIMEOUT_MINUTES", value: String(args.deployTimeoutMinutes) },
+    ];
+    const deployTimeout = args.deployTimeoutMinutes + 15;
+
+    return Object.fromEntries([
+      project("test", "test", "unit tests and migration lint", {
+        buildspec: "test",
+        computeType: "BUILD_GENERAL1_LARGE",
+        timeoutMinutes: 60,
+        cacheModes: ["LOCAL_CUSTOM_CACHE", "LOCAL_SOURCE_CACHE"],
+        variables: [...cli, { name: "TEST_COMMAND", value: args.testCommand }, { name: "LINT_COMMAND", value: args.lintCommand }],
+      }, () => []),
+      project("build", "build", "builds the image once and pushes it to ECR by commit SHA", {
+        buildspec: "build",
+        computeType: "BUILD_GENERAL1_LARGE",
+        privileged: true,
+        timeoutMinutes: 60,
+        cacheModes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"],
+        variables: [
+          { name: "ECR_REPOSITORY_URL", value: args.prod.ecrRepositoryUrl },
+          { name: "DOCKER_CONTEXT", value: args.dockerContext },
+          { name: "DOCKER_PLATFORM", value: BUILD_ENVIRONMENTS[args.architecture].dockerPlatform },
+        ],
+      }, (_p, _stg, prd) => buildStatements(prd.ecrRepositoryArn), true),
+      project("stagingMigrate", "staging-migrate", "expand migrations on staging (lock rehearsal first)", {
+        buildspec: "migrate", timeoutMinutes: 60, vpc: inVpc(args.staging), variables: migrateVariables("staging", args.staging, true),
+      }, (p, stg) => migrateStatements(p, stg)),
+      project("stagingDeploy", "staging-deploy", "blue/green deploy of the built digest to staging", {
+        buildspec: "deploy", timeoutMinutes: deployTimeout, variables: deployVariables("staging"),
+      }, (p, stg) => deployStatements(p, stg)),
+      project("stagingSmoke", "staging-smoke", "smoke tests against staging's service URL", {
+        buildspec: "smoke", timeoutMinutes: 15, vpc: inVpc(args.staging), variables: [...cli, { name: "FRIDAY_STACK", value: "staging" }],
+      }, (p, stg) => [...vpcStatements(p, stg), ...parameterStatements(p, stg)]),
+      project("gate", "gate", "automatic checks before prod: staging deployed and its alarms OK", {
+        buildspec: "gate", timeoutMinutes: 15, variables: [...cli, { name: "FRIDAY_STACK", value: "staging" }],
+      }, (p, stg) => observeStatements(p, stg)),
+      project("prodMigrate", "prod-migrate", "expand migrations on prod", {
+        buildspec: "migrate", timeoutMinutes: 60, vpc: inVpc(args.prod), variables: migrateVariables("prod", args.prod, false),
+      }, (p, _stg, prd) => migrateStatements(p, prd)),
+      project("prodDeploy", "prod-deploy", "blue/green deploy of the same digest to prod", {
+        buildspec: "deploy", timeoutMinutes: deployTimeout, variables: deployVariables("prod"),
+      }, (p, _stg, prd) => deployStatements(p, prd)),
+    ]) as Record<ProjectKey, PipelineBuildProject>;
+  }
+
+  private createPipelineRole(
+    name: string,
+    s: typeof DEFAULTS & Partial<PipelineArgs>,
+    scope: pulumi.Output<PipelineScope>,
+    prod: pulumi.Output<StackScope>,
+  ): aws.iam.Role {
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        description: `CodePipeline ${name}: runs the steps; cannot deploy anything itself`,
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "codepipeline.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+      },
+      { parent: this },
+    );
+    const projectArns = pulumi.all(Object.values(this.projects).map((p) => p.projectArn));
+    const args = s as PipelineArgs & typeof DEFAULTS;
+    const policy = pulumi
+      .all([scope, prod, this.connectionArn, projectArns, args.prod.notificationsTopicArn])
+      .apply(([p, prd, connectionArn, arns, topicArn]) =>
+        JSON.stringify(
+          document(
+            pipelineStatements(p, {
+              connectionArn,
+              projectArns: arns,
+              approvalTopicArn: args.manualApproval ? topicArn : undefined,
+              conditionAlarmArns: splitList(prd.rollbackAlarmNames).map((n) => `arn:${p.partition}:cloudwatch:${prd.region}:${p.account}:alarm:${n}`),
+            }),
+          ),
+        ),
+      );
+    new aws.iam.RolePolicy(`${name}-role-policy`, { role: role.id, policy }, { parent: this });
+    return role;
+  }
+
+  private createPipeline(name: string, s: typeof DEFAULTS & Partial<PipelineArgs>): aws.codepipeline.Pipeline {
+    const args = s as PipelineArgs & typeof DEFAULTS;
+    const p = this.projects;
+    const codeBuild = (
+      actionName: string,
+      project: PipelineBuildProject,
+      runOrder: number,
+      variables: Record<string, string>,
+      extra: Partial<aws.types.input.codepipeline.PipelineStageAction> = {},
+    ): aws.types.input.codepipeline.PipelineStageAction => ({
+      name: actionName,
+      category: "Build",
+      owner: "AWS",
+      provider: "CodeBuild",
+      version: "1",
+      runOrder,
+      inputArtifacts: ["SourceArtifact"],
+      configuration: {
+        ProjectName: project.projectName,
+        EnvironmentVariables: JSON.stringify(Object.entries(variables).map(([n, value]) => ({ name: n, value, type: "PLAINTEXT" }))),
+      },
+      ...extra,
+    });
+    const alarmRules = (ruleName: string, waitMinutes?: number) =>
+      pulumi.output(args.prod.rollbackAlarmNames).apply((names) => {
+        const alarms = splitList(names);
+        if (alarms.length > MAX_CONDITION_RULES) {
+          throw new Error(`Pipeline "${name}": prod.rollbackAlarmNames names ${alarms.length} alarms; a stage condition holds at most ${MAX_CONDITION_RULES}. Use a composite alarm.`);
+        }
+        return alarms.map((alarm, i) => ({
+          name: `${ruleName}${i + 1}`,
+          ruleTypeId: { category: "Rule", owner: "AWS", provider: "CloudWatchAlarm", version: "1" },
+          configuration: {
+            AlarmName: alarm,
+            AlarmStates: "ALARM",
+            ...(waitMinutes !== undefined ? { WaitTime: String(waitMinutes) } : {}),
+          },
+        }));
+      });
+
+    const stages: aws.types.input.codepipeline.PipelineStage[] = [
+      {
+        name: "Source",
+        actions: [
+          {
+            name: STAGES.Source[0],
+            category: "Source",
+            owner: "AWS",
+            provider: "CodeStarSourceConnection",
+            version: "1",
+            namespace: NAMESPACES.source,
+            outputArtifacts: ["SourceArtifact"],
+            configuration: {
+              ConnectionArn: this.connectionArn,
+              FullRepositoryId: args.repository,
+              BranchName: args.branch,
+              OutputArtifactFormat: "CODE_ZIP",
+              DetectChanges: "true",
+            },
+          },
+        ],
+      },
+      { name: "Test", actions: [codeBuild(STAGES.Test[0], p.test, 1, {})] },
+      {
+        name: "Build",
+        actions: [
+          codeBuild(STAGES.Build[0], p.build, 1, { COMMIT_ID: COMMIT_ID_VARIABLE }, { namespace: NAMESPACES.build, outputArtifacts: ["ImageDetail"] }),
+        ],
+      },
+      {
+        name: "Staging",
+        actions: [
+          codeBuild(STAGES.Staging[0], p.stagingMigrate, 1, { COMMIT_ID: COMMIT_ID_VARIABLE }),
+          codeBuild(STAGES.Staging[1], p.stagingDeploy, 2, { IMAGE_URI: IMAGE_URI_VARIABLE }, { inputArtifacts: ["ImageDetail"] }),
+          codeBuild(STAGES.Staging[2], p.stagingSmoke, 3, {}, { inputArtifacts: ["ImageDetail"] }),
+        ],
+      },
+      {
+        name: "Gate",
+        actions: [
+          codeBuild(STAGES.Gate[0], p.gate, 1, { IMAGE_URI: IMAGE_URI_VARIABLE }, { inputArtifacts: ["ImageDetail"] }),
+          ...(args.manualApproval
+            ? [
+                {
+                  name: STAGES.Gate[1],
+                  category: "Approval",
+                  owner: "AWS",
+                  provider: "Manual",
+                  version: "1",
+                  runOrder: 2,
+                  configuration: {
+                    NotificationArn: args.prod.notificationsTopicArn,
+                    CustomData: `Release ${COMMIT_ID_VARIABLE} (${IMAGE_URI_VARIABLE}) passed staging and the automatic gate. Approve to deploy it to prod.`,
+                  },
+                } as aws.types.input.codepipeline.PipelineStageAction,
+              ]
+            : []),
+        ],
+      },
+      {
+        name: "Prod",
+        // Do not start a prod deploy while a prod rollback alarm is firing.
+        beforeEntry: { condition: { result: "FAIL", rules: alarmRules("ProdAlarmClearBeforeEntry") } },
+        actions: [
+          codeBuild(STAGES.Prod[0], p.prodMigrate, 1, { COMMIT_ID: COMMIT_ID_VARIABLE }),
+          codeBuild(STAGES.Prod[1], p.prodDeploy, 2, { IMAGE_URI: IMAGE_URI_VARIABLE }, { inputArtifacts: ["ImageDetail"] }),
+        ],
+        // After the deploy succeeded: a rollback alarm firing within the watch window rolls the stage back.
+        onSuccess: { condition: { result: "ROLLBACK", rules: alarmRules("ProdAlarmAfterDeploy", args.alarmWatchMinutes) } },
+        // A failed deploy (ECS rolled back, stopped, timed out) rolls the stage back to the last good run.
+        onFailure: { result: "ROLLBACK" },
+      },
+    ];
+
+    return new aws.codepipeline.Pipeline(
+      `${name}-pipeline`,
+      {
+        name,
+        pipelineType: "V2",
+        executionMode: "QUEUED",
+        roleArn: this.pipelineRole.arn,
+        artifactStores: [{ type: "S3", location: this.artifacts.bucket.bucket, encryptionKey: { type: "KMS", id: this.artifacts.key.arn } }],
+        triggers: [
+          {
+            providerType: "CodeStarSourceConnection",
+            gitConfiguration: {
+              sourceActionName: STAGES.Source[0],
+              pushes: [
+                {
+                  branches: { includes: [args.branch] },
+                  ...(args.filePaths ? { filePaths: { includes: args.filePaths } } : {}),
+                },
+              ],
+            },
+          },
+        ],
+        stages,
+      },
+      { parent: this },
+    );
+  }
+
+  /** Failures, rollbacks and approvals go to the prod notifications topic (EventBridge → SNS). */
+  private createNotifications(name: string, topicArn: pulumi.Input<string>): void {
+    const pipelineName = this.pipeline.name;
+    const rules: Record<string, { description: string; detailType: string; detail: Record<string, unknown>; message: string; paths: Record<string, string> }> = {
+      failed: {
+        description: "a pipeline run failed",
+        detailType: "CodePipeline Pipeline Execution State Change",
+        detail: { state: ["FAILED"] },
+        message: "friday pipeline <pipeline>: run <execution> FAILED. See the CodePipeline console for the failed stage.",
+        paths: { pipeline: "$.detail.pipeline", execution: "$.detail.execution-id" },
+      },
+      rollback: {
+        description: "a stage rollback started (alarm, failed deploy, or by hand)",
+        detailType: "CodePipeline Pipeline Execution State Change",
+        detail: { state: ["STARTED", "SUCCEEDED", "FAILED"], "execution-trigger": { "trigger-type": ["AutomatedRollback", "ManualRollback"] } },
+        message: "friday pipeline <pipeline>: rollback run <execution> is <state>.",
+        paths: { pipeline: "$.detail.pipeline", execution: "$.detail.execution-id", state: "$.detail.state" },
+      },
+      approval: {
+        description: "a prod release waits for (or got) manual approval",
+        detailType: "CodePipeline Action Execution State Change",
+        detail: { type: { category: ["Approval"] }, state: ["STARTED", "SUCCEEDED", "FAILED"] },
+        message: "friday pipeline <pipeline>: approval for run <execution> is <state> (STARTED = waiting for you).",
+        paths: { pipeline: "$.detail.pipeline", execution: "$.detail.execution-id", state: "$.detail.state" },
+      },
+    };
+    for (const [key, rule] of Object.entries(rules)) {
+      const eventRule = new aws.cloudwatch.EventRule(
+        `${name}-notify-${key}`,
+        {
+          description: `friday pipeline ${name}: ${rule.description}`,
+          eventPattern: pipelineName.apply((pipeline) =>
+            JSON.stringify({ source: ["aws.codepipeline"], "detail-type": [rule.detailType], detail: { pipeline: [pipeline], ...rule.detail } }),
+          ),
+        },
+        { parent: this },
+      );
+      new aws.cloudwatch.EventTarget(
+        `${name}-notify-${key}`,
+        {
+          rule: eventRule.name,
+          arn: topicArn,
+          inputTransformer: { inputPaths: rule.paths, inputTemplate: JSON.stringify(rule.message) },
+        },
+        { parent: this },
+      );
+    }
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
