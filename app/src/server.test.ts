@@ -52,7 +52,7 @@ async function start(env: NodeJS.ProcessEnv, flags?: Client, commit = "abc1234")
 
 async function get(base: string, path: string, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}${path}`, { headers });
-  return { status: res.status, body: await res.json(), headers: res.headers };
+  return { status: res.status, body: (await res.json()) as Record<string, any>, headers: res.headers };
 }
 
 let testDb: TestDatabase;

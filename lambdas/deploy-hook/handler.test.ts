@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { mockClient } from "aws-sdk-client-mock";
+import "aws-sdk-client-mock-jest"; // matcher types (jest loads the matchers globally)
 import {
   createCloudWatchClient,
   handler,
