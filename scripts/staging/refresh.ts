@@ -219,6 +219,9 @@ interface Targets {
   refresh: { isolatedSecurityGroupId: string; keySecretArn: string; retentionHours?: number; concurrency?: number };
 }
 
+/** Instance states a deletion may start from (a failed restore is deleted as it is). */
+const DELETABLE = new Set(["available", "failed", "incompatible-restore", "incompatible-parameters", "incompatible-network", "storage-full", "inaccessible-encryption-credentials", "restore-error", "stopped"]);
+
 const MUTATING_RDS = new Set(["ModifyDBInstanceCommand", "DeleteDBInstanceCommand", "DeleteDBSnapshotCommand", "AddTagsToResourceCommand", "RemoveTagsFromResourceCommand", "RestoreDBInstanceFromDBSnapshotCommand", "CreateDBSnapshotCommand"]);
 
 /** Runs (or resumes) a refresh. Never throws for a failed run: the report says what happened. */
@@ -620,6 +623,7 @@ class RefreshRun {
   private async swap(): Promise<string> {
     const stagingId = this.targets.target.dbIdentifier;
     const parts: string[] = [];
+    await this.settleRenames();
     if (!(await this.swapDone())) {
       let previous = await this.describeInstance(this.previousId);
       const mine = tagValue(previous?.TagList, TAG.replacedBy) === this.runId;
@@ -683,7 +687,13 @@ class RefreshRun {
         report.recovery.push("nothing to undo (--prune)");
         return;
       }
+      await this.settleRenames();
       const previous = await this.describeInstance(this.previousId);
+      const current = await this.describeInstance(stagingId);
+      if (current && tagValue(current.TagList, TAG.replacedBy) === this.runId && tagValue(current.TagList, TAG.run) !== this.runId) {
+        // Marked for the swap but never renamed: unmark it.
+        await this.send(new RemoveTagsFromResourceCommand({ ResourceName: current.DBInstanceArn, TagKeys: [TAG.replacedBy, TAG.keepUntil] }));
+      }
       if (failedStep === 6) {
         // The new database passed its health check: keep it, and leave the temporaries to the next run.
         report.recovery.push(`kept the new staging database; run \`friday staging refresh --stack ${this.options.stack}\` again to delete what is left of run ${this.runId}`);
@@ -844,11 +854,26 @@ class RefreshRun {
     await this.waitForInstance(id, (i) => !i.PendingModifiedValues?.MasterUserPassword);
   }
 
+  /** Waits until no instance of the swap (staging, previous, replacement) is half-way through a rename. */
+  private async settleRenames(): Promise<void> {
+    const ids = [this.targets.target.dbIdentifier, this.previousId, this.names.replacement];
+    await this.poll("renames in flight to finish", async () => {
+      const found = await Promise.all(ids.map((id) => this.describeInstance(id)));
+      return found.some((i) => i?.DBInstanceStatus === "renaming") ? undefined : true;
+    });
+  }
+
   private async deleteInstance(id: string): Promise<void> {
-    const instance = await this.describeInstance(id);
+    let instance = await this.describeInstance(id);
     if (!instance) return;
     if (instance.DBInstanceStatus !== "deleting") {
-      if (instance.DBInstanceStatus !== "available") await this.waitForInstance(id);
+      if (!DELETABLE.has(instance.DBInstanceStatus ?? "")) {
+        instance = await this.poll(`${id} to be deletable`, async () => {
+          const i = await this.describeInstance(id);
+          if (!i) throw new Error(`${id} disappeared`);
+          return DELETABLE.has(i.DBInstanceStatus ?? "") ? i : undefined;
+        });
+      }
       if (instance.DeletionProtection) {
         await this.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: false, ApplyImmediately: true }));
         await this.waitForInstance(id, (i) => !i.DeletionProtection);

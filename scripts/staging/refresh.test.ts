@@ -1,0 +1,787 @@
+import {
+  AddTagsToResourceCommand,
+  CreateDBSnapshotCommand,
+  DBInstance,
+  DBInstanceAlreadyExistsFault,
+  DBInstanceNotFoundFault,
+  DBSnapshot,
+  DBSnapshotNotFoundFault,
+  DeleteDBInstanceCommand,
+  DeleteDBSnapshotCommand,
+  DescribeDBInstancesCommand,
+  DescribeDBSnapshotsCommand,
+  InvalidDBInstanceStateFault,
+  ModifyDBInstanceCommand,
+  RDSClient,
+  RemoveTagsFromResourceCommand,
+  RestoreDBInstanceFromDBSnapshotCommand,
+  Tag,
+} from "@aws-sdk/client-rds";
+import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { mockClient } from "aws-sdk-client-mock";
+import { parameterName } from "../../infra/stack-parameters";
+import { refreshParameterName } from "./refresh-parameters";
+import { assertNotSource, refreshStaging, RefreshDatabaseSteps, RefreshOptions, RefreshReport, runResourceNames, TAG } from "./refresh";
+
+// ------------------------------------------------------------------------------------------------
+// A small, stateful fake of the RDS API: instances and snapshots move through their states one
+// describe at a time, renames move identifiers, deletes take a poll to finish. Every mutating call
+// is checked against prod here too.
+
+const REGION = "us-east-1";
+const ACCOUNT = "123456789012";
+const PROD = "friday-prod-db";
+const STAGING = "friday-staging-db";
+const PREVIOUS = `${STAGING}-previous`;
+const ISOLATED_SG = "sg-isolated";
+const STAGING_DB_SG = "sg-staging-db";
+const KEY_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-AbCdEf`;
+const STAGING_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf`;
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:friday-staging-notifications`;
+const START = Date.parse("2026-11-26T03:00:00Z");
+const RUN = "r20261126030000";
+const NAMES = runResourceNames("staging", RUN);
+
+const arnOf = (kind: "db" | "snapshot", id: string) => `arn:aws:rds:${REGION}:${ACCOUNT}:${kind}:${id}`;
+
+interface FakeInstance extends DBInstance {
+  /** What the data is: "prod", "staging-old", "scrubbed" … (the fake's stand-in for contents). */
+  data: string;
+  next?: { after: number; apply: (i: FakeInstance) => void };
+}
+interface FakeSnapshot extends DBSnapshot {
+  data: string;
+  next?: { after: number; apply: (s: FakeSnapshot) => void };
+}
+
+class FakeRds {
+  readonly instances = new Map<string, FakeInstance>();
+  readonly snapshots = new Map<string, FakeSnapshot>();
+  /** Throws this error for the first command the predicate matches. */
+  failWhen?: (name: string, input: any) => Error | undefined;
+  /** Instances restored from a snapshot end in this state instead of "available". */
+  restoreEndsIn?: (id: string) => string | undefined;
+
+  addInstance(id: string, data: string, extra: Partial<FakeInstance> = {}): FakeInstance {
+    const instance: FakeInstance = {
+      DBInstanceIdentifier: id,
+      DBInstanceArn: arnOf("db", id),
+      DBInstanceStatus: "available",
+      DBInstanceClass: "db.t4g.medium",
+      Engine: "postgres",
+      EngineVersion: "17.6",
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      MultiAZ: false,
+      StorageType: "gp3",
+      BackupRetentionPeriod: 3,
+      DBName: "app",
+      MasterUsername: "friday",
+      Endpoint: { Address: `${id}.abc123.${REGION}.rds.amazonaws.com`, Port: 5432 },
+      VpcSecurityGroups: [{ VpcSecurityGroupId: STAGING_DB_SG, Status: "active" }],
+      TagList: [{ Key: "Name", Value: id }],
+      data,
+      ...extra,
+    };
+    this.instances.set(id, instance);
+    return instance;
+  }
+
+  private tick(): void {
+    for (const item of [...this.instances.values(), ...this.snapshots.values()] as Array<FakeInstance | FakeSnapshot>) {
+      if (item.next && --item.next.after <= 0) {
+        const { apply } = item.next;
+        item.next = undefined;
+        apply(item as any);
+      }
+    }
+  }
+
+  private instance(id: string): FakeInstance {
+    const found = this.instances.get(id);
+    if (!found) throw new DBInstanceNotFoundFault({ message: `DBInstance ${id} not found.`, $metadata: {} });
+    return found;
+  }
+
+  private available(id: string): FakeInstance {
+    const found = this.instance(id);
+    if (found.DBInstanceStatus !== "available") throw new InvalidDBInstanceStateFault({ message: `Instance ${id} is ${found.DBInstanceStatus}`, $metadata: {} });
+    return found;
+  }
+
+  private byArn(arn: string): { TagList?: Tag[] } {
+    const found = [...this.instances.values(), ...this.snapshots.values()].find((x: any) => x.DBInstanceArn === arn || x.DBSnapshotArn === arn);
+    if (!found) throw new DBInstanceNotFoundFault({ message: `${arn} not found`, $metadata: {} });
+    return found;
+  }
+
+  private view<T extends { data: string; next?: unknown }>(x: T): Omit<T, "data" | "next"> {
+    const { data: _d, next: _n, ...rest } = x;
+    return JSON.parse(JSON.stringify(rest));
+  }
+
+  private guard(name: string, input: any): void {
+    const failure = this.failWhen?.(name, input);
+    if (failure) {
+      this.failWhen = undefined;
+      throw failure;
+    }
+    const named = [input.DBInstanceIdentifier, input.NewDBInstanceIdentifier, input.DBSnapshotIdentifier, input.ResourceName];
+    const touchesProd = named.some((n) => n === PROD || n === arnOf("db", PROD));
+    if (touchesProd && !(name === "CreateDBSnapshot" && input.DBInstanceIdentifier === PROD && input.DBSnapshotIdentifier !== PROD)) {
+      throw new Error(`TEST FAKE: ${name} must never touch prod (${JSON.stringify(input)})`);
+    }
+  }
+
+  install(rds: ReturnType<typeof mockClient<RDSClient>>): void {
+    rds.on(DescribeDBInstancesCommand).callsFake((input) => {
+      this.tick();
+      if (input.DBInstanceIdentifier) return { DBInstances: [this.view(this.instance(input.DBInstanceIdentifier))] };
+      return { DBInstances: [...this.instances.values()].map((i) => this.view(i)) };
+    });
+    rds.on(DescribeDBSnapshotsCommand).callsFake((input) => {
+      this.tick();
+      if (input.DBSnapshotIdentifier) {
+        const found = this.snapshots.get(input.DBSnapshotIdentifier);
+        if (!found) throw new DBSnapshotNotFoundFault({ message: `DBSnapshot ${input.DBSnapshotIdentifier} not found.`, $metadata: {} });
+        return { DBSnapshots: [this.view(found)] };
+      }
+      return { DBSnapshots: [...this.snapshots.values()].map((s) => this.view(s)) };
+    });
+    rds.on(CreateDBSnapshotCommand).callsFake((input) => {
+      this.guard("CreateDBSnapshot", input);
+      const source = this.available(input.DBInstanceIdentifier!);
+      const id = input.DBSnapshotIdentifier!;
+      this.snapshots.set(id, {
+        DBSnapshotIdentifier: id,
+        DBSnapshotArn: arnOf("snapshot", id),
+        DBInstanceIdentifier: source.DBInstanceIdentifier,
+        Status: "creating",
+        EngineVersion: source.EngineVersion,
+        Encrypted: source.StorageEncrypted,
+        AllocatedStorage: 20,
+        SnapshotType: "manual",
+        TagList: input.Tags,
+        data: source.data + (source.TagList?.some((t) => t.Key === TAG.scrub && t.Value === "verified") ? "+scrubbed" : ""),
+        next: { after: 4, apply: (s) => (s.Status = "available") },
+      });
+      return { DBSnapshot: { DBSnapshotIdentifier: id, Status: "creating" } };
+    });
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input) => {
+      this.guard("RestoreDBInstanceFromDBSnapshot", input);
+      const snapshot = this.snapshots.get(input.DBSnapshotIdentifier!);
+      if (!snapshot || snapshot.Status !== "available") throw new DBSnapshotNotFoundFault({ message: "snapshot not available", $metadata: {} });
+      const id = input.DBInstanceIdentifier!;
+      if (this.instances.has(id)) throw new DBInstanceAlreadyExistsFault({ message: `${id} exists`, $metadata: {} });
+      const endState = this.restoreEndsIn?.(id) ?? "available";
+      this.addInstance(id, snapshot.data, {
+        DBInstanceStatus: "creating",
+        EngineVersion: snapshot.EngineVersion,
+        StorageEncrypted: snapshot.Encrypted,
+        PubliclyAccessible: input.PubliclyAccessible ?? true,
+        MultiAZ: input.MultiAZ,
+        DeletionProtection: input.DeletionProtection,
+        BackupRetentionPeriod: input.BackupRetentionPeriod,
+        VpcSecurityGroups: (input.VpcSecurityGroupIds ?? []).map((g) => ({ VpcSecurityGroupId: g, Status: "active" })),
+        DBSubnetGroup: { DBSubnetGroupName: input.DBSubnetGroupName },
+        DBParameterGroups: [{ DBParameterGroupName: input.DBParameterGroupName }],
+        TagList: input.Tags,
+        next: { after: 2, apply: (i) => (i.DBInstanceStatus = endState) },
+      });
+      return { DBInstance: { DBInstanceIdentifier: id } };
+    });
+    rds.on(ModifyDBInstanceCommand).callsFake((input) => {
+      this.guard("ModifyDBInstance", input);
+      const instance = this.available(input.DBInstanceIdentifier!);
+      if (input.NewDBInstanceIdentifier) {
+        const to = input.NewDBInstanceIdentifier;
+        if (this.instances.has(to)) throw new DBInstanceAlreadyExistsFault({ message: `${to} exists`, $metadata: {} });
+        // Like RDS: "renaming" under the old name for a while, then under the new one, then available.
+        instance.DBInstanceStatus = "renaming";
+        instance.next = {
+          after: 3,
+          apply: (i) => {
+            this.instances.delete(i.DBInstanceIdentifier!);
+            Object.assign(i, { DBInstanceIdentifier: to, DBInstanceArn: arnOf("db", to), Endpoint: { Address: `${to}.abc123.${REGION}.rds.amazonaws.com`, Port: 5432 } });
+            this.instances.set(to, i);
+            i.next = { after: 1, apply: (j) => (j.DBInstanceStatus = "available") };
+          },
+        };
+      }
+      if (input.MasterUserPassword) {
+        instance.DBInstanceStatus = "resetting-master-credentials";
+        instance.PendingModifiedValues = { MasterUserPassword: "****" };
+        instance.next = { after: 1, apply: (i) => ((i.DBInstanceStatus = "available"), (i.PendingModifiedValues = {})) };
+      }
+      if (input.EngineVersion) {
+        instance.DBInstanceStatus = "upgrading";
+        instance.next = { after: 2, apply: (i) => ((i.DBInstanceStatus = "available"), (i.EngineVersion = input.EngineVersion)) };
+      }
+      if (input.DeletionProtection !== undefined) instance.DeletionProtection = input.DeletionProtection;
+      return { DBInstance: { DBInstanceIdentifier: instance.DBInstanceIdentifier } };
+    });
+    rds.on(DeleteDBInstanceCommand).callsFake((input) => {
+      this.guard("DeleteDBInstance", input);
+      const instance = this.instance(input.DBInstanceIdentifier!);
+      if (!["available", "failed", "incompatible-parameters", "incompatible-restore"].includes(instance.DBInstanceStatus!)) this.available(instance.DBInstanceIdentifier!);
+      if (instance.DeletionProtection) throw new InvalidDBInstanceStateFault({ message: "deletion protection", $metadata: {} });
+      instance.DBInstanceStatus = "deleting";
+      instance.next = { after: 1, apply: (i) => this.instances.delete(i.DBInstanceIdentifier!) };
+      return {};
+    });
+    rds.on(DeleteDBSnapshotCommand).callsFake((input) => {
+      this.guard("DeleteDBSnapshot", input);
+      const snapshot = this.snapshots.get(input.DBSnapshotIdentifier!);
+      if (!snapshot) throw new DBSnapshotNotFoundFault({ message: "not found", $metadata: {} });
+      this.snapshots.delete(input.DBSnapshotIdentifier!);
+      return {};
+    });
+    rds.on(AddTagsToResourceCommand).callsFake((input) => {
+      this.guard("AddTagsToResource", input);
+      const target = this.byArn(input.ResourceName!);
+      const keys = new Set(input.Tags!.map((t) => t.Key));
+      target.TagList = [...(target.TagList ?? []).filter((t) => !keys.has(t.Key)), ...input.Tags!];
+      return {};
+    });
+    rds.on(RemoveTagsFromResourceCommand).callsFake((input) => {
+      this.guard("RemoveTagsFromResource", input);
+      const target = this.byArn(input.ResourceName!);
+      target.TagList = (target.TagList ?? []).filter((t) => !input.TagKeys!.includes(t.Key!));
+      return {};
+    });
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The harness
+
+const rds = mockClient(RDSClient);
+const ssm = mockClient(SSMClient);
+const secrets = mockClient(SecretsManagerClient);
+const sns = mockClient(SNSClient);
+const ecs = mockClient(ECSClient);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const clients = { rds: new RDSClient({}), ssm: new SSMClient({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}), ecs: new ECSClient({}), elb: new ElasticLoadBalancingV2Client({}) };
+
+const PARAMETERS: Record<string, string> = {
+  [parameterName("staging", "dbInstanceIdentifier")]: STAGING,
+  [parameterName("staging", "dbParameterGroupName")]: "friday-staging-db-postgres17",
+  [parameterName("staging", "dbSubnetGroupName")]: "friday-staging-db-subnets",
+  [parameterName("staging", "dbEngineVersion")]: "17.6",
+  [parameterName("staging", "dbSecretArn")]: STAGING_SECRET,
+  [parameterName("staging", "clusterName")]: "friday-staging",
+  [parameterName("staging", "serviceName")]: "friday-staging-app",
+  [parameterName("staging", "blueTargetGroupArn")]: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/friday-staging-blue/1`,
+  [parameterName("staging", "greenTargetGroupArn")]: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/friday-staging-green/2`,
+  [parameterName("staging", "notificationsTopicArn")]: TOPIC,
+  [parameterName("prod", "dbInstanceIdentifier")]: PROD,
+  [refreshParameterName("staging", "isolatedSecurityGroupId")]: ISOLATED_SG,
+  [refreshParameterName("staging", "scrubKeySecretArn")]: KEY_SECRET,
+  [refreshParameterName("staging", "retentionHours")]: "72",
+  [refreshParameterName("staging", "scrubConcurrency")]: "3",
+};
+
+const STAGING_PASSWORD = "staging-pass-Zq9";
+const TEMP_PASSWORD = "temp-pass-Xk7Lw";
+
+let world: FakeRds;
+let clock: number;
+let keyValue: string | undefined;
+let healthy: boolean;
+let lines: string[];
+let calls: string[];
+
+function dbSteps(overrides: Partial<RefreshDatabaseSteps> = {}): RefreshDatabaseSteps & Record<string, jest.Mock> {
+  const record = (name: string) => calls.push(name);
+  return {
+    loadRules: jest.fn(async () => (record("loadRules"), { tables: {} })),
+    takeSample: jest.fn(async () => (record("takeSample"), { sample: ["alice@example.com"] })),
+    scrub: jest.fn(async ({ onProgress }) => {
+      record("scrub");
+      onProgress({ table: "users", rows: 120 });
+      onProgress({ table: "orders", rows: 300 });
+      return { tables: 2 };
+    }),
+    verify: jest.fn(async () => (record("verify"), { ok: true, problems: [] })),
+    prewarm: jest.fn(async () => (record("prewarm"), { tables: 5 })),
+    ...overrides,
+  } as any;
+}
+
+function options(overrides: Partial<RefreshOptions> = {}): RefreshOptions {
+  return {
+    stack: "staging",
+    rulesPath: "scrub-rules.yaml",
+    sleep: async (ms) => {
+      clock += ms;
+    },
+    now: () => new Date(clock),
+    log: (line) => lines.push(line),
+    generatePassword: () => TEMP_PASSWORD,
+    healthTimeoutSeconds: 600,
+    ...overrides,
+  };
+}
+
+/** The mutating RDS commands sent, as `Name target[→ detail]`, in order. */
+function mutations(): string[] {
+  return rds
+    .calls()
+    .map((c) => c.args[0] as any)
+    .filter((cmd) => !cmd.constructor.name.startsWith("Describe"))
+    .map((cmd) => {
+      const i = cmd.input;
+      const name = cmd.constructor.name.replace(/Command$/, "");
+      switch (name) {
+        case "CreateDBSnapshot":
+          return `${name} ${i.DBInstanceIdentifier} → ${i.DBSnapshotIdentifier}`;
+        case "RestoreDBInstanceFromDBSnapshot":
+          return `${name} ${i.DBSnapshotIdentifier} → ${i.DBInstanceIdentifier}`;
+        case "ModifyDBInstance":
+          return `${name} ${i.DBInstanceIdentifier} ${i.NewDBInstanceIdentifier ? `→ ${i.NewDBInstanceIdentifier}` : i.MasterUserPassword ? "password" : i.EngineVersion ? `engine ${i.EngineVersion}` : JSON.stringify(i)}`;
+        case "AddTagsToResource":
+        case "RemoveTagsFromResource":
+          return `${name} ${i.ResourceName.split(":").pop()} ${(i.Tags ?? i.TagKeys).map((t: any) => (typeof t === "string" ? t : `${t.Key}=${t.Key === TAG.keepUntil ? "…" : t.Value}`)).join(",")}`;
+        default:
+          return `${name} ${i.DBInstanceIdentifier ?? i.DBSnapshotIdentifier}`;
+      }
+    });
+}
+
+function leftovers(): string[] {
+  return [...world.instances.keys(), ...world.snapshots.keys()].filter((id) => id.includes("-refresh-"));
+}
+
+function expectStagingIntact(): void {
+  const staging = world.instances.get(STAGING);
+  expect(staging?.data).toBe("staging-old");
+  expect(staging?.DBInstanceStatus).toBe("available");
+  expect(staging?.TagList?.map((t) => t.Key)).toEqual(["Name"]);
+  expect(world.instances.has(PREVIOUS)).toBe(false);
+  expect(leftovers()).toEqual([]);
+  expect(world.instances.get(PROD)?.data).toBe("prod");
+}
+
+beforeEach(() => {
+  for (const m of [rds, ssm, secrets, sns, ecs, elb]) m.reset();
+  world = new FakeRds();
+  world.install(rds);
+  world.addInstance(PROD, "prod", { DBInstanceClass: "db.m7g.large", MultiAZ: true, DeletionProtection: true, VpcSecurityGroups: [{ VpcSecurityGroupId: "sg-prod-db" }] });
+  world.addInstance(STAGING, "staging-old");
+  clock = START;
+  keyValue = "k".repeat(64);
+  healthy = true;
+  lines = [];
+  calls = [];
+  ssm.on(GetParametersCommand).callsFake((input) => ({
+    Parameters: input.Names!.filter((n) => PARAMETERS[n] !== undefined).map((n) => ({ Name: n, Value: PARAMETERS[n] })),
+    InvalidParameters: input.Names!.filter((n) => PARAMETERS[n] === undefined),
+  }));
+  secrets.on(GetSecretValueCommand).callsFake((input) => {
+    if (input.SecretId === STAGING_SECRET) return { SecretString: JSON.stringify({ username: "friday", password: STAGING_PASSWORD }) };
+    if (input.SecretId === KEY_SECRET) {
+      if (keyValue === undefined) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", $metadata: {} });
+      return { SecretString: keyValue };
+    }
+    throw new Error(`TEST: unexpected secret ${input.SecretId}`);
+  });
+  secrets.on(PutSecretValueCommand).callsFake((input) => {
+    keyValue = input.SecretString;
+    return {};
+  });
+  sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  ecs.on(DescribeServicesCommand).callsFake(() => ({ services: [{ status: "ACTIVE", runningCount: 1, desiredCount: 1 }] }));
+  elb.on(DescribeTargetHealthCommand).callsFake((input) =>
+    input.TargetGroupArn!.includes("blue") ? { TargetHealthDescriptions: [{ TargetHealth: { State: healthy ? "healthy" : "unhealthy" } }] } : { TargetHealthDescriptions: [] },
+  );
+});
+
+// Whatever a test did: no call that modifies or deletes a prod resource was ever sent, and no
+// secret other than staging's database secret and the scrub key was read.
+afterEach(() => {
+  for (const call of rds.calls()) {
+    const cmd = call.args[0] as any;
+    const name: string = cmd.constructor.name;
+    if (name.startsWith("Describe")) continue;
+    const input = cmd.input;
+    const targets = [input.DBInstanceIdentifier, input.NewDBInstanceIdentifier, input.DBSnapshotIdentifier, input.ResourceName].filter(Boolean);
+    const readOnlySource = name === "CreateDBSnapshotCommand" ? [input.DBInstanceIdentifier] : [];
+    for (const t of targets.filter((t: string) => !readOnlySource.includes(t))) {
+      expect(`${name} ${t}`).not.toMatch(/friday-prod/);
+      expect(`${name} ${t}`).toMatch(/friday-staging-/);
+    }
+    if (name === "CreateDBSnapshotCommand" && input.DBInstanceIdentifier === PROD) expect(input.DBSnapshotIdentifier).toMatch(/^friday-staging-refresh-/);
+  }
+  for (const call of secrets.calls()) expect([STAGING_SECRET, KEY_SECRET]).toContain((call.args[0] as any).input.SecretId);
+});
+
+const HAPPY_MUTATIONS = [
+  `CreateDBSnapshot ${PROD} → ${NAMES.sourceSnapshot}`,
+  `RestoreDBInstanceFromDBSnapshot ${NAMES.sourceSnapshot} → ${NAMES.isolated}`,
+  `ModifyDBInstance ${NAMES.isolated} password`,
+  `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=started`,
+  `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=verified`,
+  `CreateDBSnapshot ${NAMES.isolated} → ${NAMES.scrubbedSnapshot}`,
+  `RestoreDBInstanceFromDBSnapshot ${NAMES.scrubbedSnapshot} → ${NAMES.replacement}`,
+  `ModifyDBInstance ${NAMES.replacement} password`,
+  `AddTagsToResource ${STAGING} ${TAG.replacedBy}=${RUN},${TAG.keepUntil}=…`,
+  `ModifyDBInstance ${STAGING} → ${PREVIOUS}`,
+  `ModifyDBInstance ${NAMES.replacement} → ${STAGING}`,
+  `DeleteDBInstance ${NAMES.isolated}`,
+  `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
+  `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
+];
+
+// ------------------------------------------------------------------------------------------------
+
+describe("refreshStaging: the happy path", () => {
+  it("snapshots prod, restores in isolation, scrubs, verifies, swaps and cleans up, in that order", async () => {
+    const steps = dbSteps();
+    const report = await refreshStaging(clients, steps, options());
+
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ ok: true, runId: RUN, resumed: false, recovery: [] });
+    expect(report.steps.map((s) => s.status)).toEqual(["done", "done", "done", "done", "done", "done"]);
+    expect(mutations()).toEqual(HAPPY_MUTATIONS);
+    expect(calls).toEqual(["loadRules", "takeSample", "scrub", "verify", "prewarm"]);
+
+    // The isolated instance: staging's engine, parameter and subnet groups; the isolated SG only; private.
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
+      DBInstanceIdentifier: NAMES.isolated,
+      DBParameterGroupName: "friday-staging-db-postgres17",
+      DBSubnetGroupName: "friday-staging-db-subnets",
+      VpcSecurityGroupIds: [ISOLATED_SG],
+      PubliclyAccessible: false,
+      BackupRetentionPeriod: 0,
+    });
+    // The replacement: staging's security groups, staging's password (so the app's secret still works).
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBInstanceIdentifier: NAMES.replacement, VpcSecurityGroupIds: [STAGING_DB_SG], PubliclyAccessible: false });
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated, MasterUserPassword: TEMP_PASSWORD, ApplyImmediately: true });
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.replacement, MasterUserPassword: STAGING_PASSWORD });
+
+    // Scrub and verify ran on the isolated instance, with the key and the configured concurrency.
+    const scrubInput = steps.scrub.mock.calls[0][0];
+    expect(scrubInput.databaseUrl).toBe(`postgres://friday:${TEMP_PASSWORD}@${NAMES.isolated}.abc123.${REGION}.rds.amazonaws.com:5432/app?sslmode=no-verify`);
+    expect(scrubInput).toMatchObject({ key: "k".repeat(64), concurrency: 3, rules: { tables: {} } });
+    expect(steps.verify.mock.calls[0][0]).toMatchObject({ databaseUrl: scrubInput.databaseUrl, before: { sample: ["alice@example.com"] } });
+    expect(steps.prewarm.mock.calls[0][0].databaseUrl).toContain(`@${STAGING}.abc123.`);
+
+    // The result: scrubbed data under staging's name, the old one kept as -previous for 72 h, nothing else.
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    const previous = world.instances.get(PREVIOUS)!;
+    expect(previous.data).toBe("staging-old");
+    const keepUntil = Date.parse(previous.TagList!.find((t) => t.Key === TAG.keepUntil)!.Value!);
+    expect(keepUntil - START).toBeGreaterThanOrEqual(72 * 3600_000);
+    expect(keepUntil - START).toBeLessThan(73 * 3600_000);
+    expect(previous.TagList).toContainEqual({ Key: TAG.replacedBy, Value: RUN });
+    expect(leftovers()).toEqual([]);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it("reports every step with its duration, progress lines and a summary, and never logs a password or the key", async () => {
+    const slowScrub = jest.fn(async ({ onProgress }) => {
+      onProgress({ table: "users", rows: 120 });
+      onProgress({ table: "orders", rows: 300 });
+      clock += 2000;
+    });
+    const report = await refreshStaging(clients, dbSteps({ scrub: slowScrub }), options());
+    for (const step of report.steps) expect(step.durationMs).toBeGreaterThanOrEqual(0);
+    for (const step of [0, 1, 3, 4]) expect(report.steps[step].durationMs).toBeGreaterThan(0); // waits on the fake clock
+    expect(report.totalMs).toBe(report.steps.reduce((sum, s) => sum + s.durationMs, 0));
+    expect(lines.filter((l) => /^\[\d\/6\] .*: done in /.test(l))).toHaveLength(6);
+    expect(lines).toContain("  scrub: users 120 rows");
+    expect(lines[lines.length - 1]).toMatch(/^staging refresh r20261126030000 succeeded in \S+ — 1:done\(\S+\) 2:done/);
+    expect(report.steps[2].detail).toMatch(/^scrubbed 2 tables, 420 rows, 210 rows\/s with 3 in parallel; verified$/);
+    const all = lines.join("\n") + JSON.stringify(report);
+    for (const secret of [TEMP_PASSWORD, STAGING_PASSWORD, "k".repeat(64)]) expect(all).not.toContain(secret);
+  });
+
+  it("creates the scrub key on the first run (the component makes the secret without a value)", async () => {
+    keyValue = undefined;
+    const steps = dbSteps();
+    await refreshStaging(clients, steps, options());
+    expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
+    expect(keyValue).toMatch(/^[0-9a-f]{64}$/);
+    expect(steps.scrub.mock.calls[0][0].key).toBe(keyValue);
+  });
+
+  it("upgrades the isolated instance to staging's engine version when prod is behind", async () => {
+    world.instances.get(PROD)!.EngineVersion = "17.5";
+    await refreshStaging(clients, dbSteps(), options());
+    expect(mutations()).toContain(`ModifyDBInstance ${NAMES.isolated} engine 17.6`);
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated, EngineVersion: "17.6", AllowMajorVersionUpgrade: false });
+    expect(mutations().indexOf(`ModifyDBInstance ${NAMES.isolated} engine 17.6`)).toBeLessThan(mutations().indexOf(`ModifyDBInstance ${NAMES.isolated} password`));
+  });
+
+  it("deletes an older -previous before swapping, and keeps the new one for the retention", async () => {
+    world.addInstance(PREVIOUS, "staging-older", { TagList: [{ Key: TAG.replacedBy, Value: "r20261119030000" }, { Key: TAG.keepUntil, Value: "2026-11-22T03:00:00.000Z" }] });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.ok).toBe(true);
+    const m = mutations();
+    expect(m.indexOf(`DeleteDBInstance ${PREVIOUS}`)).toBeLessThan(m.indexOf(`ModifyDBInstance ${STAGING} → ${PREVIOUS}`));
+    expect(world.instances.get(PREVIOUS)?.data).toBe("staging-old");
+  });
+
+  it("--prune deletes only an expired -previous (and copies nothing)", async () => {
+    world.addInstance(PREVIOUS, "staging-older", { DeletionProtection: true, TagList: [{ Key: TAG.keepUntil, Value: "2026-11-26T02:00:00.000Z" }] });
+    const report = await refreshStaging(clients, dbSteps(), options({ pruneOnly: true }));
+    expect(report.ok).toBe(true);
+    expect(mutations()).toEqual([`ModifyDBInstance ${PREVIOUS} {"DBInstanceIdentifier":"${PREVIOUS}","DeletionProtection":false,"ApplyImmediately":true}`, `DeleteDBInstance ${PREVIOUS}`]);
+    expect(world.instances.has(PREVIOUS)).toBe(false);
+
+    rds.resetHistory();
+    world.addInstance(PREVIOUS, "staging-older", { TagList: [{ Key: TAG.keepUntil, Value: "2026-11-27T02:00:00.000Z" }] });
+    await refreshStaging(clients, dbSteps(), options({ pruneOnly: true }));
+    expect(mutations()).toEqual([]);
+  });
+
+  it("a retention of 0 deletes the previous instance at the end of the run", async () => {
+    const report = await refreshStaging(clients, dbSteps(), options({ retentionHours: 0 }));
+    expect(report.ok).toBe(true);
+    expect(mutations().slice(-1)).toEqual([`DeleteDBInstance ${PREVIOUS}`]);
+    expect(world.instances.has(PREVIOUS)).toBe(false);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("refreshStaging: bad input fails before anything changes", () => {
+  const cases: Array<[string, () => void, Partial<RefreshOptions>, RegExp]> = [
+    ["--stack prod", () => {}, { stack: "prod" }, /--stack prod: the refresh replaces staging's database.*never writes to prod/],
+    ["an unknown stack", () => {}, { stack: "qa" }, /--stack qa: friday's stacks are "staging" and "prod"/],
+    ["missing SSM parameters", () => delete PARAMETERS[refreshParameterName("staging", "isolatedSecurityGroupId")], {}, /SSM parameters missing: \/friday\/staging\/staging-refresh\/isolated-security-group-id/],
+    ["an unencrypted prod", () => (world.instances.get(PROD)!.StorageEncrypted = false), {}, /"friday-prod-db" is not encrypted at rest/],
+    ["prod ahead of staging", () => (world.instances.get(PROD)!.EngineVersion = "17.7"), {}, /prod runs PostgreSQL 17.7, newer than staging's 17.6: upgrade staging first/],
+    ["a bad retention", () => {}, { retentionHours: -1 }, /retention hours is -1: use 0..840/],
+    ["a bad concurrency", () => {}, { concurrency: 0 }, /scrub concurrency is 0: use an integer 1..32/],
+  ];
+  const saved = { ...PARAMETERS };
+  afterEach(() => Object.assign(PARAMETERS, saved));
+
+  it.each(cases)("%s", async (_label, arrange, overrides, message) => {
+    arrange();
+    await expect(refreshStaging(clients, dbSteps(), options(overrides))).rejects.toThrow(message);
+    expect(mutations()).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("refreshStaging: a failure at each step leaves staging serving and deletes the temporaries", () => {
+  const boom = (message: string) => Object.assign(new Error(message), { name: "InternalFailure" });
+  const cases: Array<[number, string, (steps: Record<string, jest.Mock>) => void, RegExp]> = [
+    [1, "prod's snapshot cannot be taken", () => (world.failWhen = (n, i) => (n === "CreateDBSnapshot" && i.DBInstanceIdentifier === PROD ? boom("SnapshotQuotaExceeded") : undefined)), /step 1 \(snapshot prod\) failed: SnapshotQuotaExceeded/],
+    [2, "the isolated restore fails", () => (world.failWhen = (n, i) => (n === "RestoreDBInstanceFromDBSnapshot" && i.DBInstanceIdentifier === NAMES.isolated ? boom("InsufficientDBInstanceCapacity") : undefined)), /step 2 .* InsufficientDBInstanceCapacity/],
+    [2, "the isolated instance ends incompatible", () => (world.restoreEndsIn = (id) => (id === NAMES.isolated ? "incompatible-parameters" : undefined)), /step 2 .* is in state "incompatible-parameters"/],
+    [3, "the scrub fails closed on an unclassified column", (s) => s.scrub.mockRejectedValueOnce(new Error(`unclassified column users.nickname (connecting with postgres://friday:${TEMP_PASSWORD}@host/app)`)), /step 3 \(scrub and verify\) failed: unclassified column users.nickname/],
+    [3, "verify finds a leak", (s) => s.verify.mockResolvedValueOnce({ ok: false, problems: ["users.email: 3 values outside the masking domain"] }), /step 3 .* verify found 1 problem\(s\): users.email: 3 values outside the masking domain/],
+    [4, "the scrubbed snapshot cannot be taken", () => (world.failWhen = (n, i) => (n === "CreateDBSnapshot" && i.DBInstanceIdentifier === NAMES.isolated ? boom("SnapshotQuotaExceeded") : undefined)), /step 4 .* SnapshotQuotaExceeded/],
+    [4, "the replacement restore fails", () => (world.failWhen = (n, i) => (n === "RestoreDBInstanceFromDBSnapshot" && i.DBInstanceIdentifier === NAMES.replacement ? boom("StorageQuotaExceeded") : undefined)), /step 4 .* StorageQuotaExceeded/],
+    [5, "renaming the old staging database fails", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.NewDBInstanceIdentifier === PREVIOUS ? boom("InvalidDBInstanceState") : undefined)), /step 5 .* InvalidDBInstanceState/],
+    [5, "renaming the replacement to staging's name fails", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.NewDBInstanceIdentifier === STAGING ? boom("Throttling") : undefined)), /step 5 .* Throttling/],
+    [5, "prewarm fails", (s) => s.prewarm.mockRejectedValueOnce(new Error("connection refused")), /step 5 .* connection refused/],
+    [5, "the service is unhealthy on the new database", () => (healthy = false), /step 5 .* the staging service did not become healthy on the new database \(1\/1 tasks running, 0 healthy and 1 unhealthy targets\)/],
+  ];
+
+  it.each(cases)("step %i: %s", async (step, _label, arrange, message) => {
+    const steps = dbSteps();
+    arrange(steps);
+    const report = await refreshStaging(clients, steps, options());
+
+    expect(report.ok).toBe(false);
+    expect(report.error).toMatch(message);
+    expect(report.steps[step - 1].status).toBe("failed");
+    expect(report.steps.slice(step).every((s) => s.status === "not run")).toBe(true);
+    expectStagingIntact();
+    expect(report.notified).toBe(true);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const published = sns.commandCalls(PublishCommand)[0].args[0].input;
+    expect(published).toMatchObject({ TopicArn: TOPIC, Subject: "friday: staging refresh failed (staging)" });
+    expect(published.Message).toContain(`step ${step}`);
+    expect(published.Message + JSON.stringify(report) + lines.join("\n")).not.toContain(TEMP_PASSWORD);
+    expect(lines).toContainEqual(expect.stringMatching(/^STAGING REFRESH FAILED: step \d/));
+  });
+
+  it("step 5: after the swap, an unhealthy service gets the old database back under staging's name", async () => {
+    healthy = false;
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(mutations().slice(11)).toEqual([
+      `ModifyDBInstance ${STAGING} → ${NAMES.replacement}`,
+      `ModifyDBInstance ${PREVIOUS} → ${STAGING}`,
+      `RemoveTagsFromResource ${STAGING} ${TAG.replacedBy},${TAG.keepUntil}`,
+      `DeleteDBInstance ${NAMES.isolated}`,
+      `DeleteDBInstance ${NAMES.replacement}`,
+      `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
+      `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
+    ]);
+    expect(report.recovery[0]).toBe(`moved the replacement back to ${NAMES.replacement}`);
+  });
+
+  it("step 6: a cleanup failure keeps the new (healthy) staging database and leaves the rest to the next run", async () => {
+    world.failWhen = (n, i) => (n === "DeleteDBSnapshot" && i.DBSnapshotIdentifier === NAMES.scrubbedSnapshot ? boom("Throttling") : undefined);
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.ok).toBe(false);
+    expect(report.steps[5].status).toBe("failed");
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(leftovers()).toEqual([NAMES.scrubbedSnapshot]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+
+    // The next run finds the leftover and finishes the job.
+    rds.resetHistory();
+    const next = await refreshStaging(clients, dbSteps(), options());
+    expect(next).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(mutations()).toEqual([`DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`]);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("a failure of the notification itself is reported, not thrown", async () => {
+    sns.on(PublishCommand).rejects(new Error("AuthorizationError"));
+    const steps = dbSteps();
+    steps.verify.mockResolvedValueOnce({ ok: false, problems: ["leak"] });
+    const report = await refreshStaging(clients, steps, options());
+    expect(report).toMatchObject({ ok: false, notified: false });
+    expectStagingIntact();
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("refreshStaging: resume after a crash", () => {
+  /** Starts a run whose process "dies" (stops forever) the first time `when()` holds during a wait. */
+  async function crashedRun(when: () => boolean, steps = dbSteps()): Promise<void> {
+    let dead = false;
+    void refreshStaging(
+      clients,
+      steps,
+      options({
+        sleep: async (ms) => {
+          if (dead || when()) {
+            dead = true;
+            return new Promise<void>(() => {});
+          }
+          clock += ms;
+        },
+      }),
+    );
+    for (let i = 0; i < 1000 && !dead; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(dead).toBe(true);
+    clock += 3600_000; // the next scheduled (or manual) run comes an hour later
+  }
+
+  it("picks up after the replacement restore started: nothing is snapshotted, restored or scrubbed twice", async () => {
+    await crashedRun(() => world.instances.get(NAMES.replacement)?.DBInstanceStatus === "creating");
+    rds.resetHistory();
+    calls = [];
+    const steps = dbSteps();
+    const report = await refreshStaging(clients, steps, options());
+
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(report.steps.map((s) => s.status)).toEqual(["skipped", "skipped", "skipped", "done", "done", "done"]);
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(7));
+    expect(calls).toEqual(["prewarm"]);
+    expect(lines).toContain(`staging refresh ${RUN} (resuming an unfinished run): ${PROD} → ${STAGING}`);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("restores the isolated instance again when the crash came half-way through the scrub", async () => {
+    const first = dbSteps({ scrub: jest.fn(() => new Promise(() => {})) as any });
+    let dead = false;
+    void refreshStaging(clients, first, options());
+    for (let i = 0; i < 1000 && !dead; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      dead = first.scrub.mock.calls.length > 0;
+    }
+    expect(world.instances.get(NAMES.isolated)?.TagList).toContainEqual({ Key: TAG.scrub, Value: "started" });
+    rds.resetHistory();
+    calls = [];
+    const report = await refreshStaging(clients, dbSteps(), options());
+
+    expect(report).toMatchObject({ ok: true, resumed: true });
+    expect(mutations().slice(0, 5)).toEqual([
+      `DeleteDBInstance ${NAMES.isolated}`,
+      `RestoreDBInstanceFromDBSnapshot ${NAMES.sourceSnapshot} → ${NAMES.isolated}`,
+      `ModifyDBInstance ${NAMES.isolated} password`,
+      `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=started`,
+      `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=verified`,
+    ]);
+    expect(mutations()).not.toContain(`CreateDBSnapshot ${PROD} → ${NAMES.sourceSnapshot}`);
+    expect(calls).toEqual(["loadRules", "takeSample", "scrub", "verify", "prewarm"]);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("finishes a half-done swap (staging's name free, the old instance already -previous)", async () => {
+    await crashedRun(() => world.instances.has(PREVIOUS) && !world.instances.has(STAGING) && world.instances.get(NAMES.replacement)?.DBInstanceStatus === "renaming");
+    expect(world.instances.has(STAGING)).toBe(false);
+    rds.resetHistory();
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    // The rename was already sent: the resumed run waits for it instead of sending it again.
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(11));
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(world.instances.get(PREVIOUS)?.data).toBe("staging-old");
+  });
+
+  it("renames the replacement when the crash came between the two renames", async () => {
+    const old = world.instances.get(STAGING)!;
+    world.instances.delete(STAGING);
+    world.addInstance(PREVIOUS, "staging-old", { TagList: [...old.TagList!, { Key: TAG.replacedBy, Value: RUN }, { Key: TAG.keepUntil, Value: "2026-11-29T03:00:00.000Z" }] });
+    world.addInstance(NAMES.replacement, "prod+scrubbed", { TagList: [{ Key: "Name", Value: STAGING }, { Key: TAG.run, Value: RUN }, { Key: TAG.role, Value: "replacement" }] });
+    world.addInstance(NAMES.isolated, "prod+scrubbed", { VpcSecurityGroups: [{ VpcSecurityGroupId: ISOLATED_SG }], TagList: [{ Key: TAG.run, Value: RUN }, { Key: TAG.scrub, Value: "verified" }] });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.error).toBeUndefined();
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(mutations()).toEqual([`ModifyDBInstance ${NAMES.replacement} → ${STAGING}`, `DeleteDBInstance ${NAMES.isolated}`]);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("puts staging back when the resumed half-done swap fails", async () => {
+    await crashedRun(() => world.instances.has(PREVIOUS) && !world.instances.has(STAGING) && world.instances.get(NAMES.replacement)?.DBInstanceStatus === "renaming");
+    healthy = false;
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.ok).toBe(false);
+    expectStagingIntact();
+  });
+
+  it("--fresh deletes an unfinished run's leftovers and starts over", async () => {
+    await crashedRun(() => world.instances.get(NAMES.replacement)?.DBInstanceStatus === "creating");
+    rds.resetHistory();
+    const report = await refreshStaging(clients, dbSteps(), options({ fresh: true }));
+    expect(report).toMatchObject({ ok: true, resumed: false });
+    expect(report.runId).not.toBe(RUN);
+    const m = mutations();
+    expect(m.slice(0, 4).sort()).toEqual([`DeleteDBInstance ${NAMES.isolated}`, `DeleteDBInstance ${NAMES.replacement}`, `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`, `DeleteDBSnapshot ${NAMES.sourceSnapshot}`].sort());
+    expect(m[4]).toMatch(new RegExp(`^CreateDBSnapshot ${PROD} → friday-staging-refresh-${report.runId}-source$`));
+    expect(leftovers()).toEqual([]);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+describe("assertNotSource (the orchestrator's own guard on every mutating call)", () => {
+  const check = (command: string, input: object) => () => assertNotSource(command, input, PROD, arnOf("db", PROD), "staging");
+
+  it("lets CreateDBSnapshot read prod into a staging-named snapshot", () => {
+    expect(check("CreateDBSnapshotCommand", { DBInstanceIdentifier: PROD, DBSnapshotIdentifier: NAMES.sourceSnapshot })).not.toThrow();
+  });
+
+  it.each([
+    ["ModifyDBInstanceCommand", { DBInstanceIdentifier: PROD, MasterUserPassword: "x" }],
+    ["DeleteDBInstanceCommand", { DBInstanceIdentifier: PROD }],
+    ["AddTagsToResourceCommand", { ResourceName: arnOf("db", PROD), Tags: [] }],
+    ["ModifyDBInstanceCommand", { DBInstanceIdentifier: STAGING, NewDBInstanceIdentifier: PROD }],
+    ["CreateDBSnapshotCommand", { DBInstanceIdentifier: PROD, DBSnapshotIdentifier: "prod-manual" }],
+    ["DeleteDBSnapshotCommand", { DBSnapshotIdentifier: "rds:friday-prod-db-2026-11-25" }],
+  ])("refuses %s %j", (command, input) => {
+    expect(check(command, input)).toThrow(/refusing .* the refresh only changes resources named "friday-staging-…", never friday-prod-db/);
+  });
+});
+
+export type { RefreshReport };
