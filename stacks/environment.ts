@@ -10,6 +10,7 @@ import { AppImage } from "../components/app-image";
 import { BlueGreenService } from "../components/blue-green-service";
 import { Database } from "../components/database";
 import { DeployHook } from "../components/deploy-hook";
+import { appConfigAgentSidecar, appConfigNames, FeatureFlags } from "../components/feature-flags";
 import { LoadBalancer } from "../components/load-balancer";
 import { Network } from "../components/network";
 import { StackParameters } from "../components/stack-parameters";
@@ -28,6 +29,7 @@ export interface Environment {
   readonly alarms: Alarms;
   readonly deployHook: DeployHook;
   readonly service: BlueGreenService;
+  readonly flags: FeatureFlags;
   readonly outputs: EnvironmentOutputs;
 }
 
@@ -104,6 +106,7 @@ export function createEnvironment(config: StackConfig): Environment {
     logRetentionDays: config.service.logRetentionDays,
     tags,
   });
+  const flagNames = appConfigNames(config.stack);
   const service = new BlueGreenService(`${prefix}-service`, {
     serviceName: prefix,
     vpcId: network.vpcId,
@@ -123,6 +126,10 @@ export function createEnvironment(config: StackConfig): Environment {
       PGPORT: String(PARITY.database.port),
       PGDATABASE: PARITY.database.databaseName,
       PGSSLMODE: "require",
+      // Flags come from the AppConfig Agent sidecar on localhost.
+      APPCONFIG_APPLICATION: flagNames.application,
+      APPCONFIG_ENVIRONMENT: flagNames.environment,
+      APPCONFIG_PROFILE: flagNames.profile,
     },
     // Credentials come from the RDS-managed secret through ECS, never as plain values.
     secrets: {
@@ -130,6 +137,7 @@ export function createEnvironment(config: StackConfig): Environment {
       PGPASSWORD: pulumi.interpolate`${database.secretArn}:password::`,
     },
     secretArns: [database.secretArn],
+    sidecars: [appConfigAgentSidecar(config.stack, { logGroupName: `/friday/${prefix}/app`, region: config.region })],
     desiredCount: config.service.desiredCount,
     minCount: config.service.minCount,
     maxCount: config.service.maxCount,
@@ -146,6 +154,12 @@ export function createEnvironment(config: StackConfig): Environment {
     tags,
   }, { dependsOn: [alarms] });
   database.allowClient("service", service.securityGroup.id);
+  const flags = new FeatureFlags(`${prefix}-flags`, {
+    stack: config.stack,
+    rollbackAlarmArns: alarms.alarmArns,
+    taskRoleName: service.taskRole.name,
+    tags,
+  });
 
   const outputs: EnvironmentOutputs = {
     region: pulumi.output(config.region),
@@ -180,9 +194,16 @@ export function createEnvironment(config: StackConfig): Environment {
     taskExecutionRoleArn: service.executionRole.arn,
     ecsInfrastructureRoleArn: service.infrastructureRole.arn,
     logGroupName: service.logGroup.name,
+    appConfigApplicationId: flags.application.id,
+    appConfigEnvironmentId: flags.environment.environmentId,
+    appConfigProfileId: flags.profile.configurationProfileId,
+    appConfigGradualStrategyId: flags.gradualStrategy.id,
+    appConfigImmediateStrategyId: flags.immediateStrategy.id,
   };
-  new StackParameters(`${prefix}-parameters`, { stack: config.stack, values: outputs, tags });
-  return { config, network, image, loadBalancer, database, alarms, deployHook, service, outputs };
+  // FeatureFlags publishes its own identifiers; the rest are published here.
+  const { appConfigApplicationId, appConfigEnvironmentId, appConfigProfileId, appConfigGradualStrategyId, appConfigImmediateStrategyId, ...published } = outputs;
+  new StackParameters(`${prefix}-parameters`, { stack: config.stack, values: published, tags });
+  return { config, network, image, loadBalancer, database, alarms, deployHook, service, flags, outputs };
 }
 
 /** The lifecycle hook's handler, bundled with esbuild at program time into a Lambda archive. */
