@@ -13,6 +13,14 @@ import { FlagDeclaration, FlagsFile } from "./flags";
  *   → `default` (off).
  */
 
+/** The feature-flag profile's name in every stack. */
+export const FLAGS_PROFILE_NAME = "flags";
+
+/** AppConfig names of a stack's flags: application friday-<stack>, environment <stack>, profile flags. */
+export function appConfigNames(stack: string): { application: string; environment: string; profile: string } {
+  return { application: `friday-${stack}`, environment: stack, profile: FLAGS_PROFILE_NAME };
+}
+
 /** Context keys the rules read: the OpenFeature targeting key is sent as userId (see the provider). */
 export const FLAG_CONTEXT = { user: "userId", group: "group" } as const;
 

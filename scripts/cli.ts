@@ -6,6 +6,7 @@ import { registerDeploy } from "./deploy/deploy";
 import { registerRollback } from "./deploy/rollback";
 import { registerStatus } from "./deploy/status";
 import { registerGate } from "./deploy/gate";
+import { registerFlags } from "./flags/register";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -23,6 +24,7 @@ export function buildCli(): Command {
   registerRollback(program);
   registerStatus(program);
   registerGate(program);
+  registerFlags(program);
   return program;
 }
 

@@ -1,0 +1,341 @@
+import {
+  CreateHostedConfigurationVersionCommand,
+  DeploymentState,
+  DeploymentSummary,
+  GetDeploymentCommand,
+  GetDeploymentCommandOutput,
+  GetHostedConfigurationVersionCommand,
+  ListDeploymentsCommand,
+  StartDeploymentCommand,
+  StopDeploymentCommand,
+} from "@aws-sdk/client-appconfig";
+import { FlagsFile } from "../../infra/flags";
+import { declaredState, describeState, FLAGS_PROFILE_NAME, FlagState, LiveFlag, OFF, ON, parseAppConfigDocument, rolloutPercent, toAppConfigDocument } from "../../infra/flags-appconfig";
+import { explainAwsError, FlagsClients, FlagsError, FlagsResources } from "./aws";
+
+/**
+ * The work behind `friday flags …`, as plain functions over AWS SDK clients. Every change is a new
+ * hosted configuration version plus an AppConfig deployment (audited, alarm-monitored): the gradual
+ * strategy for normal changes, the immediate one for a kill.
+ */
+
+const RUNNING: readonly string[] = [DeploymentState.DEPLOYING, DeploymentState.BAKING, DeploymentState.VALIDATING, DeploymentState.ROLLING_BACK];
+const ENDED: readonly string[] = [DeploymentState.COMPLETE, DeploymentState.ROLLED_BACK, DeploymentState.REVERTED];
+
+/** What is deployed on one stack right now. */
+export interface StackFlags {
+  readonly resources: FlagsResources;
+  /** The version the last completed deployment made live (undefined: nothing deployed yet). */
+  readonly liveVersion?: number;
+  readonly live: Record<string, LiveFlag>;
+  /** A deployment still running (deploying, baking or rolling back), if any. */
+  readonly running?: DeploymentSummary;
+  /** When the oldest deployment we can see completed: a lower bound for flags never changed since. */
+  readonly since?: Date;
+}
+
+/** Reads the deployments of the stack's flags profile and the content the last completed one made live. */
+export async function readStackFlags(clients: FlagsClients, resources: FlagsResources): Promise<StackFlags> {
+  const { applicationId, environmentId, profileId, stack } = resources;
+  let items: DeploymentSummary[];
+  try {
+    const out = await clients.appconfig.send(new ListDeploymentsCommand({ ApplicationId: applicationId, EnvironmentId: environmentId, MaxResults: 50 }));
+    items = (out.Items ?? []).filter((d) => d.ConfigurationName === undefined || d.ConfigurationName === FLAGS_PROFILE_NAME);
+  } catch (error) {
+    throw explainAwsError(error, stack, "listing flag deployments");
+  }
+  // Newest first (AppConfig lists by descending deployment number).
+  items.sort((a, b) => (b.DeploymentNumber ?? 0) - (a.DeploymentNumber ?? 0));
+  const running = items.find((d) => RUNNING.includes(d.State ?? ""));
+  const completed = items.find((d) => d.State === DeploymentState.COMPLETE);
+  const oldest = items.at(-1);
+  const since = oldest?.CompletedAt ?? oldest?.StartedAt;
+  if (!completed?.ConfigurationVersion) return { resources, live: {}, running, since };
+  const liveVersion = Number(completed.ConfigurationVersion);
+  let content: string;
+  try {
+    const out = await clients.appconfig.send(
+      new GetHostedConfigurationVersionCommand({ ApplicationId: applicationId, ConfigurationProfileId: profileId, VersionNumber: liveVersion }),
+    );
+    content = Buffer.from(out.Content ?? new Uint8Array()).toString("utf8");
+  } catch (error) {
+    throw explainAwsError(error, stack, `reading flags version ${liveVersion}`);
+  }
+  return { resources, liveVersion, live: parseAppConfigDocument(content), running, since };
+}
+
+/** One requested change. */
+export type FlagChange =
+  | { readonly kind: "on"; readonly flag: string }
+  | { readonly kind: "off"; readonly flag: string }
+  | { readonly kind: "kill"; readonly flag: string }
+  | { readonly kind: "rollout"; readonly flag: string; readonly percent: number }
+  | { readonly kind: "team"; readonly flag: string; readonly users: readonly string[]; readonly groups: readonly string[] };
+
+/** Checks a change against the flags file before anything is read or changed. */
+export function validateChange(file: FlagsFile, change: FlagChange): void {
+  if (!(change.flag in file.flags)) {
+    const known = Object.keys(file.flags);
+    throw new FlagsError(
+      `Unknown flag "${change.flag}": flags.yaml declares ${known.length ? known.join(", ") : "no flags"}. Declare it there first (description, owner, default, expires).`,
+    );
+  }
+  if (change.kind === "rollout" && (!Number.isFinite(change.percent) || change.percent < 0 || change.percent > 100 || Math.round(change.percent * 100) !== change.percent * 100)) {
+    throw new FlagsError(`--percent must be a number from 0 to 100 with at most two decimals (got ${JSON.stringify(change.percent)}): e.g. --percent 5.`);
+  }
+  if (change.kind === "team") {
+    if (change.users.length + change.groups.length === 0) throw new FlagsError("team needs --users a,b and/or --groups x,y: the user ids (targeting keys) or groups the flag turns on for.");
+    const bad = [...change.users, ...change.groups].filter((id) => !/^[A-Za-z0-9._@+:-]{1,128}$/.test(id));
+    if (bad.length) throw new FlagsError(`Not valid user ids or groups: ${bad.map((b) => JSON.stringify(b)).join(", ")} (letters, digits and . _ @ + : - only, up to 128 characters).`);
+  }
+}
+
+/** The state a change leads to, from the flag's current state. */
+export function nextState(current: FlagState, change: FlagChange): FlagState {
+  switch (change.kind) {
+    case "on":
+      return ON;
+    case "off":
+    case "kill":
+      return OFF;
+    case "rollout": {
+      const team = current.mode === "targeted" ? current : { users: [], groups: [] };
+      if (change.percent === 100) return ON;
+      if (change.percent === 0 && team.users.length + team.groups.length === 0) return OFF;
+      return { mode: "targeted", users: team.users, groups: team.groups, percent: change.percent };
+    }
+    case "team":
+      return { mode: "targeted", users: [...change.users], groups: [...change.groups], percent: current.mode === "targeted" ? current.percent : 0 };
+  }
+}
+
+/** What a change will deploy: the new document and the lines that tell people what changes. */
+export interface ChangePlan {
+  readonly from: FlagState;
+  readonly to: FlagState;
+  readonly unchanged: boolean;
+  readonly content: string;
+  readonly lines: string[];
+}
+
+export function planChange(file: FlagsFile, live: Record<string, LiveFlag>, change: FlagChange, now: Date): ChangePlan {
+  const from = live[change.flag]?.state ?? declaredState(file.flags[change.flag]);
+  const to = nextState(from, change);
+  const unchanged = JSON.stringify(from) === JSON.stringify(to);
+  const next: Record<string, LiveFlag> = { ...live, [change.flag]: { state: to, updatedAt: unchanged ? live[change.flag]?.updatedAt : now.toISOString() } };
+  const lines = [`${change.flag}: ${describeState(from)} → ${describeState(to)}`];
+  if (from.mode === "on" && to.mode === "targeted") lines.push(`  note: it was on for everyone; now only ${describeState(to)} get it`);
+  for (const name of Object.keys(file.flags)) {
+    if (name !== change.flag && !(name in live) && Object.keys(live).length > 0) lines.push(`${name}: not deployed yet → ${describeState(declaredState(file.flags[name]))} (its declared default)`);
+  }
+  for (const name of Object.keys(live)) {
+    if (!(name in file.flags)) lines.push(`${name}: no longer in flags.yaml → removed`);
+  }
+  return { from, to, unchanged, content: JSON.stringify(toAppConfigDocument(file, next)), lines };
+}
+
+export interface ChangeOptions {
+  readonly log: (line: string) => void;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
+  /** Asked after the plan is printed, before anything changes (prod); throws to abort. */
+  readonly confirm: (plan: string) => Promise<void>;
+  readonly pollMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface ChangeResult {
+  readonly ok: boolean;
+  readonly stack: string;
+  readonly flag: string;
+  readonly from: string;
+  readonly to: string;
+  readonly deploymentNumber?: number;
+  readonly version?: number;
+  readonly state?: string;
+  readonly message: string;
+}
+
+/** Applies one change on one stack and follows its deployment to the end. */
+export async function changeFlag(clients: FlagsClients, resources: FlagsResources, file: FlagsFile, change: FlagChange, options: ChangeOptions): Promise<ChangeResult> {
+  validateChange(file, change);
+  const { stack } = resources;
+  let current = await readStackFlags(clients, resources);
+  const kill = change.kind === "kill";
+
+  if (current.running && !kill) {
+    const d = current.running;
+    throw new FlagsError(
+      `A flag deployment is already in progress on ${stack} (#${d.DeploymentNumber}, ${d.State} ${d.PercentageComplete ?? 0}%, started ${d.StartedAt?.toISOString() ?? "?"}): ` +
+        `wait for it to end (\`friday flags list --stack ${stack}\`), or \`friday flags kill ${change.flag} --stack ${stack}\` to switch a flag off now. Nothing was changed.`,
+    );
+  }
+
+  const preview = planChange(file, current.live, change, options.now());
+  const strategy = kill ? "immediate (every agent at once, no bake)" : "gradual (alarm-monitored; an alarm rolls it back)";
+  const header = `friday flags ${change.kind} ${change.flag} on ${stack}:`;
+  const stopLine = kill && current.running ? [`stops deployment #${current.running.DeploymentNumber} (${current.running.State}) first: AppConfig rolls its changes back`] : [];
+  options.log([header, ...stopLine.map((l) => `  ${l}`), ...preview.lines.map((l) => `  ${l}`), `  strategy: ${strategy}`].join("\n"));
+  if (preview.unchanged && !current.running) {
+    return { ok: true, stack, flag: change.flag, from: describeState(preview.from), to: describeState(preview.to), message: `${change.flag} is already ${describeState(preview.to)} on ${stack}: nothing to deploy.` };
+  }
+  await options.confirm([header, ...stopLine, ...preview.lines, `strategy: ${strategy}`].join("\n"));
+
+  if (kill && current.running) {
+    await stopRunning(clients, resources, current.running, options);
+    current = await readStackFlags(clients, resources);
+  }
+  const plan = kill ? planChange(file, current.live, change, options.now()) : preview;
+  if (plan.unchanged) {
+    return { ok: true, stack, flag: change.flag, from: describeState(plan.from), to: describeState(plan.to), message: `${change.flag} is ${describeState(plan.to)} on ${stack} after the rollback: nothing more to deploy.` };
+  }
+
+  const { applicationId, environmentId, profileId } = resources;
+  const description = `friday flags ${change.kind} ${change.flag}: ${describeState(plan.from)} → ${describeState(plan.to)}`.slice(0, 1024);
+  let version: number;
+  let deploymentNumber: number;
+  try {
+    const created = await clients.appconfig.send(
+      new CreateHostedConfigurationVersionCommand({
+        ApplicationId: applicationId,
+        ConfigurationProfileId: profileId,
+        Content: Buffer.from(plan.content, "utf8"),
+        ContentType: "application/json",
+        Description: description,
+      }),
+    );
+    version = created.VersionNumber!;
+  } catch (error) {
+    throw explainAwsError(error, stack, "creating the new flags version");
+  }
+  try {
+    const started = await clients.appconfig.send(
+      new StartDeploymentCommand({
+        ApplicationId: applicationId,
+        EnvironmentId: environmentId,
+        ConfigurationProfileId: profileId,
+        ConfigurationVersion: String(version),
+        DeploymentStrategyId: kill ? resources.immediateStrategyId : resources.gradualStrategyId,
+        Description: description,
+      }),
+    );
+    deploymentNumber = started.DeploymentNumber!;
+  } catch (error) {
+    if ((error as { name?: string }).name === "ConflictException") {
+      throw new FlagsError(`Another flag deployment started on ${stack} meanwhile (${(error as Error).message}): run the command again once it ends. Version ${version} was created but not deployed.`);
+    }
+    throw explainAwsError(error, stack, "starting the deployment");
+  }
+  options.log(`Version ${version}: deployment #${deploymentNumber} started (${kill ? "immediate" : "gradual"}).`);
+  const end = await follow(clients, resources, deploymentNumber, options);
+  const ok = end.State === DeploymentState.COMPLETE;
+  const result = {
+    ok,
+    stack,
+    flag: change.flag,
+    from: describeState(plan.from),
+    to: describeState(plan.to),
+    deploymentNumber,
+    version,
+    state: end.State,
+    message: ok
+      ? `${change.flag} is ${describeState(plan.to)} on ${stack} (deployment #${deploymentNumber}, version ${version}).`
+      : `Deployment #${deploymentNumber} ended ${end.State}: ${change.flag} stays ${describeState(plan.from)} on ${stack}.${lastEvent(end)}`,
+  };
+  return result;
+}
+
+function lastEvent(deployment: GetDeploymentCommandOutput): string {
+  const event = deployment.EventLog?.find((e) => /roll|alarm|stop/i.test(e.Description ?? ""));
+  return event?.Description ? ` (${event.Description})` : "";
+}
+
+async function stopRunning(clients: FlagsClients, resources: FlagsResources, running: DeploymentSummary, options: ChangeOptions): Promise<void> {
+  const { applicationId, environmentId, stack } = resources;
+  try {
+    await clients.appconfig.send(new StopDeploymentCommand({ ApplicationId: applicationId, EnvironmentId: environmentId, DeploymentNumber: running.DeploymentNumber }));
+  } catch (error) {
+    throw explainAwsError(error, stack, `stopping deployment #${running.DeploymentNumber}`);
+  }
+  options.log(`Stopped deployment #${running.DeploymentNumber}; waiting for its rollback…`);
+  await follow(clients, resources, running.DeploymentNumber!, options);
+}
+
+/** Polls a deployment until it ends, printing progress as it changes. */
+async function follow(clients: FlagsClients, resources: FlagsResources, deploymentNumber: number, options: ChangeOptions): Promise<GetDeploymentCommandOutput> {
+  const started = options.now().getTime();
+  let last = "";
+  for (;;) {
+    let deployment: GetDeploymentCommandOutput;
+    try {
+      deployment = await clients.appconfig.send(
+        new GetDeploymentCommand({ ApplicationId: resources.applicationId, EnvironmentId: resources.environmentId, DeploymentNumber: deploymentNumber }),
+      );
+    } catch (error) {
+      throw explainAwsError(error, resources.stack, `following deployment #${deploymentNumber}`);
+    }
+    const line = `  #${deploymentNumber}: ${deployment.State} ${deployment.PercentageComplete ?? 0}%`;
+    if (line !== last) options.log(line);
+    last = line;
+    if (ENDED.includes(deployment.State ?? "")) return deployment;
+    if (options.now().getTime() - started > options.timeoutMs) {
+      throw new FlagsError(
+        `Deployment #${deploymentNumber} on ${resources.stack} has not ended after ${Math.round(options.timeoutMs / 60000)} min (${deployment.State} ${deployment.PercentageComplete ?? 0}%): it keeps running; follow it with \`friday flags list --stack ${resources.stack}\`.`,
+      );
+    }
+    await options.sleep(options.pollMs);
+  }
+}
+
+/** One row of `friday flags list`. */
+export interface FlagRow {
+  readonly flag: string;
+  readonly stack: string;
+  readonly state: string;
+  readonly percent: number | null;
+  readonly owner: string;
+  readonly expires: string;
+  /** Why the flag is stale (past expiry, fully on/off too long), or null. */
+  readonly stale: string | null;
+}
+
+const DAY = 86_400_000;
+
+/** Each declared (and each deployed-but-undeclared) flag's state on a stack, with stale reasons. */
+export function flagRows(file: FlagsFile, stackFlags: StackFlags, now: Date, staleAfterDays: number): FlagRow[] {
+  const rows: FlagRow[] = [];
+  const today = now.toISOString().slice(0, 10);
+  const { stack } = stackFlags.resources;
+  for (const [flag, declaration] of Object.entries(file.flags)) {
+    const live = stackFlags.live[flag];
+    const reasons: string[] = [];
+    if (declaration.expires < today) reasons.push(`expired ${declaration.expires}`);
+    if (live && live.state.mode !== "targeted") {
+      const sinceText = live.updatedAt ?? stackFlags.since?.toISOString();
+      const days = sinceText ? Math.floor((now.getTime() - Date.parse(sinceText)) / DAY) : undefined;
+      if (days !== undefined && days > staleAfterDays) reasons.push(`${live.state.mode === "on" ? "at 100%" : "at 0%"} for ${days} days (since ${sinceText!.slice(0, 10)})`);
+    }
+    rows.push({
+      flag,
+      stack,
+      state: live ? describeState(live.state) : `not deployed (default ${describeState(declaredState(declaration))})`,
+      percent: live ? rolloutPercent(live.state) : null,
+      owner: declaration.owner,
+      expires: declaration.expires,
+      stale: reasons.length ? reasons.join("; ") : null,
+    });
+  }
+  for (const [flag, live] of Object.entries(stackFlags.live)) {
+    if (flag in file.flags) continue;
+    rows.push({ flag, stack, state: describeState(live.state), percent: rolloutPercent(live.state), owner: "?", expires: "?", stale: "not in flags.yaml any more: the next flag change removes it" });
+  }
+  return rows;
+}
+
+/** A plain-text table. */
+export function renderRows(rows: FlagRow[]): string {
+  const header = ["FLAG", "STACK", "STATE", "ROLLOUT", "OWNER", "EXPIRES", "STALE"];
+  const cells = rows.map((r) => [r.flag, r.stack, r.state, r.percent === null ? "-" : `${r.percent}%`, r.owner, r.expires, r.stale ?? ""]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  return [header, ...cells].map((c) => c.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
