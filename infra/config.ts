@@ -159,6 +159,25 @@ const pipelineSchema = z
   })
   .strict();
 
+/** Staging refresh (staging only): prod's database copied, scrubbed, verified and swapped in on a schedule. */
+const stagingRefreshSchema = z
+  .object({
+    /** Run the refresh on the schedule; when false the job exists but only runs by hand. */
+    enabled: z.boolean().default(true),
+    /** EventBridge Scheduler cron expression (six fields), read in `timezone`. Default: Sundays 04:00. */
+    schedule: z
+      .string()
+      .regex(/^cron\((\S+ ){5}\S+\)$/, 'must be an EventBridge Scheduler cron expression with six fields, like "cron(0 4 ? * SUN *)"')
+      .default("cron(0 4 ? * SUN *)"),
+    /** IANA time zone of the schedule. */
+    timezone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z_+-]+)*$/, 'must be an IANA time zone like "UTC" or "Europe/Berlin"').default("UTC"),
+    /** Hours the replaced staging database is kept (as `<id>-previous`) for rollback; 0 deletes it at once. */
+    retentionHours: int(0, 840).default(72),
+    /** Tables scrubbed in parallel. */
+    scrubConcurrency: int(1, 32).default(2),
+  })
+  .strict();
+
 /** The whole `friday:` namespace of a stack file. */
 export const stackSettingsSchema = z
   .object({
@@ -174,12 +193,16 @@ export const stackSettingsSchema = z
     stagingStack: z.string().min(1).optional(),
     /** (prod) The delivery pipeline: repository, branch, commands, approval. */
     pipeline: pipelineSchema.optional(),
+    /** (staging) The scheduled database refresh from prod. */
+    stagingRefresh: stagingRefreshSchema.default(stagingRefreshSchema.parse({})),
   })
   .strict();
 
 export type StackSettings = z.infer<typeof stackSettingsSchema>;
 /** The validated `friday:pipeline` section (prod). */
 export type PipelineSettings = z.infer<typeof pipelineSchema>;
+/** The validated `friday:stagingRefresh` section. */
+export type StagingRefreshSettings = z.infer<typeof stagingRefreshSchema>;
 export type StackRole = "staging" | "prod";
 
 /** A stack's validated configuration: its role plus the per-stack knobs. */
