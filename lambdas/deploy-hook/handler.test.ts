@@ -6,6 +6,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-jest"; // matcher types (jest loads the matchers globally)
 import {
   createCloudWatchClient,
+  deployHookEnvironment,
+  deployHookTimeoutSeconds,
   handler,
   HOOK_STAGES,
   parseHookSettings,
@@ -98,7 +100,7 @@ function event(lifecycleStage: string, extra: Partial<EcsLifecycleHookEvent> = {
 }
 
 function alarms(states: Record<string, string>) {
-  return { MetricAlarms: Object.entries(states).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue: StateValue as "OK" })), CompositeAlarms: [] };
+  return { MetricAlarms: Object.entries(states).map(([AlarmName, StateValue]) => ({ AlarmName, StateValue: StateValue as "OK" })) };
 }
 
 const lastDecision = () => logs.filter((l) => l.event === "hook-decision").at(-1)!;
@@ -198,7 +200,7 @@ describe("alarm watch at POST_PRODUCTION_TRAFFIC_SHIFT", () => {
     expect(result).toEqual({ hookStatus: "IN_PROGRESS", callBackDelay: 60, hookDetails: { [WATCH_STARTED_KEY]: clock, [WATCH_CHECKS_KEY]: 1 } });
     expect(cw).toHaveReceivedCommandWith(DescribeAlarmsCommand, {
       AlarmNames: ["friday-staging-alb-5xx-rate", "friday-staging-db-cpu"],
-      AlarmTypes: ["MetricAlarm", "CompositeAlarm"],
+      AlarmTypes: ["MetricAlarm"],
     });
   });
 
@@ -245,10 +247,10 @@ describe("alarm watch at POST_PRODUCTION_TRAFFIC_SHIFT", () => {
     expect(lastDecision()).toMatchObject({ reason: "alarm in ALARM: friday-staging-alb-5xx-rate", alarms: { "friday-staging-alb-5xx-rate": "ALARM" } });
   });
 
-  it("sees composite alarms and pages through DescribeAlarms", async () => {
+  it("pages through DescribeAlarms", async () => {
     cw.on(DescribeAlarmsCommand)
       .resolvesOnce({ MetricAlarms: [{ AlarmName: "friday-staging-alb-5xx-rate", StateValue: "OK" }], NextToken: "page-2" })
-      .resolvesOnce({ CompositeAlarms: [{ AlarmName: "friday-staging-db-cpu", StateValue: "ALARM" }] });
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: "friday-staging-db-cpu", StateValue: "ALARM" }] });
     const result = await runDeployHook(event("POST_PRODUCTION_TRAFFIC_SHIFT"), settings(), deps());
     expect(result).toEqual({ hookStatus: "FAILED" });
     expect(cw).toHaveReceivedNthCommandWith(2, DescribeAlarmsCommand, { NextToken: "page-2" });
@@ -258,7 +260,7 @@ describe("alarm watch at POST_PRODUCTION_TRAFFIC_SHIFT", () => {
     cw.on(DescribeAlarmsCommand).resolves(alarms({ "friday-staging-alb-5xx-rate": "OK" }));
     const result = await runDeployHook(event("POST_PRODUCTION_TRAFFIC_SHIFT"), settings(), deps());
     expect(result).toEqual({ hookStatus: "FAILED" });
-    expect(lastDecision().reason).toBe("rollback alarm not found: friday-staging-db-cpu (check ROLLBACK_ALARM_NAMES against the stack's alarms)");
+    expect(lastDecision().reason).toBe("rollback alarm not found: friday-staging-db-cpu (check ROLLBACK_ALARM_NAMES against the stack's metric alarms)");
   });
 
   it("answers FAILED when no alarm names are configured", async () => {
@@ -347,6 +349,31 @@ describe("settings", () => {
       'Deploy hook: SMOKE_TIMEOUT_SECONDS must be a number from 1 to 600 (got "soon"). Fix the Lambda\'s environment.',
     );
     expect(() => parseHookSettings({ TEST_LISTENER_URL: "http://x", ALARM_WATCH_MINUTES: "-1" })).toThrow("ALARM_WATCH_MINUTES must be a number from 0 to 1440");
+  });
+});
+
+describe("deployHookEnvironment (for the component that creates the function)", () => {
+  it("writes the variables the handler reads, validated", () => {
+    const variables = deployHookEnvironment({
+      testListenerUrl: "http://friday-staging-alb-123.eu-west-1.elb.amazonaws.com:8443",
+      rollbackAlarmNames: ["friday-staging-alb-5xx-rate", "friday-staging-db-cpu"],
+      smokeTimeoutSeconds: 45,
+      alarmWatchMinutes: 15,
+    });
+    expect(variables).toEqual({
+      TEST_LISTENER_URL: "http://friday-staging-alb-123.eu-west-1.elb.amazonaws.com:8443",
+      ROLLBACK_ALARM_NAMES: "friday-staging-alb-5xx-rate,friday-staging-db-cpu",
+      SMOKE_TIMEOUT_SECONDS: "45",
+      ALARM_WATCH_MINUTES: "15",
+    });
+    expect(parseHookSettings(variables)).toMatchObject({ rollbackAlarmNames: ["friday-staging-alb-5xx-rate", "friday-staging-db-cpu"], smokeTimeoutMs: 45_000, alarmWatchMs: 900_000 });
+    expect(deployHookTimeoutSeconds(variables)).toBe(105);
+  });
+
+  it("rejects what the handler could not read", () => {
+    expect(() => deployHookEnvironment({ testListenerUrl: "alb:8443", rollbackAlarmNames: ["a"] })).toThrow("TEST_LISTENER_URL must be an http(s) URL");
+    expect(() => deployHookEnvironment({ testListenerUrl: "http://alb:8443", rollbackAlarmNames: ["a,b"] })).toThrow("rollbackAlarmNames must be non-empty names without commas");
+    expect(() => deployHookEnvironment({ testListenerUrl: "http://alb:8443", rollbackAlarmNames: ["a"], alarmPollSeconds: 0 })).toThrow("ALARM_POLL_SECONDS must be a number from 1 to 900");
   });
 });
 

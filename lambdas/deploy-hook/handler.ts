@@ -2,8 +2,6 @@ import {
   CloudWatchClient,
   DescribeAlarmsCommand,
   type CloudWatchClientConfig,
-  type CompositeAlarm,
-  type MetricAlarm,
 } from "@aws-sdk/client-cloudwatch";
 
 /**
@@ -144,6 +142,51 @@ export function parseHookSettings(env: NodeJS.ProcessEnv): HookSettings {
   };
 }
 
+/** What the lead's component knows when it creates the hook function. */
+export interface DeployHookEnvironmentArgs {
+  /** Base URL of the ALB test listener, e.g. `http://<alb dns>:8443`. */
+  readonly testListenerUrl: string;
+  /** The rollback alarms (metric alarms) to watch after production traffic shifts. */
+  readonly rollbackAlarmNames: readonly string[];
+  /** Deadline of the whole smoke test. @default 30 */
+  readonly smokeTimeoutSeconds?: number;
+  /** Smoke-test attempts. @default 3 */
+  readonly smokeAttempts?: number;
+  /** Minutes the alarms are watched after production traffic shifts. @default 10 */
+  readonly alarmWatchMinutes?: number;
+  /** Seconds between alarm checks while watching. @default 30 */
+  readonly alarmPollSeconds?: number;
+}
+
+/**
+ * The Lambda's `environment.variables` for these settings, validated the way the function will read
+ * them (a bad value throws here, while the program builds, not during a deploy).
+ */
+export function deployHookEnvironment(args: DeployHookEnvironmentArgs): Record<string, string> {
+  const variables: Record<string, string> = {
+    TEST_LISTENER_URL: args.testListenerUrl,
+    ROLLBACK_ALARM_NAMES: args.rollbackAlarmNames.join(","),
+  };
+  if (args.smokeTimeoutSeconds !== undefined) variables.SMOKE_TIMEOUT_SECONDS = String(args.smokeTimeoutSeconds);
+  if (args.smokeAttempts !== undefined) variables.SMOKE_ATTEMPTS = String(args.smokeAttempts);
+  if (args.alarmWatchMinutes !== undefined) variables.ALARM_WATCH_MINUTES = String(args.alarmWatchMinutes);
+  if (args.alarmPollSeconds !== undefined) variables.ALARM_POLL_SECONDS = String(args.alarmPollSeconds);
+  if (args.rollbackAlarmNames.some((name) => name.includes(",") || name.trim() !== name || name === "")) {
+    throw new Error(`Deploy hook: rollbackAlarmNames must be non-empty names without commas or surrounding spaces (got ${JSON.stringify(args.rollbackAlarmNames)}).`);
+  }
+  parseHookSettings(variables);
+  return variables;
+}
+
+/**
+ * The Lambda `timeout` (seconds) these settings need: the smoke test's deadline plus room for one
+ * alarm check with the SDK's retries. Well under Lambda's 900 s maximum.
+ */
+export function deployHookTimeoutSeconds(env: Record<string, string>): number {
+  const settings = parseHookSettings(env);
+  return Math.ceil(settings.smokeTimeoutMs / 1000) + 60;
+}
+
 /** What the hook needs from the outside world; tests inject their own. */
 export interface HookDeps {
   readonly cloudWatch: Pick<CloudWatchClient, "send">;
@@ -249,8 +292,12 @@ export interface AlarmCheck {
 const DESCRIBE_ALARMS_BATCH = 100;
 
 /**
- * Reads the state of the named alarms (metric and composite). Throws what the SDK throws after its own
- * retries (throttling, access denied, network).
+ * Reads the state of the named metric alarms. Throws what the SDK throws after its own retries
+ * (throttling, access denied, network).
+ *
+ * Metric alarms only: CloudWatch answers composite alarms only to a caller whose DescribeAlarms
+ * permission is on "*", and the hook's role is scoped to the rollback alarms' ARNs. A composite alarm
+ * named in ROLLBACK_ALARM_NAMES therefore shows up as missing, which fails the hook (fail safe).
  */
 export async function checkAlarms(cloudWatch: Pick<CloudWatchClient, "send">, alarmNames: readonly string[]): Promise<AlarmCheck> {
   const states: Record<string, string> = {};
@@ -259,10 +306,9 @@ export async function checkAlarms(cloudWatch: Pick<CloudWatchClient, "send">, al
     let nextToken: string | undefined;
     do {
       const page = await cloudWatch.send(
-        new DescribeAlarmsCommand({ AlarmNames: batch, AlarmTypes: ["MetricAlarm", "CompositeAlarm"], MaxRecords: 100, NextToken: nextToken }),
+        new DescribeAlarmsCommand({ AlarmNames: batch, AlarmTypes: ["MetricAlarm"], MaxRecords: 100, NextToken: nextToken }),
       );
-      const alarms: Array<MetricAlarm | CompositeAlarm> = [...(page.MetricAlarms ?? []), ...(page.CompositeAlarms ?? [])];
-      for (const alarm of alarms) {
+      for (const alarm of page.MetricAlarms ?? []) {
         if (alarm.AlarmName) states[alarm.AlarmName] = alarm.StateValue ?? "UNKNOWN";
       }
       nextToken = page.NextToken;
@@ -294,7 +340,7 @@ async function alarmVerdict(settings: HookSettings, deps: HookDeps): Promise<{ f
   }
   if (check.inAlarm.length > 0) return { failure: `alarm in ALARM: ${check.inAlarm.join(", ")}`, check };
   if (check.missing.length > 0) {
-    return { failure: `rollback alarm not found: ${check.missing.join(", ")} (check ROLLBACK_ALARM_NAMES against the stack's alarms)`, check };
+    return { failure: `rollback alarm not found: ${check.missing.join(", ")} (check ROLLBACK_ALARM_NAMES against the stack's metric alarms)`, check };
   }
   return { check };
 }
