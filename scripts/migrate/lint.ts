@@ -209,9 +209,7 @@ function judge(
   if (kindOf(finding.rule) !== "lock" || !finding.table) return finding;
   const createdBy = context.created.get(finding.table);
   if (!context.sizeAware) {
-    if (createdBy && createdBy <= finding.file) {
-      return { ...finding, level: "warning", sizeNote: `table created by pending migration ${createdBy}: empty when this runs` };
-    }
+    // Without a database nothing says whether the creating migration ran long ago: judge as if the table were big.
     return { ...finding, sizeNote: "size unknown (lint with --database-url for a size-aware verdict)" };
   }
   const size = context.sizes.get(finding.table);
@@ -402,7 +400,10 @@ function contractRules(
   }
   const expand = all.find((m) => m.id === migration.contractOf && m.phase === "expand");
   if (!expand) return; // reported by contract-without-expand
-  const expandText = normalise(expand.sql).toLowerCase();
+  // What the expand replaced: objects its SQL uses (a backfill or sync trigger reads the old column) or names in a
+  // "-- friday:replaces items.note, items.legacy_code" header.
+  const replaces = [...expand.sql.matchAll(/^--\s*friday:replaces\s+(.+)$/gm)].map((m) => m[1].replace(/[.,]/g, " "));
+  const expandText = `${normalise(expand.sql)} ${replaces.join(" ")}`.toLowerCase();
   const names: string[] = [];
   const column = new RegExp(String.raw`DROP (?:COLUMN )?(?:IF EXISTS )?(${IDENT})`, "i").exec(sql.replace(/^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?\S+ /i, ""));
   if (/^ALTER TABLE/i.test(sql) && column && !/^(CONSTRAINT|DEFAULT|NOT)$/i.test(column[1])) names.push(unqualify(column[1]));
