@@ -1,0 +1,344 @@
+import { Client, ClientBase } from "pg";
+import { ColumnRule, ScrubRules } from "./scrub-rules";
+
+/**
+ * What the scrub needs to know about a database: its tables and columns (the ones the rules must
+ * cover), unique indexes, foreign keys and the views that depend on columns. Read from pg_catalog in
+ * a handful of queries; nothing here changes the database.
+ */
+
+/** Schema the scrub keeps its state and helper functions in; never part of the coverage check. */
+export const SCRUB_SCHEMA = "friday_scrub";
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly attnum: number;
+  /** format_type(): e.g. "character varying(320)", "timestamp with time zone", "public.email_domain". */
+  readonly type: string;
+  /** The base type's name (a domain resolved): text, varchar, jsonb, date, ... */
+  readonly baseType: string;
+  /** The base type's category: S = string, D = date/time, U = user (json/jsonb), N = numeric, ... */
+  readonly category: string;
+  readonly notNull: boolean;
+  /** "" or "s" (stored generated column). */
+  readonly generated: string;
+  /** A COLLATE clause to keep a non-default collation, or undefined. */
+  readonly collation?: string;
+}
+
+export interface TableInfo {
+  /** "schema.table" as written in the rules. */
+  readonly name: string;
+  /** quote_ident'ed "schema"."table" for SQL. */
+  readonly sql: string;
+  readonly oid: number;
+  /** r = table, p = partitioned table, m = materialized view, f = foreign table. */
+  readonly kind: string;
+  /** pg_class.reltuples: an estimate (-1 when never analyzed). */
+  readonly estimatedRows: number;
+  readonly columns: readonly ColumnInfo[];
+  /** Columns of the primary key, in order (empty when there is none). */
+  readonly primaryKey: readonly string[];
+}
+
+export interface UniqueIndexInfo {
+  readonly table: string;
+  readonly name: string;
+  /** Plain columns of the index; expression parts are listed in `expressionColumns`. */
+  readonly columns: readonly string[];
+  /** Columns used inside index expressions or predicates. */
+  readonly expressionColumns: readonly string[];
+  readonly hasExpressions: boolean;
+  readonly valid: boolean;
+}
+
+export interface ForeignKeyInfo {
+  readonly name: string;
+  readonly table: string;
+  readonly columns: readonly string[];
+  readonly referencedTable: string;
+  readonly referencedColumns: readonly string[];
+  /** pg_get_constraintdef(): "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE". */
+  readonly definition: string;
+  readonly validated: boolean;
+}
+
+export interface DependentView {
+  readonly table: string;
+  readonly column: string;
+  readonly view: string;
+}
+
+export interface DatabaseCatalog {
+  readonly tables: ReadonlyMap<string, TableInfo>;
+  readonly uniqueIndexes: readonly UniqueIndexInfo[];
+  readonly foreignKeys: readonly ForeignKeyInfo[];
+  readonly dependentViews: readonly DependentView[];
+}
+
+const USER_RELATIONS = `
+  c.relkind IN ('r', 'p', 'm', 'f')
+  AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', '${SCRUB_SCHEMA}')
+  AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`;
+
+/** Reads the catalog of the database the client is connected to. */
+export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> {
+  const columns = await client.query<{
+    table_name: string;
+    table_sql: string;
+    oid: number;
+    relkind: string;
+    reltuples: number;
+    column_name: string | null;
+    attnum: number | null;
+    type: string | null;
+    base_type: string | null;
+    category: string | null;
+    not_null: boolean | null;
+    generated: string | null;
+    collation: string | null;
+  }>(`
+    SELECT n.nspname || '.' || c.relname AS table_name,
+           quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS table_sql,
+           c.oid::int AS oid, c.relkind::text AS relkind, c.reltuples::float8 AS reltuples,
+           a.attname AS column_name, a.attnum::int AS attnum,
+           format_type(a.atttypid, a.atttypmod) AS type,
+           bt.typname AS base_type, bt.typcategory::text AS category,
+           a.attnotnull AS not_null, a.attgenerated::text AS generated,
+           CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END AS collation
+      FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+      LEFT JOIN pg_collation co ON co.oid = a.attcollation
+      LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
+     WHERE ${USER_RELATIONS}
+     ORDER BY 1, a.attnum`);
+  const primaryKeys = await client.query<{ oid: number; columns: string[] }>(`
+    SELECT i.indrelid::int AS oid, array_agg(a.attname::text ORDER BY k.ord) AS columns
+      FROM pg_index i
+      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+     WHERE i.indisprimary
+     GROUP BY i.indrelid`);
+  const pkByOid = new Map(primaryKeys.rows.map((r) => [r.oid, r.columns]));
+  const tables = new Map<string, TableInfo & { columns: ColumnInfo[] }>();
+  for (const row of columns.rows) {
+    let table = tables.get(row.table_name);
+    if (!table) {
+      table = {
+        name: row.table_name,
+        sql: row.table_sql,
+        oid: row.oid,
+        kind: row.relkind,
+        estimatedRows: row.reltuples,
+        columns: [],
+        primaryKey: pkByOid.get(row.oid) ?? [],
+      };
+      tables.set(row.table_name, table);
+    }
+    if (row.column_name !== null) {
+      table.columns.push({
+        name: row.column_name,
+        attnum: row.attnum as number,
+        type: row.type as string,
+        baseType: row.base_type as string,
+        category: row.category as string,
+        notNull: Boolean(row.not_null),
+        generated: row.generated ?? "",
+        collation: row.collation ?? undefined,
+      });
+    }
+  }
+  const uniques = await client.query<{ table_name: string; name: string; columns: (string | null)[]; expr_columns: string[] | null; has_expressions: boolean; valid: boolean }>(`
+    SELECT n.nspname || '.' || c.relname AS table_name, ic.relname AS name,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+              LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) AS columns,
+           (SELECT array_agg(DISTINCT a.attname::text) FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+             WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = i.indrelid AND d.refobjsubid > 0) AS expr_columns,
+           (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL) AS has_expressions, i.indisvalid AS valid
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE i.indisunique AND ${USER_RELATIONS}
+     ORDER BY 1, 2`);
+  const fks = await client.query<{ name: string; table_name: string; columns: string[]; referenced_table: string; referenced_columns: string[]; definition: string; validated: boolean }>(`
+    SELECT con.conname AS name,
+           n.nspname || '.' || c.relname AS table_name,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum) AS columns,
+           rn.nspname || '.' || rc.relname AS referenced_table,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum) AS referenced_columns,
+           pg_get_constraintdef(con.oid) AS definition, con.convalidated AS validated
+      FROM pg_constraint con
+      JOIN pg_class c ON c.oid = con.conrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_class rc ON rc.oid = con.confrelid
+      JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     WHERE con.contype = 'f' AND con.conparentid = 0 AND ${USER_RELATIONS}
+     ORDER BY 2, 1`);
+  const views = await client.query<{ table_name: string; column_name: string; view: string }>(`
+    SELECT DISTINCT n.nspname || '.' || c.relname AS table_name, a.attname AS column_name,
+           vn.nspname || '.' || v.relname AS view
+      FROM pg_depend d
+      JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+      JOIN pg_class v ON v.oid = r.ev_class
+      JOIN pg_namespace vn ON vn.oid = v.relnamespace
+      JOIN pg_class c ON c.oid = d.refobjid AND d.refclassid = 'pg_class'::regclass
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+     WHERE v.oid <> c.oid AND ${USER_RELATIONS}
+     ORDER BY 1, 2, 3`);
+  return {
+    tables,
+    uniqueIndexes: uniques.rows.map((r) => ({
+      table: r.table_name,
+      name: r.name,
+      columns: r.columns.filter((c): c is string => c !== null),
+      expressionColumns: r.expr_columns ?? [],
+      hasExpressions: r.has_expressions || r.columns.some((c) => c === null),
+      valid: r.valid,
+    })),
+    foreignKeys: fks.rows.map((r) => ({
+      name: r.name,
+      table: r.table_name,
+      columns: r.columns,
+      referencedTable: r.referenced_table,
+      referencedColumns: r.referenced_columns,
+      definition: r.definition,
+      validated: r.validated,
+    })),
+    dependentViews: views.rows.map((r) => ({ table: r.table_name, column: r.column_name, view: r.view })),
+  };
+}
+
+/** Connects, reads the catalog, disconnects. */
+export async function readCatalogAt(databaseUrl: string): Promise<DatabaseCatalog> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await readCatalog(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const TEXT_STRATEGIES = new Set(["email", "name", "phone", "address", "text", "hash"]);
+const SHIFT_TYPES = new Set(["date", "timestamp", "timestamptz"]);
+/** Strategies that can map two different values to the same output. */
+const REPEATING = new Set(["fixed", "name", "phone", "address", "text", "shift", "json"]);
+
+/** True when a column's rule changes its values. */
+export function isMasked(rule: ColumnRule | undefined): boolean {
+  return rule !== undefined && rule.strategy !== "keep";
+}
+
+/** Rules of a table as a map (empty for truncated or unlisted tables). */
+export function columnRules(rules: ScrubRules, table: string): Readonly<Record<string, ColumnRule>> {
+  const t = rules.tables[table];
+  return t && !t.truncate ? t.columns : {};
+}
+
+export function isTruncated(rules: ScrubRules, table: string): boolean {
+  return rules.tables[table]?.truncate === true;
+}
+
+function sameRule(a: ColumnRule | undefined, b: ColumnRule | undefined): boolean {
+  return JSON.stringify(a ?? { strategy: "keep" }) === JSON.stringify(b ?? { strategy: "keep" });
+}
+
+/**
+ * Checks the rules against the database, before anything changes: every table and column covered
+ * (fail closed), no rule for something that does not exist, each strategy fits its column's type,
+ * unique indexes and foreign keys can still hold after masking, no view stands in the way.
+ * Returns one line per problem, naming the table/column and the fix (empty when all is well).
+ */
+export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCatalog): string[] {
+  const problems: string[] = [];
+  for (const table of catalog.tables.values()) {
+    const tableRules = rules.tables[table.name];
+    if (!tableRules) {
+      problems.push(
+        `table ${table.name} is not in the rules (${rules.source}): add it under tables: with each of its columns (${table.columns.map((c) => c.name).join(", ")}) classified, or as "${table.name}: truncate"`,
+      );
+      continue;
+    }
+    if (table.kind === "m" || table.kind === "f") {
+      const what = table.kind === "m" ? "materialized view" : "foreign table";
+      problems.push(`${table.name} is a ${what}: the scrub cannot rewrite it; drop it before the scrub (and recreate it after), then remove it from the rules`);
+      continue;
+    }
+    if (tableRules.truncate) continue;
+    for (const column of table.columns) {
+      const rule = tableRules.columns[column.name];
+      if (!rule) {
+        problems.push(`column ${table.name}.${column.name} (${column.type}) is not classified: add "${column.name}: keep" or a masking strategy under ${table.name}`);
+        continue;
+      }
+      const where = `${table.name}.${column.name} (${column.type})`;
+      if (column.generated && rule.strategy !== "keep") {
+        problems.push(`${where} is a generated column: classify it as keep (it is recomputed from the columns it is made of)`);
+      } else if (TEXT_STRATEGIES.has(rule.strategy) && column.category !== "S") {
+        problems.push(`${where}: ${rule.strategy} makes text but the column is ${column.baseType}: use fixed, null, sql or keep`);
+      } else if (rule.strategy === "shift" && !SHIFT_TYPES.has(column.baseType)) {
+        problems.push(`${where}: shift works on date, timestamp and timestamptz columns: use fixed, null, sql or keep`);
+      } else if (rule.strategy === "json" && column.baseType !== "json" && column.baseType !== "jsonb") {
+        problems.push(`${where}: json masks paths inside json/jsonb columns: use another strategy for ${column.baseType}`);
+      } else if (rule.strategy === "null" && column.notNull) {
+        problems.push(`${where} is NOT NULL: use fixed (e.g. { strategy: fixed, value: "" }) instead of null`);
+      }
+    }
+    for (const column of Object.keys(tableRules.columns)) {
+      if (!table.columns.some((c) => c.name === column)) {
+        problems.push(`${table.name}.${column} is in the rules but not in the database: remove it from ${rules.source} (or fix its name)`);
+      }
+    }
+  }
+  for (const name of Object.keys(rules.tables)) {
+    if (!catalog.tables.has(name)) problems.push(`table ${name} is in the rules but not in the database: remove it from ${rules.source} (or fix its name)`);
+  }
+  for (const index of catalog.uniqueIndexes) {
+    if (isTruncated(rules, index.table)) continue;
+    const rulesOf = columnRules(rules, index.table);
+    for (const column of new Set([...index.columns, ...index.expressionColumns])) {
+      const rule = rulesOf[column];
+      if (rule && REPEATING.has(rule.strategy)) {
+        problems.push(
+          `${index.table}.${column}: ${rule.strategy} can give two rows the same value but unique index ${index.name} covers the column: use email or hash (distinct inputs stay distinct) or keep`,
+        );
+      }
+    }
+  }
+  for (const fk of catalog.foreignKeys) {
+    const childTruncated = isTruncated(rules, fk.table);
+    if (isTruncated(rules, fk.referencedTable) && !childTruncated) {
+      problems.push(`${fk.referencedTable} is truncated but ${fk.table} references it (foreign key ${fk.name}): truncate ${fk.table} too, or keep and mask ${fk.referencedTable}`);
+      continue;
+    }
+    if (childTruncated) continue;
+    fk.columns.forEach((column, i) => {
+      const childRule = columnRules(rules, fk.table)[column];
+      const parentRule = columnRules(rules, fk.referencedTable)[fk.referencedColumns[i]];
+      if ((isMasked(childRule) || isMasked(parentRule)) && !sameRule(childRule, parentRule)) {
+        problems.push(
+          `foreign key ${fk.name}: ${fk.table}.${column} and ${fk.referencedTable}.${fk.referencedColumns[i]} must have the same rule so references still match after masking (got ${childRule?.strategy ?? "none"} and ${parentRule?.strategy ?? "none"})`,
+        );
+      } else if (isMasked(childRule) && childRule && !["email", "hash"].includes(childRule.strategy)) {
+        problems.push(`foreign key ${fk.name}: ${fk.table}.${column} uses ${childRule.strategy}, which can merge distinct keys: use email or hash (or keep) on both sides`);
+      }
+    });
+  }
+  for (const dep of catalog.dependentViews) {
+    if (isMasked(columnRules(rules, dep.table)[dep.column])) {
+      problems.push(`view ${dep.view} uses ${dep.table}.${dep.column}, which is masked: PostgreSQL cannot rewrite a column a view uses; drop the view before the scrub and recreate it after`);
+    }
+  }
+  return problems;
+}

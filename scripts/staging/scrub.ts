@@ -1,0 +1,337 @@
+import { Client } from "pg";
+import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, ForeignKeyInfo, isMasked, isTruncated, readCatalog, SCRUB_SCHEMA, TableInfo } from "./catalog";
+import { ScrubRules } from "./scrub-rules";
+import { columnMaskSql, deriveKeyMaterial, HELPER_FUNCTIONS_SQL, ident, KEY_SETTINGS, literal, ScrubKeyMaterial } from "./scrub-sql";
+
+/**
+ * `friday staging scrub`: masks a database in place, by the rules, with set-based SQL.
+ *
+ * Before anything changes, the rules are checked against the database (every table and column
+ * classified, strategies fit their columns, unique indexes and foreign keys can still hold); any
+ * problem stops the job with one line per problem and NOTHING changed.
+ *
+ * Then, per table, ONE rewrite: `ALTER TABLE t ALTER COLUMN c TYPE <same type> USING <mask>, ...`.
+ * PostgreSQL writes a new heap in a single pass with every masked column computed from the old row,
+ * and rebuilds the table's indexes in bulk afterwards (faster than maintaining them row by row), while
+ * the table keeps its identity: grants, triggers, defaults, identity sequences, comments, check
+ * constraints and the foreign keys that point at it stay exactly as they were. Each table's rewrite
+ * is one transaction; tables run in parallel up to a limit. Foreign keys between masked columns are
+ * dropped first and re-added (and so re-validated) at the end. `truncate` tables are emptied first.
+ *
+ * Progress is recorded in friday_scrub.state in the same transaction as each table's rewrite, so a
+ * rerun after a crash skips what is done (never masking a value twice) and refuses to continue with
+ * different rules or a different key.
+ */
+
+export interface ScrubTableProgress {
+  /** "schema.table". */
+  readonly table: string;
+  readonly phase: "start" | "done" | "skipped";
+  /** rewritten | truncated | kept | already done */
+  readonly action: string;
+  readonly rows?: number;
+  readonly seconds?: number;
+  readonly rowsPerSecond?: number;
+  /** A human line: "public.users: 120000 rows in 1.2 s (100000 rows/s)". */
+  readonly message: string;
+}
+
+export interface ScrubOptions {
+  /** Connection string of the database to scrub (the isolated copy, never prod). */
+  readonly databaseUrl: string;
+  /** Validated rules (loadScrubRules / parseScrubRules). */
+  readonly rules: ScrubRules;
+  /** The secret HMAC key (from Secrets Manager). Never logged, never sent as SQL text. */
+  readonly key: string | Buffer;
+  /** Tables rewritten at the same time. @default 2 */
+  readonly concurrency?: number;
+  /** Called at the start and end of each table. */
+  readonly onProgress?: (progress: ScrubTableProgress) => void;
+  /** maintenance_work_mem for the index rebuilds, per connection. @default "256MB" */
+  readonly maintenanceWorkMem?: string;
+  /** How long to wait for a table lock before failing. @default "60s" */
+  readonly lockTimeout?: string;
+}
+
+export interface ScrubTableResult {
+  readonly table: string;
+  readonly action: "rewritten" | "truncated" | "kept" | "already done";
+  readonly maskedColumns: readonly string[];
+  readonly rows: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+}
+
+export interface ScrubSummary {
+  readonly tables: readonly ScrubTableResult[];
+  /** Rows in rewritten tables. */
+  readonly rows: number;
+  readonly seconds: number;
+  readonly rowsPerSecond: number;
+  readonly concurrency: number;
+  /** Foreign keys dropped before the rewrites and re-added (validated) after. */
+  readonly foreignKeysRevalidated: readonly string[];
+  readonly rulesDigest: string;
+  readonly keyFingerprint: string;
+}
+
+/** The rules do not fit the database: nothing was changed. */
+export class ScrubPreflightError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`scrub stopped before changing anything (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ScrubPreflightError";
+  }
+}
+
+/** One table's plan: the ALTER TABLE (or undefined when every column is kept). */
+export interface TablePlan {
+  readonly table: TableInfo;
+  readonly maskedColumns: readonly string[];
+  readonly sql?: string;
+}
+
+/** The single ALTER TABLE that rewrites a table with its masked columns, or undefined if none. */
+export function planTable(table: TableInfo, rules: ScrubRules): TablePlan {
+  const tableRules = columnRules(rules, table.name);
+  const clauses: string[] = [];
+  const masked: string[] = [];
+  for (const column of table.columns) {
+    const rule = tableRules[column.name];
+    if (!rule || !isMasked(rule)) continue;
+    const expr = columnMaskSql(rule, column, rules.emailDomain);
+    if (!expr) continue;
+    masked.push(column.name);
+    const collate = column.collation ? ` COLLATE ${column.collation}` : "";
+    clauses.push(`ALTER COLUMN ${ident(column.name)} TYPE ${column.type}${collate} USING ${expr}`);
+  }
+  return { table, maskedColumns: masked, sql: clauses.length ? `ALTER TABLE ${table.sql}\n  ${clauses.join(",\n  ")}` : undefined };
+}
+
+/** Foreign keys whose columns are masked on either side: dropped before, re-added after. */
+export function foreignKeysToRevalidate(catalog: DatabaseCatalog, rules: ScrubRules): ForeignKeyInfo[] {
+  return catalog.foreignKeys.filter(
+    (fk) =>
+      !isTruncated(rules, fk.table) &&
+      (fk.columns.some((c) => isMasked(columnRules(rules, fk.table)[c])) || fk.referencedColumns.some((c) => isMasked(columnRules(rules, fk.referencedTable)[c]))),
+  );
+}
+
+const STATE_SQL = `
+CREATE SCHEMA IF NOT EXISTS ${SCRUB_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${SCRUB_SCHEMA}.state (
+  table_name text PRIMARY KEY,
+  action text NOT NULL,
+  rules_digest text NOT NULL,
+  key_fingerprint text NOT NULL,
+  rows bigint NOT NULL,
+  seconds double precision NOT NULL,
+  finished_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS ${SCRUB_SCHEMA}.pending_foreign_keys (
+  table_name text NOT NULL,
+  table_sql text NOT NULL,
+  name text NOT NULL,
+  definition text NOT NULL,
+  PRIMARY KEY (table_name, name)
+);`;
+
+async function connect(url: string, material: ScrubKeyMaterial, options: ScrubOptions): Promise<Client> {
+  const client = new Client({ connectionString: url, application_name: "friday-scrub" });
+  await client.connect();
+  await client.query(
+    `SELECT set_config($1, $2, false), set_config($3, $4, false), set_config($5, $6, false),
+            set_config('maintenance_work_mem', $7, false), set_config('lock_timeout', $8, false), set_config('statement_timeout', '0', false)`,
+    [KEY_SETTINGS.innerPad, material.innerPadHex, KEY_SETTINGS.outerPad, material.outerPadHex, KEY_SETTINGS.seed, material.seed, options.maintenanceWorkMem ?? "256MB", options.lockTimeout ?? "60s"],
+  );
+  return client;
+}
+
+function rate(rows: number, seconds: number): number {
+  return seconds > 0 ? Math.round(rows / seconds) : rows;
+}
+
+function formatCount(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; the first failure stops new starts. */
+async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== undefined) throw failure;
+}
+
+/** Scrubs the database in place. Throws ScrubPreflightError (nothing changed) when the rules do not fit. */
+export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary> {
+  const { rules } = options;
+  const concurrency = options.concurrency ?? 2;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    throw new Error(`scrub concurrency is ${concurrency}: use an integer 1..32`);
+  }
+  const material = deriveKeyMaterial(options.key);
+  const report = options.onProgress ?? (() => undefined);
+  const started = process.hrtime.bigint();
+  const elapsed = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+
+  const main = await connect(options.databaseUrl, material, options);
+  const results: ScrubTableResult[] = [];
+  try {
+    // 1. Preflight: nothing is written until the rules are known to fit.
+    const catalog = await readCatalog(main);
+    const problems = checkRulesAgainstCatalog(rules, catalog);
+    const done = new Map<string, { action: string; rules_digest: string; key_fingerprint: string; rows: string }>();
+    const hasState = (await main.query(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`)).rows[0].present as boolean;
+    if (hasState) {
+      for (const row of (await main.query(`SELECT table_name, action, rules_digest, key_fingerprint, rows FROM ${SCRUB_SCHEMA}.state`)).rows) done.set(row.table_name, row);
+      for (const [table, row] of done) {
+        if (row.rules_digest !== rules.digest || row.key_fingerprint !== material.fingerprint) {
+          problems.push(
+            `${table} was already scrubbed with ${row.rules_digest !== rules.digest ? "different rules" : "a different key"}: a scrubbed database cannot be scrubbed again; restore a fresh copy and scrub that`,
+          );
+          break;
+        }
+      }
+    }
+    if (problems.length) throw new ScrubPreflightError(problems);
+    const plans = [...catalog.tables.values()].map((t) => planTable(t, rules));
+    const fks = foreignKeysToRevalidate(catalog, rules);
+
+    // 2. State schema, helper functions (no key in them), truncations, foreign keys set aside.
+    await main.query(STATE_SQL);
+    await main.query(HELPER_FUNCTIONS_SQL);
+    const record = (table: string, action: string, rows: number, seconds: number) =>
+      `INSERT INTO ${SCRUB_SCHEMA}.state (table_name, action, rules_digest, key_fingerprint, rows, seconds)
+       VALUES (${literal(table)}, ${literal(action)}, ${literal(rules.digest)}, ${literal(material.fingerprint)}, ${rows}, ${seconds})`;
+    const truncate = plans.filter((p) => isTruncated(rules, p.table.name) && !done.has(p.table.name));
+    if (truncate.length) {
+      const t0 = process.hrtime.bigint();
+      for (const p of truncate) report({ table: p.table.name, phase: "start", action: "truncated", message: `${p.table.name}: truncating` });
+      await main.query("BEGIN");
+      await main.query(`TRUNCATE ${truncate.map((p) => p.table.sql).join(", ")}`);
+      for (const p of truncate) await main.query(record(p.table.name, "truncated", 0, elapsed(t0)));
+      await main.query("COMMIT");
+      for (const p of truncate) {
+        results.push({ table: p.table.name, action: "truncated", maskedColumns: [], rows: 0, seconds: elapsed(t0), rowsPerSecond: 0 });
+        report({ table: p.table.name, phase: "done", action: "truncated", rows: 0, seconds: elapsed(t0), message: `${p.table.name}: truncated` });
+      }
+    }
+    const pending = (await main.query(`SELECT name FROM ${SCRUB_SCHEMA}.pending_foreign_keys`)).rows.map((r) => r.name as string);
+    const toDrop = fks.filter((fk) => !pending.includes(fk.name));
+    if (toDrop.length) {
+      await main.query("BEGIN");
+      for (const fk of toDrop) {
+        const tableSql = catalog.tables.get(fk.table)?.sql as string;
+        await main.query(
+          `INSERT INTO ${SCRUB_SCHEMA}.pending_foreign_keys (table_name, table_sql, name, definition) VALUES ($1, $2, $3, $4)`,
+          [fk.table, tableSql, fk.name, fk.definition],
+        );
+        await main.query(`ALTER TABLE ${tableSql} DROP CONSTRAINT ${ident(fk.name)}`);
+      }
+      await main.query("COMMIT");
+    }
+
+    // 3. One rewrite per table, in parallel, largest first.
+    const work = plans
+      .filter((p) => !isTruncated(rules, p.table.name))
+      .sort((a, b) => b.table.estimatedRows - a.table.estimatedRows);
+    for (const plan of work.filter((p) => done.has(p.table.name) || !p.sql)) {
+      const prior = done.get(plan.table.name);
+      const action = prior ? "already done" : "kept";
+      results.push({ table: plan.table.name, action, maskedColumns: plan.maskedColumns, rows: Number(prior?.rows ?? 0), seconds: 0, rowsPerSecond: 0 });
+      report({ table: plan.table.name, phase: "skipped", action, message: `${plan.table.name}: ${prior ? "already scrubbed by an earlier run" : "every column kept"}` });
+    }
+    const rewrites = work.filter((p) => !done.has(p.table.name) && p.sql);
+    const clients: Client[] = [];
+    try {
+      for (let i = 0; i < Math.min(concurrency, rewrites.length); i++) clients.push(await connect(options.databaseUrl, material, options));
+      const idle = [...clients];
+      await inParallel(rewrites, concurrency, async (plan) => {
+        const client = idle.pop() as Client;
+        try {
+          const name = plan.table.name;
+          report({ table: name, phase: "start", action: "rewritten", message: `${name}: masking ${plan.maskedColumns.join(", ")}` });
+          const t0 = process.hrtime.bigint();
+          await client.query("BEGIN");
+          try {
+            await client.query(plan.sql as string);
+            // Rebuilding the indexes set reltuples to the exact row count; without an index, count.
+            const hasIndex = (await client.query(`SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${plan.table.oid}) AS has`)).rows[0].has as boolean;
+            const rows = Number(
+              (await client.query(hasIndex ? `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = ${plan.table.oid}` : `SELECT count(*) AS n FROM ${plan.table.sql}`)).rows[0].n,
+            );
+            const seconds = elapsed(t0);
+            await client.query(record(name, "rewritten", Math.max(rows, 0), seconds));
+            await client.query("COMMIT");
+            // Masked columns lost their statistics with the rewrite.
+            await client.query(`ANALYZE ${plan.table.sql}`);
+            const total = elapsed(t0);
+            const result: ScrubTableResult = { table: name, action: "rewritten", maskedColumns: plan.maskedColumns, rows: Math.max(rows, 0), seconds: total, rowsPerSecond: rate(rows, total) };
+            results.push(result);
+            report({
+              table: name,
+              phase: "done",
+              action: "rewritten",
+              rows: result.rows,
+              seconds: total,
+              rowsPerSecond: result.rowsPerSecond,
+              message: `${name}: ${formatCount(result.rows)} rows in ${total.toFixed(1)} s (${formatCount(result.rowsPerSecond)} rows/s)`,
+            });
+          } catch (error) {
+            await client.query("ROLLBACK").catch(() => undefined);
+            throw new Error(`scrubbing ${name} failed (its rewrite was rolled back): ${(error as Error).message}`);
+          }
+        } finally {
+          idle.push(client);
+        }
+      });
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    }
+
+    // 4. Foreign keys back, validated against the masked data.
+    const readd = (await main.query(`SELECT table_name, table_sql, name, definition FROM ${SCRUB_SCHEMA}.pending_foreign_keys ORDER BY table_name, name`)).rows;
+    for (const fk of readd) {
+      await main.query("BEGIN");
+      await main.query(`ALTER TABLE ${fk.table_sql} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition}`);
+      await main.query(`DELETE FROM ${SCRUB_SCHEMA}.pending_foreign_keys WHERE table_name = $1 AND name = $2`, [fk.table_name, fk.name]);
+      await main.query("COMMIT");
+    }
+
+    const seconds = elapsed(started);
+    const rows = results.filter((r) => r.action === "rewritten").reduce((sum, r) => sum + r.rows, 0);
+    return {
+      tables: results.sort((a, b) => a.table.localeCompare(b.table)),
+      rows,
+      seconds,
+      rowsPerSecond: rate(rows, seconds),
+      concurrency,
+      foreignKeysRevalidated: readd.map((fk) => `${fk.table_name}.${fk.name}`),
+      rulesDigest: rules.digest,
+      keyFingerprint: material.fingerprint,
+    };
+  } catch (error) {
+    await main.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    await main.end().catch(() => undefined);
+  }
+}
+
+/** One line summing up a scrub. */
+export function formatScrubSummary(summary: ScrubSummary): string {
+  const counts = new Map<string, number>();
+  for (const t of summary.tables) counts.set(t.action, (counts.get(t.action) ?? 0) + 1);
+  const parts = [...counts].map(([action, n]) => `${n} ${action}`).join(", ");
+  return `scrubbed ${summary.tables.length} tables (${parts}): ${formatCount(summary.rows)} rows rewritten in ${summary.seconds.toFixed(1)} s (${formatCount(summary.rowsPerSecond)} rows/s, ${summary.concurrency} in parallel)`;
+}
