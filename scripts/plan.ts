@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { runOffline, type OfflineRun, type RecordedResource } from "./lib/offline-program";
+import { mermaidDiagram } from "./lib/mermaid";
 import { diffStacks, formatDiffTable, type StackDiff } from "./lib/stack-diff";
 
 /** Settings worth a glance per resource type in the plan table. */
@@ -38,6 +39,8 @@ export interface PlanReport {
   readonly resourceCount: number;
   readonly componentCount: number;
   readonly diff: StackDiff;
+  /** Mermaid flowchart of the stack's components and how they feed each other. */
+  readonly mermaid: string;
 }
 
 /** Runs both stacks offline and reports what `stack` would create and how staging differs from prod. */
@@ -55,6 +58,7 @@ export async function planStack(stack: string): Promise<PlanReport> {
     resourceCount: custom.length,
     componentCount: run.resources.length - custom.length,
     diff: diffStacks(staging, prod),
+    mermaid: mermaidDiagram(run),
   };
 }
 
@@ -71,6 +75,9 @@ export function formatPlan(report: PlanReport): string {
     "",
     "How staging differs from prod (everything else is identical):",
     formatDiffTable(report.diff),
+    "",
+    `By design, prod alone has ${report.diff.prodOnlyByDesign.length} resources (the pipeline, the staging stack reference) ` +
+      `and staging alone ${report.diff.stagingOnlyByDesign.length} (the scheduled refresh from prod).`,
   ];
   return lines.join("\n");
 }
@@ -81,8 +88,10 @@ export function registerPlan(program: Command): void {
     .description("Run the Pulumi program offline (no AWS, no Pulumi CLI) and show what a stack would create and how staging differs from prod")
     .requiredOption("--stack <stack>", "staging or prod")
     .option("--json", "machine-readable output")
-    .action(async (options: { stack: string; json?: boolean }) => {
+    .option("--mermaid", "print only a Mermaid diagram of the stack's components")
+    .action(async (options: { stack: string; json?: boolean; mermaid?: boolean }) => {
       const report = await planStack(options.stack);
-      console.log(options.json ? JSON.stringify(report, null, 2) : formatPlan(report));
+      if (options.mermaid) console.log(report.mermaid);
+      else console.log(options.json ? JSON.stringify(report, null, 2) : formatPlan(report));
     });
 }

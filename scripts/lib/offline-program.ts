@@ -22,6 +22,8 @@ export interface RecordedResource {
   readonly parent?: string;
   /** Resource options the program set that matter for ownership (see DESIGN.md "Who owns what"). */
   readonly options: { ignoreChanges: string[]; protect: boolean; retainOnDelete: boolean };
+  /** URNs of the resources this one depends on (explicit dependsOn and through its inputs). */
+  readonly dependencies: string[];
   readonly inputs: Record<string, any>;
   /** The state the mock answered with (inputs plus fake computed attributes). */
   readonly state: Record<string, any>;
@@ -131,7 +133,7 @@ function answerCall(token: string, inputs: Record<string, any>, region: string):
 }
 
 /** The mock API hides resource options; read them off the registration requests instead. */
-function captureResourceOptions(into: Map<string, Pick<RecordedResource, "parent" | "options">>): void {
+function captureResourceOptions(into: Map<string, Pick<RecordedResource, "parent" | "options" | "dependencies">>): void {
   const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request: any, callback: any) => {
@@ -142,6 +144,10 @@ function captureResourceOptions(into: Map<string, Pick<RecordedResource, "parent
         protect: Boolean(request.getProtect()),
         retainOnDelete: Boolean(request.getRetainondelete?.()),
       },
+      dependencies: [
+        ...request.getDependenciesList(),
+        ...[...request.getPropertydependenciesMap().entries()].flatMap(([, deps]: [string, any]) => deps.getUrnsList()),
+      ],
     });
     return register(request, callback);
   };
@@ -172,7 +178,7 @@ export async function runOffline(stack: string, options: OfflineRunOptions = {})
     stagingOutputs = (await runOffline("staging")).outputs;
   }
   const resources: RecordedResource[] = [];
-  const requestOptions = new Map<string, Pick<RecordedResource, "parent" | "options">>();
+  const requestOptions = new Map<string, Pick<RecordedResource, "parent" | "options" | "dependencies">>();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -187,6 +193,7 @@ export async function runOffline(stack: string, options: OfflineRunOptions = {})
           custom: args.custom !== false,
           parent: extra?.parent,
           options: extra?.options ?? { ignoreChanges: [], protect: false, retainOnDelete: false },
+          dependencies: extra?.dependencies ?? [],
           inputs: args.inputs,
           state,
         });
