@@ -247,6 +247,23 @@ describe("deploy", () => {
     expect(clock.sleeps).toEqual([10_000, 20_000]);
   });
 
+  test("a deployment not yet describable right after UpdateService is polled again, then followed", async () => {
+    setUpHappyPath();
+    ecsMock
+      .on(DescribeServiceDeploymentsCommand)
+      .resolvesOnce({ serviceDeployments: [], failures: [{ arn: DEP, reason: "MISSING" }] })
+      .resolves({ serviceDeployments: [deployment("staging", "dep1", { status: "SUCCESSFUL" })] });
+    const result = await run().promise;
+    expect(result.ok).toBe(true);
+  });
+
+  test("a deployment ECS never knows fails with ECS's reason", async () => {
+    setUpHappyPath();
+    ecsMock.on(DescribeServiceDeploymentsCommand).resolves({ serviceDeployments: [], failures: [{ arn: DEP, reason: "MISSING" }] });
+    await expect(run().promise).rejects.toThrow(`ECS does not know service deployment ${DEP}: MISSING.`);
+    expect(ecsMock.commandCalls(DescribeServiceDeploymentsCommand)).toHaveLength(5);
+  });
+
   test("--image current rolls the running digest through the new template (infra-only change)", async () => {
     setUpHappyPath();
     ecsMock.on(DescribeServicesCommand).resolves({

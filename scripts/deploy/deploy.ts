@@ -120,7 +120,7 @@ export function buildTaskDefinitionInput(
   const input: RegisterTaskDefinitionCommandInput = { family, containerDefinitions: [] };
   for (const field of REGISTRABLE_FIELDS) {
     const value = template[field];
-    if (value !== undefined) (input as Record<string, unknown>)[field] = structuredClone(value);
+    if (value !== undefined) (input as unknown as Record<string, unknown>)[field] = structuredClone(value);
   }
   input.family = family;
   input.containerDefinitions = containers.map((c) => (c.name === containerName ? { ...structuredClone(c), image } : structuredClone(c)));

@@ -123,7 +123,7 @@ export async function describeDeployment(ecs: ECSClient, arn: string): Promise<S
   const found = response.serviceDeployments?.find((d) => d.serviceDeploymentArn === arn) ?? response.serviceDeployments?.[0];
   if (!found) {
     const why = response.failures?.map((f) => `${f.reason ?? "?"}${f.detail ? ` (${f.detail})` : ""}`).join("; ");
-    throw new DeployError(`ECS does not know service deployment ${arn}${why ? `: ${why}` : ""}.`);
+    throw new DeployError(`ECS does not know service deployment ${arn}${why ? `: ${why}` : ""}.`, { notFound: true });
   }
   return found;
 }
@@ -188,6 +188,9 @@ export async function findInFlight(ecs: ECSClient, ids: StackIdentifiers): Promi
   return newest;
 }
 
+/** Polls tolerated while a just-created deployment is not yet describable. */
+const NOT_FOUND_RETRIES = 4;
+
 /**
  * Polls DescribeServiceDeployments until the deployment ends or the timeout expires, logging each
  * status / lifecycle-stage change. Never reports success for a deployment ECS rolled back or stopped.
@@ -200,6 +203,7 @@ export async function followDeployment(ecs: ECSClient, clock: Clock, log: Log, o
   let lastLine = "";
   let last: ServiceDeployment | undefined;
   let throttledInARow = 0;
+  let notFoundInARow = 0;
   let announcedRollback = false;
   const elapsed = () => formatDuration(Math.round((clock.now() - started) / 1000));
 
@@ -210,6 +214,13 @@ export async function followDeployment(ecs: ECSClient, clock: Clock, log: Log, o
       throttledInARow = 0;
     } catch (error) {
       const cause = error instanceof DeployError ? error.details : error;
+      // A deployment UpdateService just created can take a moment to become describable.
+      if ((cause as { notFound?: boolean } | undefined)?.notFound && !last && notFoundInARow < NOT_FOUND_RETRIES) {
+        notFoundInARow++;
+        if (clock.now() >= deadline) return timedOut(options, last, stages, clock);
+        await clock.sleep(options.pollSeconds * 1000);
+        continue;
+      }
       if (!isThrottling(cause)) throw error;
       throttledInARow++;
       const backoffMs = Math.min(120_000, options.pollSeconds * 1000 * 2 ** throttledInARow);
