@@ -154,7 +154,7 @@ export async function describeRevisions(ecs: ECSClient, arns: string[]): Promise
   return out;
 }
 
-/** Service deployments newest first (ECS does not promise an order), at most `limit`. */
+/** Service deployments newest first (ECS does not promise an order), at most `limit`; reads up to 1,000. */
 export async function listDeployments(
   ecs: ECSClient,
   ids: StackIdentifiers,
@@ -176,7 +176,8 @@ export async function listDeployments(
     );
     all.push(...(response.serviceDeployments ?? []));
     nextToken = response.nextToken;
-    if (!nextToken || all.length >= options.limit) break;
+    // ECS documents no order for this list, so read every page (bounded) before picking the newest.
+    if (!nextToken) break;
   }
   const time = (d: ServiceDeploymentBrief) => (d.createdAt ?? d.startedAt)?.getTime() ?? 0;
   return all.sort((a, b) => time(b) - time(a)).slice(0, options.limit);

@@ -237,3 +237,16 @@ describe("checkStagingGate", () => {
     expect(ssmMock.calls()).toHaveLength(0);
   });
 });
+
+describe("deployment history paging", () => {
+  test("reads every page before picking the newest (ECS documents no order)", async () => {
+    world({ current: [{ id: "r9", running: 2 }], deployments: [succeeded, rolledBack], revisions: [revision("r9", 9, DIGEST_A), revision("r8", 8, DIGEST_B)] });
+    ecsMock
+      .on(ListServiceDeploymentsCommand)
+      .resolvesOnce({ serviceDeployments: [{ serviceDeploymentArn: DEP("d8"), status: "ROLLBACK_SUCCESSFUL", createdAt: at("2026-11-25T07:00:00Z") }], nextToken: "page2" })
+      .resolves({ serviceDeployments: [{ serviceDeploymentArn: DEP("d9"), status: "SUCCESSFUL", createdAt: at("2026-11-26T07:00:00Z") }] });
+    const report = await getStatus(deps(), { stack: STACK, last: 1 });
+    expect(report.deployments.map((d) => d.serviceDeploymentArn)).toEqual([DEP("d9")]);
+    expect(ecsMock).toHaveReceivedCommandWith(ListServiceDeploymentsCommand, { nextToken: "page2" });
+  });
+});
