@@ -17,6 +17,8 @@ export interface TrafficOp {
 export interface TrafficTarget {
   readonly table: string;
   readonly pkColumn: string;
+  /** Column the writers set to itself (not generated, not an identity, preferably not indexed); undefined → no writers. */
+  readonly writeColumn?: string;
   /** Keys to pick from (a sample of existing primary keys). */
   readonly keys: readonly (string | number)[];
 }
@@ -34,7 +36,7 @@ export interface TrafficOptions {
   readonly queryTimeoutMs?: number;
 }
 
-/** Running synthetic traffic: reads by primary key and no-op updates (SET pk = pk) that take the same locks real writes take. */
+/** Running synthetic traffic: reads by primary key and no-op updates (SET col = col) that take the same locks real writes take. */
 export interface Traffic {
   /** Backend pid → what that connection does. */
   readonly pids: Map<number, { table: string; kind: "read" | "write" }>;
@@ -56,11 +58,18 @@ export async function trafficTargets(client: Client, tables: readonly string[], 
     );
     if (pk.rows.length === 0) continue;
     const column = pk.rows[0].column;
+    const writable = await client.query<{ column: string }>(
+      `SELECT a.attname AS column FROM pg_attribute a
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = '' AND a.attgenerated = ''
+        ORDER BY EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND a.attnum = ANY(i.indkey)), a.attnum
+        LIMIT 1`,
+      [quoteIdent(table)],
+    );
     const keys = await client.query(`SELECT ${quoteIdent(column)} AS k FROM ${quoteIdent(table)} TABLESAMPLE SYSTEM (1) LIMIT ${sample}`);
     let values = keys.rows.map((r) => r.k);
     if (values.length < 10) values = (await client.query(`SELECT ${quoteIdent(column)} AS k FROM ${quoteIdent(table)} LIMIT ${sample}`)).rows.map((r) => r.k);
     if (values.length === 0) continue;
-    targets.push({ table, pkColumn: column, keys: values });
+    targets.push({ table, pkColumn: column, writeColumn: writable.rows[0]?.column, keys: values });
   }
   return targets;
 }
@@ -78,7 +87,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
       ...Array.from({ length: options.readersPerTable ?? 2 }, () => "read" as const),
       ...Array.from({ length: options.writersPerTable ?? 1 }, () => "write" as const),
     ];
-    for (const kind of plan) {
+    for (const kind of plan.filter((k) => k === "read" || target.writeColumn)) {
       const client = await connect(options.databaseUrl, "friday-rehearse-traffic");
       clients.push(client);
       await client.query(`SET statement_timeout = ${options.queryTimeoutMs ?? 120_000}`);
@@ -86,7 +95,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
       pids.set(pid, { table: target.table, kind });
       const table = quoteIdent(target.table);
       const pk = quoteIdent(target.pkColumn);
-      const sql = kind === "read" ? `SELECT * FROM ${table} WHERE ${pk} = $1` : `UPDATE ${table} SET ${pk} = ${pk} WHERE ${pk} = $1`;
+      const sql = kind === "read" ? `SELECT * FROM ${table} WHERE ${pk} = $1` : `UPDATE ${table} SET ${quoteIdent(target.writeColumn!)} = ${quoteIdent(target.writeColumn!)} WHERE ${pk} = $1`;
       loops.push(
         (async () => {
           while (running) {
