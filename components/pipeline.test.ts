@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../scripts/pipeline/bundle";
-import type { Pipeline as PipelineType, PipelineArgs, PipelineStackRefs } from "./pipeline";
+import type { Pipeline as PipelineType, PipelineArgs } from "./pipeline";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
+import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
 
 /**
  * The Pipeline component alone, under Pulumi mocks, with fake outputs of two stacks whose every
@@ -12,8 +13,6 @@ import type { PolicyDocument, Statement } from "./pipeline-policies";
  * check that cannot pass by accident.
  */
 
-const ACCOUNT = "123456789012";
-const REGION = "us-east-1";
 
 interface Recorded {
   type: string;
@@ -52,30 +51,6 @@ pulumi.runtime.setMocks(
   false,
 );
 
-/** Fake outputs of one stack: every identifier carries the stack's name. */
-export function fakeStack(stack: "staging" | "prod"): PipelineStackRefs {
-  const a = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
-  return {
-    region: REGION,
-    clusterArn: a("ecs", `cluster/friday-${stack}`),
-    clusterName: `friday-${stack}`,
-    serviceArn: a("ecs", `service/friday-${stack}/friday-${stack}-app`),
-    serviceName: `friday-${stack}-app`,
-    taskDefinitionFamily: `friday-${stack}-app`,
-    rollbackAlarmNames: `friday-${stack}-alb-5xx-rate,friday-${stack}-alb-p99-latency,friday-${stack}-unhealthy-targets`,
-    privateSubnetIds: `subnet-${stack}a,subnet-${stack}b`,
-    serviceSecurityGroupId: `sg-${stack}service`,
-    vpcId: `vpc-${stack}`,
-    dbSecretArn: a("secretsmanager", `secret:rds!db-${stack}-AbCdEf`),
-    dbInstanceIdentifier: `friday-${stack}-db`,
-    taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-task`,
-    taskExecutionRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-execution`,
-    notificationsTopicArn: a("sns", `friday-${stack}-notifications`),
-    ecrRepositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-${stack}-app`,
-    ecrRepositoryArn: a("ecr", `repository/friday-${stack}-app`),
-  };
-}
-
 let bundleDir: string;
 function fakeBundle(): CliBundle {
   bundleDir = mkdtempSync(join(tmpdir(), "friday-pipeline-test-"));
@@ -84,7 +59,7 @@ function fakeBundle(): CliBundle {
   return { path, sha256: "a".repeat(64), bytes: 23, stubbed: [] };
 }
 
-export function baseArgs(overrides: Partial<PipelineArgs> = {}): PipelineArgs {
+function baseArgs(overrides: Partial<PipelineArgs> = {}): PipelineArgs {
   return {
     repository: "acme/app",
     databaseName: "app",
@@ -292,6 +267,24 @@ describe("the CodeBuild projects", () => {
   test("deploy steps are bounded by the deploy timeout", () => {
     expect(project("prod-deploy").buildTimeout).toBe(75);
     expect(project("prod-deploy").environment.environmentVariables).toEqual(expect.arrayContaining([{ name: "DEPLOY_TIMEOUT_MINUTES", value: "60", type: "PLAINTEXT" }]));
+  });
+
+  test("every variable a buildspec reads is set by its project, its pipeline action, itself or CodeBuild", () => {
+    const projects = recorded.filter((r) => r.type === "aws:codebuild/project:Project");
+    const actions = pipelineInputs().stages.flatMap((s: any) => s.actions);
+    expect(projects).toHaveLength(8);
+    for (const p of projects) {
+      const text: string = p.inputs.source.buildspec;
+      const commands = text.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
+      const read = new Set([...commands.matchAll(/\$\{?([A-Z_][A-Z0-9_]*)/g)].map((m) => m[1]));
+      const provided = new Set<string>([
+        ...p.inputs.environment.environmentVariables.map((v: any) => v.name),
+        ...actions.filter((a: any) => a.configuration?.ProjectName === p.inputs.name).flatMap((a: any) => envVars(a).map((v) => v.name)),
+        ...[...commands.matchAll(/(?:^|[\s;(])(?:export\s+)?([A-Z_][A-Z0-9_]*)=/g)].map((m) => m[1]),
+      ]);
+      const missing = [...read].filter((v) => !provided.has(v) && !v.startsWith("CODEBUILD_") && !["PATH", "HOME"].includes(v));
+      expect({ project: p.inputs.name, missing }).toEqual({ project: p.inputs.name, missing: [] });
+    }
   });
 
   test("each project has its own role and log group", () => {

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig, StackConfigError } from "../infra/config";
+import { readStackConfigFile } from "../scripts/lib/offline-program";
+import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
+
+/**
+ * The prod composition of the pipeline: the real Pulumi.prod.yaml `friday:pipeline` block, the
+ * real CLI bundle, and the staging stack's outputs read through a StackReference.
+ */
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+const recorded: Recorded[] = [];
+let stagingOutputs: Record<string, unknown> = {};
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+      if (args.type === "pulumi:pulumi:StackReference") {
+        return { id: args.name, state: { name: args.inputs.name, outputs: stagingOutputs, secretOutputNames: [] } };
+      }
+      return { id: `${args.name}-id`, state: { arn: `arn:aws:x:${REGION}:${ACCOUNT}:${args.name}`, ...args.inputs } };
+    },
+    call(args) {
+      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT };
+      if (args.token === "aws:index/getPartition:getPartition") return { partition: "aws" };
+      throw new Error(`Unmocked invoke ${args.token}`);
+    },
+  },
+  "friday",
+  "prod",
+  false,
+);
+
+const prodRaw = () => readStackConfigFile("prod");
+
+describe("the friday:pipeline config section", () => {
+  test("Pulumi.prod.yaml supplies the repository; everything else has defaults", () => {
+    expect(parseStackConfig("prod", prodRaw()).pipeline).toEqual({
+      repository: "acme/friday",
+      branch: "main",
+      providerType: "GitHub",
+      testCommand: "npm test",
+      lintCommand: "npx friday migrate lint --dir app/migrations",
+      dockerContext: "app",
+      migrationsDir: "app/migrations",
+      manualApproval: true,
+      deployTimeoutMinutes: 60,
+      imageRetentionCount: 30,
+    });
+  });
+
+  test("prod without the section, staging with it, and bad values each get one clear error", () => {
+    const { "friday:pipeline": _omitted, ...withoutPipeline } = prodRaw();
+    expect(() => parseStackConfig("prod", withoutPipeline)).toThrow(
+      'friday:pipeline is missing: prod builds the delivery pipeline. Add `friday:pipeline: {repository: "owner/app"}` (see docs/pipeline.md).',
+    );
+    expect(() => parseStackConfig("staging", { ...readStackConfigFile("staging"), "friday:pipeline": JSON.stringify({ repository: "a/b" }) })).toThrow(
+      "friday:pipeline is set in the staging stack: only prod builds the pipeline (it deploys to both). Move the block to Pulumi.prod.yaml.",
+    );
+    const bad = (pipeline: unknown) => () => parseStackConfig("prod", { ...prodRaw(), "friday:pipeline": JSON.stringify(pipeline) });
+    expect(bad({ repository: "acme" })).toThrow('friday:pipeline.repository must be "owner/name", e.g. "acme/app" (got "acme").');
+    expect(bad({ repository: "a/b", manualApprovel: false })).toThrow('friday:pipeline.manualApprovel is not a setting. Did you mean "manualApproval"?');
+    expect(bad({ repository: "a/b", deployTimeoutMinutes: 1 })).toThrow(StackConfigError);
+    expect(bad({ repository: "a/b", connectionArn: "arn:aws:iam::123456789012:role/x" })).toThrow("friday:pipeline.connectionArn must be a CodeConnections connection ARN");
+  });
+});
+
+describe("createPipeline", () => {
+  let createPipeline: typeof import("./pipeline").createPipeline;
+  let readStackOutputs: typeof import("./pipeline").readStackOutputs;
+  beforeAll(async () => {
+    ({ createPipeline, readStackOutputs } = await import("./pipeline"));
+  });
+
+  test("refuses a staging config and names every missing prod output", () => {
+    const staging = parseStackConfig("staging", readStackConfigFile("staging"));
+    expect(() => createPipeline({ config: staging, prod: {}, staging: {} })).toThrow('createPipeline: only the prod stack builds the pipeline (called for "staging").');
+    const config = parseStackConfig("prod", prodRaw());
+    const { dbSecretArn: _a, vpcId: _b, ...partial } = fakeStack("prod");
+    expect(() => createPipeline({ config, prod: partial, staging: fakeStack("staging") })).toThrow(
+      "createPipeline: the prod stack's outputs lack vpcId, dbSecretArn. Pass every STACK_PARAMETERS output of the prod environment.",
+    );
+  });
+
+  test("readStackOutputs names the outputs a staging stack lacks (staging not updated yet)", async () => {
+    const { privateSubnetIds: _a, dbSecretArn: _b, ...older } = fakeStack("staging");
+    stagingOutputs = older;
+    const reference = new pulumi.StackReference("staging-old", { name: "organization/friday/staging" });
+    await expect(readStackOutputs(reference)).rejects.toThrow(
+      "createPipeline: the staging stack has no privateSubnetIds, dbSecretArn outputs. Run `pulumi up -s staging` with this version of friday first, then prod.",
+    );
+  });
+
+  test("builds the pipeline from Pulumi.prod.yaml, staging's StackReference and the real CLI bundle", async () => {
+    stagingOutputs = { ...fakeStack("staging"), serviceUrl: "http://staging.example" };
+    const reference = new pulumi.StackReference("staging", { name: "organization/friday/staging" });
+    const staging = await readStackOutputs(reference);
+    const raw = { ...prodRaw(), "friday:pipeline": JSON.stringify({ repository: "acme/app", manualApproval: false, filePaths: ["app/**", "package-lock.json"] }) };
+    const pipeline = createPipeline({ config: parseStackConfig("prod", raw), prod: fakeStack("prod"), staging });
+    const bundlePath = await new Promise<string>((resolve) => pulumi.output(require("./pipeline").defaultCliBundle()).apply((b: any) => resolve(b.path)));
+    await new Promise<string>((resolve) => pipeline.pipelineName.apply(resolve));
+    await require("@pulumi/pulumi/runtime/settings").waitForRPCs?.();
+
+    const inputs = recorded.find((r) => r.type === "aws:codepipeline/pipeline:Pipeline")!.inputs;
+    expect(inputs.stages.find((s: any) => s.name === "Source").actions[0].configuration).toMatchObject({ FullRepositoryId: "acme/app", BranchName: "main" });
+    expect(inputs.triggers[0].gitConfiguration.pushes).toEqual([{ branches: { includes: ["main"] }, filePaths: { includes: ["app/**", "package-lock.json"] } }]);
+    // manualApproval: false leaves the automatic gate only.
+    expect(inputs.stages.find((s: any) => s.name === "Gate").actions.map((a: any) => a.name)).toEqual(["AutomaticChecks"]);
+    // The prod stage watches the alarms for prod's alarmWatchMinutes (Pulumi.prod.yaml: 10).
+    expect(inputs.stages.find((s: any) => s.name === "Prod").onSuccess.condition.rules[0].configuration.WaitTime).toBe("10");
+    // Staging's values came through the StackReference.
+    const stagingMigrate = recorded.find((r) => r.type === "aws:codebuild/project:Project" && r.inputs.name === "friday-staging-migrate")!.inputs;
+    expect(stagingMigrate.vpcConfig.subnets).toEqual(["subnet-staginga", "subnet-stagingb"]);
+    // The uploaded CLI is the real bundle, addressed by its hash.
+    const sha = createHash("sha256").update(readFileSync(bundlePath)).digest("hex");
+    expect(recorded.find((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2")!.inputs.key).toBe(`friday-cli/${sha}.js`);
+    expect(recorded.filter((r) => r.type === "aws:codeconnections/connection:Connection")).toHaveLength(1);
+  });
+});
