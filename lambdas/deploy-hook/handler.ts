@@ -25,9 +25,9 @@ import {
  *   ALARM (or cannot be read), SUCCEEDED when the window closes with all of them out of ALARM.
  *   ECS has no BAKE_TIME hook stage (hooks attach to RECONCILE_SERVICE … POST_PRODUCTION_TRAFFIC_SHIFT);
  *   bake time follows this stage and is covered by the service's own deployment alarms.
- * - PRODUCTION_TRAFFIC_SHIFT (linear/canary steps, if registered): one alarm check, no window.
  * - During a rollback ECS re-invokes the TEST_/PRODUCTION_TRAFFIC_SHIFT hooks with the traffic shifting
- *   back to blue: the hook answers SUCCEEDED then, so it never obstructs a rollback.
+ *   back to blue: the hook answers SUCCEEDED then (and always at PRODUCTION_TRAFFIC_SHIFT, whose
+ *   linear/canary steps cannot be told from rollback steps), so it never obstructs a rollback.
  *
  * Fail safe: a hook that cannot verify does not pass. Bad settings, unreadable alarms (after the SDK's
  * retries), alarms that do not exist, an unknown stage: FAILED, with the reason logged.
@@ -398,14 +398,12 @@ export async function runDeployHook(event: EcsLifecycleHookEvent, settings: Hook
           testListener: settings.testListenerUrl,
         });
       }
-      case "PRODUCTION_TRAFFIC_SHIFT": {
-        if (isRollback(event, "productionTrafficWeights")) {
-          return decide({ hookStatus: "SUCCEEDED" }, "rollback in progress (production traffic shifting back to blue): nothing to verify");
-        }
-        const { failure, check } = await alarmVerdict(settings, deps);
-        if (failure) return decide({ hookStatus: "FAILED" }, failure, { alarms: check?.states });
-        return decide({ hookStatus: "SUCCEEDED" }, "rollback alarms are not in ALARM", { alarms: check?.states });
-      }
+      case "PRODUCTION_TRAFFIC_SHIFT":
+        // Re-invoked at every linear/canary step and again while a rollback shifts traffic back, and a
+        // mid-rollback step (green 50%, blue 50%) looks like a forward one. Checking alarms here could
+        // answer FAILED to a rollback, so the hook passes; the service's deployment alarms cover the
+        // traffic-shift steps and the watch below covers what follows.
+        return decide({ hookStatus: "SUCCEEDED" }, "nothing to verify while production traffic shifts (the deployment alarms cover it)");
       case "POST_PRODUCTION_TRAFFIC_SHIFT":
         return await watchAlarms(event, settings, deps, decide);
       default:
