@@ -259,8 +259,9 @@ function sameRule(a: ColumnRule | undefined, b: ColumnRule | undefined): boolean
  * (fail closed), no rule for something that does not exist, each strategy fits its column's type,
  * unique indexes and foreign keys can still hold after masking, no view stands in the way.
  * Returns one line per problem, naming the table/column and the fix (empty when all is well).
+ * `coverageOnly` skips the checks about what the scrub would do (for verify, after the scrub).
  */
-export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCatalog): string[] {
+export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCatalog, options: { coverageOnly?: boolean } = {}): string[] {
   const problems: string[] = [];
   for (const table of catalog.tables.values()) {
     const tableRules = rules.tables[table.name];
@@ -304,6 +305,7 @@ export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCat
   for (const name of Object.keys(rules.tables)) {
     if (!catalog.tables.has(name)) problems.push(`table ${name} is in the rules but not in the database: remove it from ${rules.source} (or fix its name)`);
   }
+  if (options.coverageOnly) return problems;
   for (const index of catalog.uniqueIndexes) {
     if (isTruncated(rules, index.table)) continue;
     const rulesOf = columnRules(rules, index.table);

@@ -1,0 +1,324 @@
+import { createHmac } from "node:crypto";
+import { Client } from "pg";
+import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
+import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture } from "./scrub-fixture";
+import { parseScrubRules } from "./scrub-rules";
+import { ScrubPreflightError, scrubDatabase, ScrubTableProgress } from "./scrub";
+import { CITIES, deriveKeyMaterial, FIRST_NAMES, LAST_NAMES } from "./scrub-sql";
+import { takeVerifySample, verifyScrub } from "./verify";
+
+const KEY = "test-scrub-key-0123456789-abcdefghijklmnop";
+const OTHER_KEY = "another-scrub-key-0123456789-abcdefghijkl";
+const USERS = 40;
+const rules = parseScrubRules(FIXTURE_RULES_YAML, "fixture-rules.yaml");
+
+async function fixtureDatabase(prefix: string): Promise<{ db: TestDatabase; client: Client }> {
+  const db = await createTestDatabase(prefix);
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  await client.query(FIXTURE_SCHEMA_SQL);
+  await fillFixture(client, USERS);
+  return { db, client };
+}
+
+async function rows(client: Client, table: string, orderBy = "id"): Promise<Record<string, unknown>[]> {
+  return (await client.query(`SELECT * FROM ${table} ORDER BY ${orderBy}`)).rows;
+}
+
+/** A digest of a whole table's contents, to compare databases and runs. */
+async function tableDigest(client: Client, table: string, orderBy = "id"): Promise<string> {
+  return (await client.query(`SELECT md5(string_agg(t::text, '|' ORDER BY ${orderBy})) AS d FROM ${table} t`)).rows[0].d;
+}
+
+const TABLES = ["users", "addresses", "orders", "payments", "audit_log", "newsletter_subscriptions"];
+const ORDER: Record<string, string> = { newsletter_subscriptions: "subscribed_at, email" };
+
+async function allDigests(client: Client): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of [...TABLES, "sessions"]) out[t] = await tableDigest(client, t, ORDER[t] ?? "id");
+  return out;
+}
+
+function expectedEmail(original: string, key = KEY): string {
+  const mac = createHmac("sha256", deriveKeyMaterial(key).macKey).update(original, "utf8").digest("hex");
+  return `u${mac.slice(0, 24)}@scrubbed.invalid`;
+}
+
+describe("scrubDatabase on the realistic fixture", () => {
+  let db: TestDatabase;
+  let client: Client;
+  const before: Record<string, Record<string, unknown>[]> = {};
+  let usersOid: number;
+  let progress: ScrubTableProgress[];
+  let summary: Awaited<ReturnType<typeof scrubDatabase>>;
+  let sample: Awaited<ReturnType<typeof takeVerifySample>>;
+
+  beforeAll(async () => {
+    ({ db, client } = await fixtureDatabase("scrub"));
+    for (const t of [...TABLES, "sessions"]) before[t] = await rows(client, t, ORDER[t] ?? "id");
+    usersOid = (await client.query(`SELECT 'users'::regclass::oid::int AS oid`)).rows[0].oid;
+    sample = await takeVerifySample({ databaseUrl: db.url, rules });
+    progress = [];
+    summary = await scrubDatabase({ databaseUrl: db.url, rules, key: KEY, concurrency: 3, onProgress: (p) => progress.push(p) });
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+  });
+
+  it("reports each table and a summary", () => {
+    expect(summary.tables.map((t) => [t.table, t.action, t.rows])).toEqual([
+      ["public.addresses", "rewritten", USERS],
+      ["public.audit_log", "rewritten", 2 * USERS],
+      ["public.newsletter_subscriptions", "rewritten", USERS / 4],
+      ["public.orders", "rewritten", 2 * USERS],
+      ["public.payments", "rewritten", 2 * USERS],
+      ["public.sessions", "truncated", 0],
+      ["public.users", "rewritten", USERS],
+    ]);
+    expect(summary.rows).toBe(USERS * 8.25);
+    expect(summary.foreignKeysRevalidated).toEqual(["public.newsletter_subscriptions.newsletter_subscriptions_email_fkey"]);
+    expect(summary.keyFingerprint).toBe(deriveKeyMaterial(KEY).fingerprint);
+    const users = progress.filter((p) => p.table === "public.users");
+    expect(users.map((p) => p.phase)).toEqual(["start", "done"]);
+    expect(users[1].message).toMatch(/^public\.users: 40 rows in \d+\.\d s \([\d,]+ rows\/s\)$/);
+  });
+
+  it("keeps kept columns, row counts and the tables themselves (same oid: grants, triggers, sequences stay)", async () => {
+    const users = await rows(client, "users");
+    expect(users.map((u) => [u.id, u.created_at])).toEqual(before.users.map((u) => [u.id, u.created_at]));
+    const addresses = await rows(client, "addresses");
+    expect(addresses.map((a) => [a.id, a.user_id, a.country])).toEqual(before.addresses.map((a) => [a.id, a.user_id, a.country]));
+    const orders = await rows(client, "orders");
+    expect(orders.map((o) => [o.id, o.user_id, o.status, o.total_cents])).toEqual(before.orders.map((o) => [o.id, o.user_id, o.status, o.total_cents]));
+    expect((await client.query(`SELECT 'users'::regclass::oid::int AS oid`)).rows[0].oid).toBe(usersOid);
+    // The identity sequence still hands out ids after the rewrite.
+    const inserted = await client.query(`INSERT INTO users (email, full_name, password_hash) VALUES ('x@scrubbed.invalid', 'X', '!') RETURNING id`);
+    expect(Number(inserted.rows[0].id)).toBe(USERS + 1);
+    await client.query(`DELETE FROM users WHERE id = ${USERS + 1}`);
+  });
+
+  it("email: keyed HMAC pseudonyms, equal for equal inputs in every table and inside JSON", async () => {
+    const users = await rows(client, "users");
+    users.forEach((u, i) => expect(u.email).toBe(expectedEmail(before.users[i].email as string)));
+    const byId = new Map(users.map((u) => [u.id, u.email]));
+    const orders = await rows(client, "orders");
+    for (const o of orders) expect(o.contact_email).toBe(byId.get(o.user_id));
+    const audit = await rows(client, "audit_log");
+    for (const a of audit) expect((a.payload as { actor: { email: string } }).actor.email).toBe(byId.get(a.actor_user_id));
+    const newsletter = await rows(client, "newsletter_subscriptions", ORDER.newsletter_subscriptions);
+    expect(newsletter).toHaveLength(USERS / 4);
+    for (const n of newsletter) expect(users.map((u) => u.email)).toContain(n.email);
+  });
+
+  it("name, phone, address, text, hash, fixed, null, shift and sql do what the rules say", async () => {
+    const users = await rows(client, "users");
+    users.forEach((u, i) => {
+      const b = before.users[i];
+      const [first, last] = (u.full_name as string).split(" ");
+      expect(FIRST_NAMES).toContain(first);
+      expect(LAST_NAMES).toContain(last);
+      if (b.phone === null) expect(u.phone).toBeNull();
+      else expect(u.phone).toMatch(/^\+1555\d{7}$/);
+      expect(u.password_hash).toBe("!");
+      expect(u.signup_ip).toBeNull();
+      if (b.bio === null) expect(u.bio).toBeNull();
+      else {
+        const len = (b.bio as string).length;
+        expect((u.bio as string).length).toBe(2 ** Math.floor(Math.log2(len)));
+        expect(u.bio).toMatch(/^(lorem ipsum dolor sit amet )*[a-z ]*$/);
+      }
+      const days = ((u.date_of_birth as Date).getTime() - (b.date_of_birth as Date).getTime()) / 86400000;
+      expect(Math.abs(days)).toBeGreaterThanOrEqual(1);
+      expect(Math.abs(days)).toBeLessThanOrEqual(365);
+    });
+    // Same real name → same pseudonym, in another table too (addresses.recipient_name of user g = users.full_name of g).
+    const addresses = await rows(client, "addresses");
+    addresses.forEach((a, i) => {
+      expect(a.recipient_name).toBe(users[i].full_name);
+      expect(a.line1).toMatch(/^\d+ [A-Z][a-z]+ (Street|Road|Lane|Avenue|Way|Close|Drive|Court)$/);
+      if (before.addresses[i].line2 === null) expect(a.line2).toBeNull();
+      else expect(a.line2).toMatch(/^Apt \d+$/);
+      expect(CITIES).toContain(a.city);
+      expect(a.postal_code).toMatch(/^\d{5}$/);
+    });
+    const payments = await rows(client, "payments");
+    payments.forEach((p, i) => {
+      const b = before.payments[i];
+      const mac = createHmac("sha256", deriveKeyMaterial(KEY).macKey).update(b.provider_reference as string).digest("hex");
+      expect(p.provider_reference).toBe(mac.slice(0, 32));
+      expect(p.card_last4).toBe("0000");
+      expect(p.client_ip).toBe(b.client_ip === null ? null : "192.0.2.1");
+      expect(p.provider).toBe(b.provider);
+    });
+    // shift by user_id: every order of a user moves by the same amount, so intervals between them hold.
+    const orders = await rows(client, "orders");
+    const offsets = new Map<unknown, Set<number>>();
+    orders.forEach((o, i) => {
+      const d = (o.created_at as Date).getTime() - (before.orders[i].created_at as Date).getTime();
+      expect(d).not.toBe(0);
+      expect(Math.abs(d)).toBeLessThanOrEqual(30 * 86400000);
+      offsets.set(o.user_id, (offsets.get(o.user_id) ?? new Set()).add(d));
+    });
+    for (const set of offsets.values()) expect(set.size).toBe(1);
+    expect(new Set([...offsets.values()].map((s) => [...s][0])).size).toBeGreaterThan(1);
+  });
+
+  it("json: masks the listed paths, keeps the rest, creates nothing", async () => {
+    const audit = await rows(client, "audit_log");
+    const users = await rows(client, "users");
+    audit.forEach((a, i) => {
+      const p = a.payload as { actor: { ip: unknown; email: string }; changes: Record<string, string>; request_id: string };
+      const b = before.audit_log[i].payload as typeof p;
+      expect(p.actor.ip).toBeNull();
+      expect(p.request_id).toBe(b.request_id);
+      expect(Object.keys(p.changes).sort()).toEqual(Object.keys(b.changes).sort());
+      if (b.changes.full_name) {
+        expect(p.changes.full_name).not.toBe(b.changes.full_name);
+        expect(FIRST_NAMES).toContain(p.changes.full_name.split(" ")[0]);
+        expect(p.changes.phone).toMatch(/^\+1555\d{7}$/);
+      }
+    });
+    expect(users).toHaveLength(USERS);
+  });
+
+  it("truncates truncate tables; foreign keys and unique indexes are back and valid", async () => {
+    expect(await rows(client, "sessions")).toEqual([]);
+    const constraints = (
+      await client.query(`SELECT conname, convalidated FROM pg_constraint WHERE contype IN ('f', 'u', 'p') AND connamespace = 'public'::regnamespace ORDER BY 1`)
+    ).rows;
+    expect(constraints).toContainEqual({ conname: "newsletter_subscriptions_email_fkey", convalidated: true });
+    expect(constraints.every((c) => c.convalidated)).toBe(true);
+    const invalid = (await client.query(`SELECT count(*)::int AS n FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisvalid`)).rows[0].n;
+    expect(invalid).toBe(0);
+    const indexes = (await client.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`)).rows.map((r) => r.indexname);
+    expect(indexes).toEqual(expect.arrayContaining(["users_email_key", "users_email_lower_key", "orders_contact_email_idx", "payments_provider_reference_key", "audit_log_occurred_at_idx"]));
+  });
+
+  it("passes verify with the sample taken before", async () => {
+    const report = await verifyScrub({ databaseUrl: db.url, rules, before: sample });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => c.name)).toEqual(["coverage", "scrub state", "row counts", "foreign keys", "unique indexes", "masked values"]);
+  });
+
+  it("a rerun on the scrubbed database changes nothing (each table is recorded as done)", async () => {
+    const digests = await allDigests(client);
+    const again = await scrubDatabase({ databaseUrl: db.url, rules, key: KEY });
+    expect(new Set(again.tables.map((t) => t.action))).toEqual(new Set(["already done"]));
+    expect(await allDigests(client)).toEqual(digests);
+  });
+
+  it("refuses to continue with another key or other rules, changing nothing", async () => {
+    const digests = await allDigests(client);
+    await expect(scrubDatabase({ databaseUrl: db.url, rules, key: OTHER_KEY })).rejects.toThrow(/already scrubbed with a different key: .*restore a fresh copy/);
+    const otherRules = parseScrubRules(FIXTURE_RULES_YAML.replace("emailDomain: scrubbed.invalid", "emailDomain: other.invalid"), "other.yaml");
+    await expect(scrubDatabase({ databaseUrl: db.url, rules: otherRules, key: KEY })).rejects.toThrow(/already scrubbed with different rules/);
+    expect(await allDigests(client)).toEqual(digests);
+  });
+
+  it("is deterministic across runs: a fresh copy scrubbed with the same key is identical, another key differs", async () => {
+    const same = await fixtureDatabase("scrub_same");
+    const other = await fixtureDatabase("scrub_other");
+    try {
+      await scrubDatabase({ databaseUrl: same.db.url, rules, key: KEY, concurrency: 1 });
+      await scrubDatabase({ databaseUrl: other.db.url, rules, key: OTHER_KEY, concurrency: 2 });
+      // created_at of newsletter_subscriptions is now() at fill time: compare the masked columns only.
+      const mine = await allDigests(client);
+      const theirs = await allDigests(same.client);
+      for (const t of ["users", "addresses", "orders", "payments", "audit_log"]) expect(theirs[t]).toBe(mine[t]);
+      const otherUsers = await rows(other.client, "users");
+      const myUsers = await rows(client, "users");
+      expect(otherUsers[0].email).not.toBe(myUsers[0].email);
+      expect(otherUsers[0].email).toBe(expectedEmail(before.users[0].email as string, OTHER_KEY));
+    } finally {
+      for (const d of [same, other]) {
+        await d.client.end();
+        await d.db.drop();
+      }
+    }
+  });
+});
+
+describe("scrubDatabase fails closed", () => {
+  let db: TestDatabase;
+  let client: Client;
+  beforeAll(async () => {
+    ({ db, client } = await fixtureDatabase("scrub_closed"));
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+  });
+
+  async function expectNothingChanged(run: () => Promise<unknown>, messages: RegExp[]): Promise<void> {
+    const digests = await allDigests(client);
+    const error = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ScrubPreflightError);
+    for (const m of messages) expect((error as Error).message).toMatch(m);
+    expect(await allDigests(client)).toEqual(digests);
+    expect((await client.query(`SELECT to_regnamespace('friday_scrub') AS s`)).rows[0].s).toBeNull();
+  }
+
+  it("stops on an unclassified column and an unknown table, naming each, with nothing changed", async () => {
+    await client.query(`ALTER TABLE users ADD COLUMN nickname text; UPDATE users SET nickname = 'nick' || id`);
+    await client.query(`CREATE TABLE support_tickets (id int PRIMARY KEY, body text)`);
+    try {
+      await expectNothingChanged(
+        () => scrubDatabase({ databaseUrl: db.url, rules, key: KEY }),
+        [
+          /column public\.users\.nickname \(text\) is not classified: add "nickname: keep" or a masking strategy under public\.users/,
+          /table public\.support_tickets is not in the rules \(fixture-rules\.yaml\): add it under tables: with each of its columns \(id, body\) classified, or as "public\.support_tickets: truncate"/,
+          /2 problems/,
+        ],
+      );
+    } finally {
+      await client.query(`ALTER TABLE users DROP COLUMN nickname; DROP TABLE support_tickets`);
+    }
+  });
+
+  it("stops on rules that cannot work on this schema, naming the column and the fix", async () => {
+    const bad = parseScrubRules(
+      FIXTURE_RULES_YAML.replace("    password_hash: { strategy: fixed, value: \"!\" }", "    password_hash: \"null\"")
+        .replace("    provider_reference: hash", "    provider_reference: name")
+        .replace("  newsletter_subscriptions:\n    email: email", "  newsletter_subscriptions:\n    email: hash")
+        .replace("    total_cents: keep", "    total_cents: phone")
+        .replace("    country: keep", "    country: keep\n    fax: keep"),
+      "bad.yaml",
+    );
+    await expectNothingChanged(
+      () => scrubDatabase({ databaseUrl: db.url, rules: bad, key: KEY }),
+      [
+        /public\.users\.password_hash \(text\) is NOT NULL: use fixed/,
+        /public\.payments\.provider_reference: name can give two rows the same value but unique index payments_provider_reference_key covers the column: use email or hash/,
+        /foreign key newsletter_subscriptions_email_fkey: public\.newsletter_subscriptions\.email and public\.users\.email must have the same rule .*\(got hash and email\)/,
+        /public\.orders\.total_cents \(bigint\): phone makes text but the column is int8: use fixed, null, sql or keep/,
+        /public\.addresses\.fax is in the rules but not in the database: remove it/,
+      ],
+    );
+  });
+
+  it("stops when a truncated table is still referenced, and on a key too short", async () => {
+    const bad = parseScrubRules(FIXTURE_RULES_YAML.replace(/  addresses:\n(    .*\n)+?  orders:/, "  addresses: truncate\n  orders:"), "bad.yaml");
+    await expectNothingChanged(
+      () => scrubDatabase({ databaseUrl: db.url, rules: bad, key: KEY }),
+      [/public\.addresses is truncated but public\.orders references it \(foreign key orders_shipping_address_id_fkey\): truncate public\.orders too/],
+    );
+    await expect(scrubDatabase({ databaseUrl: db.url, rules, key: "short" })).rejects.toThrow(/the scrub key is 5 bytes: use at least 32 random bytes/);
+  });
+
+  it("stops when a view uses a masked column", async () => {
+    await client.query(`CREATE VIEW user_emails AS SELECT id, email FROM users`);
+    try {
+      await expectNothingChanged(
+        () => scrubDatabase({ databaseUrl: db.url, rules, key: KEY }),
+        [/view public\.user_emails uses public\.users\.email, which is masked: .*drop the view before the scrub and recreate it after/],
+      );
+    } finally {
+      await client.query(`DROP VIEW user_emails`);
+    }
+  });
+});
