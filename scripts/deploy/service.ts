@@ -1,5 +1,5 @@
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Service, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
-import { awsCall, DeployError } from "./aws";
+import { awsCall, DeployError, explainAwsError } from "./aws";
 import { describeRevisions } from "./follow";
 import { StackIdentifiers } from "./stack";
 
@@ -69,15 +69,16 @@ export async function describeTaskDefinition(
   taskDefinition: string,
   fix: string,
 ): Promise<{ taskDefinition: TaskDefinition; tags: Tag[] }> {
+  let response;
   try {
-    const response = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ["TAGS"] }));
-    if (!response.taskDefinition) throw new DeployError(`Task definition ${taskDefinition} does not exist: ${fix}`);
-    return { taskDefinition: response.taskDefinition, tags: response.tags ?? [] };
+    response = await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition, include: ["TAGS"] }));
   } catch (error) {
     const e = error as { name?: string; message?: string };
     if (e.name === "ClientException" && /unable to describe task definition|does not exist/i.test(e.message ?? "")) {
       throw new DeployError(`Task definition ${taskDefinition} does not exist: ${fix}`, error);
     }
-    return awsCall("ecs:DescribeTaskDefinition", () => Promise.reject(error));
+    throw explainAwsError(error, "ecs:DescribeTaskDefinition");
   }
+  if (!response.taskDefinition) throw new DeployError(`Task definition ${taskDefinition} does not exist: ${fix}`);
+  return { taskDefinition: response.taskDefinition, tags: response.tags ?? [] };
 }
