@@ -1,0 +1,356 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../infra/config";
+import { readStackConfigFile } from "../scripts/lib/offline-program";
+import { refreshParameterName } from "../scripts/staging/refresh-parameters";
+
+/** Resources the component registered. */
+interface Recorded {
+  type: string;
+  name: string;
+  parent?: string;
+  inputs: Record<string, any>;
+}
+const recorded: Recorded[] = [];
+const parents = new Map<string, string>();
+
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+const rds = (kind: string, id: string) => `arn:aws:rds:${REGION}:${ACCOUNT}:${kind}:${id}`;
+const PROD_DB = rds("db", "friday-prod-db");
+const STAGING_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf`;
+const PROD_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-prod-XyZ123`;
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:friday-staging-notifications`;
+const SERVICE = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/friday-staging/friday-staging-app`;
+const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/friday-staging`;
+const REPOSITORY = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/friday-cli`;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        recorded.push({ type: args.type, name: args.name, parent: parents.get(args.name), inputs: args.inputs });
+        const arn =
+          args.type === "aws:secretsmanager/secret:Secret"
+            ? `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${args.inputs.name}-Q1w2E3`
+            : args.type === "aws:ecs/taskDefinition:TaskDefinition"
+              ? `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${args.inputs.family}:1`
+              : `arn:aws:${args.type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${args.name}`;
+        const state: Record<string, any> = { ...args.inputs, arn };
+        if (args.type === "aws:ecs/taskDefinition:TaskDefinition") state.arnWithoutRevision = arn.replace(/:1$/, "");
+        if (args.type === "aws:cloudwatch/logGroup:LogGroup") state.arn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${args.inputs.name}`;
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        switch (args.token) {
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDA" };
+          case "aws:index/getRegion:getRegion":
+            return { name: REGION, region: REGION, id: REGION };
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+          default:
+            throw new Error(`unexpected invoke ${args.token}`);
+        }
+      },
+    },
+    "friday",
+    "staging",
+    false,
+  );
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request: any, callback: any) => {
+    parents.set(request.getName(), request.getParent());
+    return register(request, callback);
+  };
+});
+
+async function settle(): Promise<void> {
+  const settings = require("@pulumi/pulumi/runtime/settings");
+  await settings.waitForRPCs?.();
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply(resolve));
+}
+
+const settings = parseStackConfig("staging", {
+  ...readStackConfigFile("staging"),
+  "friday:stagingRefresh": JSON.stringify({ schedule: "cron(30 2 ? * MON *)", retentionHours: 48, scrubConcurrency: 4 }),
+}).stagingRefresh;
+
+async function build(overrides: Record<string, unknown> = {}) {
+  recorded.length = 0;
+  const { StagingRefresh } = await import("./staging-refresh");
+  const component = new StagingRefresh("staging-refresh", {
+    stack: "staging",
+    image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-cli@sha256:${"a".repeat(64)}`,
+    imageRepositoryArn: REPOSITORY,
+    vpcId: "vpc-1",
+    subnetIds: ["subnet-a", "subnet-b"],
+    clusterArn: CLUSTER,
+    serviceArn: SERVICE,
+    databaseSecurityGroupId: "sg-staging-db",
+    databaseSecretArn: STAGING_SECRET,
+    databaseSubnetGroupName: "friday-staging-db-subnets",
+    databaseParameterGroupName: "friday-staging-db-postgres17",
+    notificationsTopicArn: TOPIC,
+    settings,
+    ...overrides,
+  });
+  await promiseOf(pulumi.all([component.taskDefinition.arn, component.schedule.arn, component.failureAlarm.arn]));
+  await settle();
+  return component;
+}
+
+const only = (type: string, name?: string) => {
+  const found = recorded.filter((r) => r.type === type && (name === undefined || r.name === name));
+  expect(found).toHaveLength(1);
+  return found[0];
+};
+
+// ------------------------------------------------------------------------------------------------
+// A small IAM evaluator: explicit deny wins, then any allow; wildcards as IAM reads them.
+
+type Statement = { Effect: "Allow" | "Deny"; Action: string | string[]; Resource?: string | string[]; NotResource?: string | string[] };
+const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(value);
+function matches(s: Statement, action: string, resource: string): boolean {
+  if (!list(s.Action).some((a) => glob(a, action))) return false;
+  if (s.NotResource) return !list(s.NotResource).some((r) => glob(r, resource));
+  return list(s.Resource).some((r) => glob(r, resource));
+}
+function allowed(policy: { Statement: Statement[] }, action: string, resource: string): boolean {
+  if (policy.Statement.some((s) => s.Effect === "Deny" && matches(s, action, resource))) return false;
+  return policy.Statement.some((s) => s.Effect === "Allow" && matches(s, action, resource));
+}
+
+describe("StagingRefresh", () => {
+  let taskPolicy: { Statement: Statement[] };
+  beforeAll(async () => {
+    await build();
+    taskPolicy = JSON.parse(only("aws:iam/rolePolicy:RolePolicy", "staging-refresh-task-policy").inputs.policy);
+  });
+
+  it("is a friday:data:StagingRefresh whose children are all parented to it and named after it", () => {
+    const component = only("friday:data:StagingRefresh");
+    expect(component.name).toBe("staging-refresh");
+    for (const r of recorded.filter((r) => r.type !== "friday:data:StagingRefresh")) {
+      expect(r.name).toMatch(/^staging-refresh-/);
+      expect(r.parent).toMatch(/friday:data:StagingRefresh::staging-refresh$/);
+    }
+  });
+
+  it("runs `staging refresh --stack staging` from the given image on Fargate with its own roles and logs", () => {
+    const task = only("aws:ecs/taskDefinition:TaskDefinition").inputs;
+    expect(task).toMatchObject({ family: "friday-staging-staging-refresh", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } });
+    const [container] = JSON.parse(task.containerDefinitions);
+    expect(container).toMatchObject({
+      image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-cli@sha256:${"a".repeat(64)}`,
+      command: ["staging", "refresh", "--stack", "staging", "--region", REGION],
+      logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/friday/staging/staging-refresh" } },
+    });
+    expect(JSON.stringify(container)).not.toMatch(/secret|password|key/i);
+  });
+
+  it("runs on the configured EventBridge Scheduler cron, in private subnets with the job's security group", () => {
+    const schedule = only("aws:scheduler/schedule:Schedule").inputs;
+    expect(schedule).toMatchObject({
+      scheduleExpression: "cron(30 2 ? * MON *)",
+      scheduleExpressionTimezone: "UTC",
+      state: "ENABLED",
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: CLUSTER,
+        retryPolicy: { maximumRetryAttempts: 0 },
+        ecsParameters: { launchType: "FARGATE", taskCount: 1, networkConfiguration: { subnets: ["subnet-a", "subnet-b"], securityGroups: ["staging-refresh-job-sg-id"], assignPublicIp: false } },
+      },
+    });
+    const policy = JSON.parse(only("aws:iam/rolePolicy:RolePolicy", "staging-refresh-scheduler-policy").inputs.policy);
+    expect(policy.Statement).toEqual([
+      { Sid: "RunRefreshTask", Effect: "Allow", Action: ["ecs:RunTask"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-staging-refresh:*`], Condition: { ArnEquals: { "ecs:cluster": CLUSTER } } },
+      { Sid: "PassRefreshRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: expect.arrayContaining([expect.stringContaining("task-role"), expect.stringContaining("execution-role")]), Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+    ]);
+    const trust = JSON.parse(only("aws:iam/role:Role", "staging-refresh-scheduler-role").inputs.assumeRolePolicy);
+    expect(trust.Statement[0]).toMatchObject({ Principal: { Service: "scheduler.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } });
+  });
+
+  describe("the task role", () => {
+    const prodChanges = [
+      "rds:ModifyDBInstance",
+      "rds:DeleteDBInstance",
+      "rds:RebootDBInstance",
+      "rds:StopDBInstance",
+      "rds:AddTagsToResource",
+      "rds:RemoveTagsFromResource",
+      "rds:RestoreDBInstanceFromDBSnapshot",
+      "rds:RestoreDBInstanceToPointInTime",
+      "rds:CreateDBInstanceReadReplica",
+      "rds:PromoteReadReplica",
+      "rds:StartExportTask",
+      "rds:DeleteDBSnapshot",
+    ];
+
+    it.each(prodChanges)("cannot %s prod's database", (action) => {
+      expect(allowed(taskPolicy, action, PROD_DB)).toBe(false);
+    });
+
+    it("can snapshot prod, but only into a snapshot named with the refresh prefix", () => {
+      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", PROD_DB)).toBe(true);
+      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
+      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-prod-db-manual"))).toBe(false);
+      expect(allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "rds:friday-prod-db-2026-11-25-03-00"))).toBe(false);
+      expect(allowed(taskPolicy, "rds:ModifyDBSnapshotAttribute", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(false);
+    });
+
+    it("restores, modifies, renames and deletes only resources named friday-staging-…", () => {
+      for (const id of ["friday-staging-db", "friday-staging-db-previous", "friday-staging-refresh-r20261126030000-isolated", "friday-staging-refresh-r20261126030000-new"]) {
+        for (const action of ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
+          expect(`${action} ${id}: ${allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: true`);
+        }
+      }
+      for (const id of ["friday-prod-db", "friday-prod-db-previous", "other-app-db"]) {
+        for (const action of ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
+          expect(`${action} ${id}: ${allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: false`);
+        }
+      }
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-staging-db-subnets"))).toBe(true);
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-prod-db-subnets"))).toBe(false);
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-staging-db-postgres17"))).toBe(true);
+    });
+
+    it("reads the scrub key and staging's database secret, and no other secret (prod's included)", () => {
+      const keyArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-Q1w2E3`;
+      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", keyArn)).toBe(true);
+      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", keyArn)).toBe(true);
+      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", STAGING_SECRET)).toBe(true);
+      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
+      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
+      // Even a broader grant added later cannot open prod's secret: the deny names everything else.
+      const widened = { Statement: [...taskPolicy.Statement, { Effect: "Allow" as const, Action: "secretsmanager:GetSecretValue", Resource: "*" }] };
+      expect(allowed(widened, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
+    });
+
+    it("reads only its own stack's parameters (and prod's database identifier)", () => {
+      const ssm = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
+      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/staging/db-instance-identifier"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:GetParameters", ssm(refreshParameterName("staging", "scrubKeySecretArn")))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-instance-identifier"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-secret-arn"))).toBe(false);
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+    });
+
+    it("has no wildcard actions, and '*' resources only where AWS offers no resource-level permission", () => {
+      for (const policy of recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy))) {
+        for (const s of policy.Statement) {
+          for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+          if (s.Resource === "*" || list(s.Resource).includes("*")) {
+            expect(list(s.Action).sort()).toEqual(expect.arrayContaining(list(s.Action)));
+            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth"]).toEqual(expect.arrayContaining(list(s.Action)));
+          }
+        }
+      }
+    });
+
+    it("publishes failures, reads only its own service's health", () => {
+      expect(allowed(taskPolicy, "sns:Publish", TOPIC)).toBe(true);
+      expect(allowed(taskPolicy, "sns:Publish", TOPIC.replace("staging", "prod"))).toBe(false);
+      expect(allowed(taskPolicy, "ecs:DescribeServices", SERVICE)).toBe(true);
+      expect(allowed(taskPolicy, "ecs:UpdateService", SERVICE)).toBe(false);
+    });
+
+    it("grants use of a customer-managed database key only through RDS, when one is given", async () => {
+      expect(taskPolicy.Statement.some((s) => list(s.Action).some((a) => a.startsWith("kms:")))).toBe(false);
+      await build({ databaseKmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/k-1` });
+      const policy = JSON.parse(only("aws:iam/rolePolicy:RolePolicy", "staging-refresh-task-policy").inputs.policy);
+      expect(policy.Statement).toContainEqual(expect.objectContaining({ Sid: "UseDatabaseKeyThroughRds", Resource: [`arn:aws:kms:${REGION}:${ACCOUNT}:key/k-1`], Condition: { StringEquals: { "kms:ViaService": `rds.${REGION}.amazonaws.com` } } }));
+      await build();
+    });
+  });
+
+  describe("security groups", () => {
+    const ingressRules = () => recorded.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const egressRules = () => recorded.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
+
+    it("the isolated group admits PostgreSQL from the job's group and nothing else, and has no egress", () => {
+      const sgs = recorded.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup");
+      expect(sgs.map((s) => s.name).sort()).toEqual(["staging-refresh-isolated-sg", "staging-refresh-job-sg"]);
+      for (const sg of sgs) {
+        expect(sg.inputs.ingress ?? []).toEqual([]);
+        expect(sg.inputs.egress ?? []).toEqual([]);
+      }
+      expect(ingressRules().filter((r) => r.inputs.securityGroupId === "staging-refresh-isolated-sg-id").map((r) => r.inputs)).toEqual([
+        expect.objectContaining({ referencedSecurityGroupId: "staging-refresh-job-sg-id", ipProtocol: "tcp", fromPort: 5432, toPort: 5432 }),
+      ]);
+      expect(ingressRules().some((r) => r.inputs.cidrIpv4 || r.inputs.cidrIpv6 || r.inputs.prefixListId)).toBe(false);
+      expect(egressRules().filter((r) => r.inputs.securityGroupId === "staging-refresh-isolated-sg-id")).toEqual([]);
+    });
+
+    it("the job has no ingress; it reaches the isolated instance, staging's database and HTTPS", () => {
+      expect(ingressRules().filter((r) => r.inputs.securityGroupId === "staging-refresh-job-sg-id")).toEqual([]);
+      expect(egressRules().map((r) => [r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4, r.inputs.fromPort]).sort()).toEqual([
+        ["0.0.0.0/0", 443],
+        ["sg-staging-db", 5432],
+        ["staging-refresh-isolated-sg-id", 5432],
+      ]);
+      expect(ingressRules().filter((r) => r.inputs.securityGroupId === "sg-staging-db").map((r) => r.inputs.referencedSecurityGroupId)).toEqual(["staging-refresh-job-sg-id"]);
+    });
+  });
+
+  it("keeps the scrub key in Secrets Manager without a value in the program (the job makes it)", () => {
+    expect(only("aws:secretsmanager/secret:Secret").inputs).toMatchObject({ name: "friday/staging/staging-refresh/scrub-key" });
+    expect(recorded.filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")).toEqual([]);
+  });
+
+  it("publishes what the job reads as SSM parameters", () => {
+    const params = Object.fromEntries(recorded.filter((r) => r.type === "aws:ssm/parameter:Parameter").map((r) => [r.inputs.name, r.inputs.value?.value ?? r.inputs.value])); // the provider marks values secret
+    expect(params).toEqual({
+      [refreshParameterName("staging", "isolatedSecurityGroupId")]: "staging-refresh-isolated-sg-id",
+      [refreshParameterName("staging", "scrubKeySecretArn")]: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-Q1w2E3`,
+      [refreshParameterName("staging", "retentionHours")]: "48",
+      [refreshParameterName("staging", "scrubConcurrency")]: "4",
+    });
+  });
+
+  it("alarms to the notifications topic on a failed run (counted from the job's log)", () => {
+    const filter = only("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs;
+    expect(filter).toMatchObject({ logGroupName: "/friday/staging/staging-refresh", pattern: '"STAGING REFRESH FAILED"', metricTransformation: { name: "StagingRefreshFailures", namespace: "friday/staging", value: "1" } });
+    expect(only("aws:cloudwatch/metricAlarm:MetricAlarm").inputs).toMatchObject({
+      metricName: "StagingRefreshFailures",
+      namespace: "friday/staging",
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [TOPIC],
+    });
+  });
+
+  it("a disabled schedule still leaves the job runnable by hand", async () => {
+    await build({ settings: { ...settings, enabled: false } });
+    expect(only("aws:scheduler/schedule:Schedule").inputs.state).toBe("DISABLED");
+    expect(recorded.filter((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")).toHaveLength(1);
+    await build();
+  });
+});
+
+describe("validateStagingRefreshArgs", () => {
+  const base = { stack: "staging", image: "x", imageRepositoryArn: "x", vpcId: "x", subnetIds: [], clusterArn: "x", serviceArn: "x", databaseSecurityGroupId: "x", databaseSecretArn: "x", databaseSubnetGroupName: "x", databaseParameterGroupName: "x", notificationsTopicArn: "x", settings };
+
+  it.each([
+    [{ stack: "prod" }, 'StagingRefresh "r": stack must be "staging": the refresh only ever replaces staging\'s database (got "prod").'],
+    [{ sourceDatabaseIdentifier: "friday-staging-copy" }, 'StagingRefresh "r": sourceDatabaseIdentifier must not start with "friday-staging-": the job may modify and delete everything named so (got "friday-staging-copy").'],
+    [{ databaseIdentifier: "staging-db" }, 'StagingRefresh "r": databaseIdentifier must start with "friday-staging-" (the job\'s IAM is scoped to that prefix) (got "staging-db").'],
+    [{ memory: 512 }, 'StagingRefresh "r": memory must be between 2048 and 8192 MiB for cpu 1024 (got 512).'],
+    [{ cpu: 300 }, 'StagingRefresh "r": cpu must be a Fargate size: 256, 512, 1024, 2048 or 4096 (got 300).'],
+    [{ settings: { ...settings, schedule: "rate(1 day)" } }, 'StagingRefresh "r": settings.schedule must be a six-field cron expression like "cron(0 4 ? * SUN *)" (got "rate(1 day)").'],
+  ])("%j", async (override, message) => {
+    const { validateStagingRefreshArgs } = await import("./staging-refresh");
+    expect(() => validateStagingRefreshArgs("r", { ...base, ...override } as any)).toThrow(message);
+  });
+
+  it("accepts the defaults", async () => {
+    const { validateStagingRefreshArgs } = await import("./staging-refresh");
+    expect(() => validateStagingRefreshArgs("r", base as any)).not.toThrow();
+  });
+});

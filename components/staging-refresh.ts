@@ -1,0 +1,444 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StagingRefreshSettings } from "../infra/config";
+import { PARITY } from "../infra/parity";
+import { parameterName, parameterPrefix } from "../infra/stack-parameters";
+import { refreshParameterName, refreshResourcePrefix, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
+
+export interface StagingRefreshArgs {
+  /** The stack whose database the job replaces; only "staging". */
+  readonly stack: string;
+  /** The stack whose database is copied (read only: snapshots). @default "prod" */
+  readonly sourceStack?: string;
+  /** The source database's instance identifier. @default "friday-<sourceStack>-db" */
+  readonly sourceDatabaseIdentifier?: string;
+  /** The refreshed database's instance identifier. @default "friday-<stack>-db" */
+  readonly databaseIdentifier?: string;
+  /** Image holding the friday CLI; the task runs `<entryPoint> staging refresh --stack <stack>`. */
+  readonly image: pulumi.Input<string>;
+  /** ECR repository the image comes from: the only one the job may pull from. */
+  readonly imageRepositoryArn: pulumi.Input<string>;
+  /** Entry point that runs the friday CLI in the image. @default the image's own */
+  readonly entryPoint?: string[];
+  /** The VPC the job and the isolated instance live in. */
+  readonly vpcId: pulumi.Input<string>;
+  /** Private subnets the job's task runs in. */
+  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** ECS cluster the scheduled task runs on (`friday-<stack>`). */
+  readonly clusterArn: pulumi.Input<string>;
+  /** The stack's app service: the job reads its health after the swap. */
+  readonly serviceArn: pulumi.Input<string>;
+  /** Security group of the refreshed database: the job gets a rule into it (to prewarm). */
+  readonly databaseSecurityGroupId: pulumi.Input<string>;
+  /** The refreshed database's master secret: the replacement gets the same password. */
+  readonly databaseSecretArn: pulumi.Input<string>;
+  /** DB subnet group of the refreshed database (restores go there). */
+  readonly databaseSubnetGroupName: pulumi.Input<string>;
+  /** DB parameter group of the refreshed database (restores use it). */
+  readonly databaseParameterGroupName: pulumi.Input<string>;
+  /** KMS key of the databases' storage, when a customer-managed key (not aws/rds). @default none */
+  readonly databaseKmsKeyArn?: pulumi.Input<string>;
+  /** SNS topic told about failed runs (by the job and by the alarm). */
+  readonly notificationsTopicArn: pulumi.Input<string>;
+  /** The `friday:stagingRefresh` settings: schedule, retention, concurrency, enabled. */
+  readonly settings: StagingRefreshSettings;
+  /** Fargate CPU units of the job. @default 1024 */
+  readonly cpu?: number;
+  /** Fargate memory of the job (MiB). @default 2048 */
+  readonly memory?: number;
+  /** CPU architecture of the image. @default PARITY.service.cpuArchitecture */
+  readonly cpuArchitecture?: "ARM64" | "X86_64";
+  /** Days the job's logs are kept. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Tags for every resource. @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+/** Throws one error naming the component, the field, the bad value and the fix. */
+export function validateStagingRefreshArgs(name: string, args: StagingRefreshArgs): void {
+  const fail = (field: string, got: unknown, fix: string) => {
+    throw new Error(`StagingRefresh "${name}": ${field} ${fix} (got ${JSON.stringify(got)}).`);
+  };
+  const sourceStack = args.sourceStack ?? "prod";
+  if (args.stack !== "staging") fail("stack", args.stack, 'must be "staging": the refresh only ever replaces staging\'s database');
+  if (sourceStack === args.stack) fail("sourceStack", sourceStack, "must differ from stack");
+  const source = args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`;
+  const target = args.databaseIdentifier ?? `friday-${args.stack}-db`;
+  if (!target.startsWith(stackResourcePrefix(args.stack))) fail("databaseIdentifier", target, `must start with "${stackResourcePrefix(args.stack)}" (the job's IAM is scoped to that prefix)`);
+  if (source.startsWith(stackResourcePrefix(args.stack))) fail("sourceDatabaseIdentifier", source, `must not start with "${stackResourcePrefix(args.stack)}": the job may modify and delete everything named so`);
+  const cpu = args.cpu ?? 1024;
+  const memory = args.memory ?? 2048;
+  if (![256, 512, 1024, 2048, 4096].includes(cpu)) fail("cpu", cpu, "must be a Fargate size: 256, 512, 1024, 2048 or 4096");
+  if (!Number.isInteger(memory) || memory < cpu * 2 || memory > cpu * 8) fail("memory", memory, `must be between ${cpu * 2} and ${cpu * 8} MiB for cpu ${cpu}`);
+  if (!/^cron\((\S+ ){5}\S+\)$/.test(args.settings.schedule)) fail("settings.schedule", args.settings.schedule, 'must be a six-field cron expression like "cron(0 4 ? * SUN *)"');
+}
+
+/**
+ * The scheduled staging refresh: an ECS task running `friday staging refresh --stack staging` on an
+ * EventBridge Scheduler cron, with a least-privilege role (prod: create snapshots, nothing else),
+ * an isolated security group for the unscrubbed temporary instance (reachable only from the job),
+ * the scrub key in Secrets Manager, and an alarm on failed runs → the notifications topic.
+ */
+export class StagingRefresh extends pulumi.ComponentResource {
+  /** Security group of the job's task. */
+  public readonly jobSecurityGroup: aws.ec2.SecurityGroup;
+  /** Security group of the temporary, unscrubbed instance: ingress only from the job. */
+  public readonly isolatedSecurityGroup: aws.ec2.SecurityGroup;
+  /** The scrub HMAC key (its value is created by the job's first run and never leaves AWS). */
+  public readonly scrubKeySecret: aws.secretsmanager.Secret;
+  public readonly taskRole: aws.iam.Role;
+  public readonly executionRole: aws.iam.Role;
+  public readonly taskDefinition: aws.ecs.TaskDefinition;
+  public readonly schedule: aws.scheduler.Schedule;
+  public readonly failureAlarm: aws.cloudwatch.MetricAlarm;
+  public readonly logGroup: aws.cloudwatch.LogGroup;
+
+  private readonly names: { prefix: string; source: string; target: string; sourceStack: string; family: string };
+
+  constructor(name: string, args: StagingRefreshArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("friday:data:StagingRefresh", name, {}, opts);
+    validateStagingRefreshArgs(name, args);
+    const sourceStack = args.sourceStack ?? "prod";
+    this.names = {
+      prefix: `friday-${args.stack}-staging-refresh`,
+      source: args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`,
+      target: args.databaseIdentifier ?? `friday-${args.stack}-db`,
+      sourceStack,
+      family: `friday-${args.stack}-staging-refresh`,
+    };
+    const tags = { ...(args.tags ?? {}), "friday:stack": args.stack, "friday:component": "staging-refresh" };
+
+    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/friday/${args.stack}/staging-refresh`, retentionInDays: args.logRetentionDays ?? 30, tags }, { parent: this });
+    this.scrubKeySecret = this.createScrubKeySecret(name, args, tags);
+    [this.jobSecurityGroup, this.isolatedSecurityGroup] = this.createSecurityGroups(name, args, tags);
+    this.executionRole = this.createExecutionRole(name, args, tags);
+    this.taskRole = this.createTaskRole(name, args, tags);
+    this.taskDefinition = this.createTaskDefinition(name, args, tags);
+    this.schedule = this.createSchedule(name, args);
+    this.publishParameters(name, args, tags);
+    this.failureAlarm = this.createFailureAlarm(name, args, tags);
+
+    this.registerOutputs({
+      taskDefinitionArn: this.taskDefinition.arn,
+      scheduleArn: this.schedule.arn,
+      jobSecurityGroupId: this.jobSecurityGroup.id,
+      isolatedSecurityGroupId: this.isolatedSecurityGroup.id,
+      scrubKeySecretArn: this.scrubKeySecret.arn,
+      failureAlarmArn: this.failureAlarm.arn,
+    });
+  }
+
+  /** The secret exists without a value: the job's first run puts a random key in it (no key in state or config). */
+  private createScrubKeySecret(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.secretsmanager.Secret {
+    return new aws.secretsmanager.Secret(
+      `${name}-scrub-key`,
+      {
+        name: `friday/${args.stack}/staging-refresh/scrub-key`,
+        description: "HMAC key of the staging scrub (deterministic pseudonyms). Created by the refresh job's first run; never in the repo or config.",
+        recoveryWindowInDays: 30,
+        tags,
+      },
+      { parent: this },
+    );
+  }
+
+  private createSecurityGroups(name: string, args: StagingRefreshArgs, tags: Record<string, string>): [aws.ec2.SecurityGroup, aws.ec2.SecurityGroup] {
+    const port = PARITY.database.port;
+    const job = new aws.ec2.SecurityGroup(
+      `${name}-job-sg`,
+      { vpcId: args.vpcId, description: `friday ${args.stack} staging refresh job: no ingress; egress to AWS APIs and the databases it works on`, tags: { ...tags, Name: `${this.names.prefix}-job` } },
+      { parent: this },
+    );
+    const isolated = new aws.ec2.SecurityGroup(
+      `${name}-isolated-sg`,
+      { vpcId: args.vpcId, description: `friday ${args.stack} staging refresh: the unscrubbed temporary instance, reachable only from the refresh job`, tags: { ...tags, Name: `${this.names.prefix}-isolated` } },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupIngressRule(`${name}-isolated-from-job`, { securityGroupId: isolated.id, referencedSecurityGroupId: job.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "PostgreSQL from the refresh job only", tags }, { parent: this });
+    new aws.vpc.SecurityGroupEgressRule(`${name}-job-to-isolated`, { securityGroupId: job.id, referencedSecurityGroupId: isolated.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "PostgreSQL to the isolated instance", tags }, { parent: this });
+    new aws.vpc.SecurityGroupEgressRule(`${name}-job-to-database`, { securityGroupId: job.id, referencedSecurityGroupId: args.databaseSecurityGroupId, ipProtocol: "tcp", fromPort: port, toPort: port, description: "PostgreSQL to the staging database (prewarm)", tags }, { parent: this });
+    new aws.vpc.SecurityGroupEgressRule(`${name}-job-to-aws`, { securityGroupId: job.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS to AWS APIs (RDS, SSM, Secrets Manager, SNS, ECS, ELB, ECR, logs)", tags }, { parent: this });
+    new aws.vpc.SecurityGroupIngressRule(`${name}-database-from-job`, { securityGroupId: args.databaseSecurityGroupId, referencedSecurityGroupId: job.id, ipProtocol: "tcp", fromPort: port, toPort: port, description: "PostgreSQL from the staging refresh job (prewarm)", tags }, { parent: this });
+    return [job, isolated];
+  }
+
+  private createExecutionRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
+    const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: ecsTasksTrust(), description: "ECS pulls the staging refresh image and writes its logs", tags }, { parent: this });
+    new aws.iam.RolePolicy(
+      `${name}-execution-policy`,
+      {
+        role: role.id,
+        policy: pulumi.all([args.imageRepositoryArn, this.logGroup.arn]).apply(([repositoryArn, logGroupArn]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              // GetAuthorizationToken has no resource-level permissions.
+              { Sid: "EcrLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+              { Sid: "PullImage", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: repositoryArn },
+              { Sid: "WriteLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+            ],
+          }),
+        ),
+      },
+      { parent: this },
+    );
+    return role;
+  }
+
+  /**
+   * The job's role. Prod: CreateDBSnapshot into a snapshot named with the refresh prefix — nothing
+   * else (and an explicit deny on every change to prod's instance). Everything it restores, modifies,
+   * renames or deletes is named `friday-<stack>-…`. Secrets: the scrub key and staging's database
+   * secret only (an explicit deny on reading any other secret).
+   */
+  private createTaskRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
+    const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: ecsTasksTrust(), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    new aws.iam.RolePolicy(
+      `${name}-task-policy`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.databaseKmsKeyArn ?? ""])
+          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, kmsKeyArn]) =>
+            JSON.stringify(
+              stagingRefreshPolicy({
+                rdsArn: (kind: string, id: string) => `arn:${part}:rds:${regionName}:${accountId}:${kind}:${id}`,
+                ssmParameterArn: (path: string) => `arn:${part}:ssm:${regionName}:${accountId}:parameter${path}`,
+                stack: args.stack,
+                sourceStack: this.names.sourceStack,
+                sourceIdentifier: this.names.source,
+                subnetGroup,
+                parameterGroup,
+                keySecretArn,
+                databaseSecretArn,
+                topicArn,
+                serviceArn,
+                kmsKeyArn: kmsKeyArn || undefined,
+                region: regionName,
+              }),
+            ),
+          ),
+      },
+      { parent: this },
+    );
+    return role;
+  }
+
+  private createTaskDefinition(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.ecs.TaskDefinition {
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    return new aws.ecs.TaskDefinition(
+      `${name}-task`,
+      {
+        family: this.names.family,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(args.cpu ?? 1024),
+        memory: String(args.memory ?? 2048),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture ?? PARITY.service.cpuArchitecture },
+        executionRoleArn: this.executionRole.arn,
+        taskRoleArn: this.taskRole.arn,
+        containerDefinitions: pulumi.all([args.image, this.logGroup.name, region]).apply(([image, logGroup, regionName]) =>
+          JSON.stringify([
+            {
+              name: "staging-refresh",
+              image,
+              essential: true,
+              ...(args.entryPoint ? { entryPoint: args.entryPoint } : {}),
+              command: ["staging", "refresh", "--stack", args.stack, "--region", regionName],
+              environment: [{ name: "NODE_ENV", value: "production" }],
+              logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": logGroup, "awslogs-region": regionName, "awslogs-stream-prefix": "refresh" } },
+            },
+          ]),
+        ),
+        tags,
+      },
+      { parent: this },
+    );
+  }
+
+  private createSchedule(name: string, args: StagingRefreshArgs): aws.scheduler.Schedule {
+    const role = new aws.iam.Role(
+      `${name}-scheduler-role`,
+      {
+        assumeRolePolicy: aws.getCallerIdentityOutput({}, { parent: this }).accountId.apply((accountId) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": accountId } } }],
+          }),
+        ),
+        description: "EventBridge Scheduler starts the staging refresh task",
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-scheduler-policy`,
+      {
+        role: role.id,
+        policy: pulumi.all([this.taskDefinition.arnWithoutRevision, args.clusterArn, this.taskRole.arn, this.executionRole.arn]).apply(([taskDefinition, clusterArn, taskRoleArn, executionRoleArn]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              { Sid: "RunRefreshTask", Effect: "Allow", Action: ["ecs:RunTask"], Resource: [`${taskDefinition}:*`], Condition: { ArnEquals: { "ecs:cluster": clusterArn } } },
+              { Sid: "PassRefreshRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [taskRoleArn, executionRoleArn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+            ],
+          }),
+        ),
+      },
+      { parent: this },
+    );
+    return new aws.scheduler.Schedule(
+      `${name}-schedule`,
+      {
+        name: this.names.prefix,
+        description: `friday: refresh ${this.names.target} from a scrubbed snapshot of ${this.names.source}`,
+        scheduleExpression: args.settings.schedule,
+        scheduleExpressionTimezone: args.settings.timezone,
+        state: args.settings.enabled ? "ENABLED" : "DISABLED",
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: args.clusterArn,
+          roleArn: role.arn,
+          // A failed run cleans up and alarms; the next scheduled (or a manual) run resumes.
+          retryPolicy: { maximumRetryAttempts: 0 },
+          ecsParameters: {
+            taskDefinitionArn: this.taskDefinition.arn,
+            launchType: "FARGATE",
+            taskCount: 1,
+            networkConfiguration: { subnets: args.subnetIds, securityGroups: [this.jobSecurityGroup.id], assignPublicIp: false },
+          },
+        },
+      },
+      { parent: this },
+    );
+  }
+
+  /** What the job reads at start (besides the stacks' own parameters). */
+  private publishParameters(name: string, args: StagingRefreshArgs, tags: Record<string, string>): void {
+    const values: Array<[string, Parameters<typeof refreshParameterName>[1], pulumi.Input<string>]> = [
+      ["isolated-sg", "isolatedSecurityGroupId", this.isolatedSecurityGroup.id],
+      ["scrub-key", "scrubKeySecretArn", this.scrubKeySecret.arn],
+      ["retention", "retentionHours", String(args.settings.retentionHours)],
+      ["concurrency", "scrubConcurrency", String(args.settings.scrubConcurrency)],
+    ];
+    for (const [suffix, key, value] of values) {
+      new aws.ssm.Parameter(`${name}-param-${suffix}`, { name: refreshParameterName(args.stack, key), type: "String", value, tags }, { parent: this });
+    }
+  }
+
+  /** The job prints "STAGING REFRESH FAILED" on every failure; the alarm counts those lines. */
+  private createFailureAlarm(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.cloudwatch.MetricAlarm {
+    const metricName = "StagingRefreshFailures";
+    const namespace = `friday/${args.stack}`;
+    new aws.cloudwatch.LogMetricFilter(
+      `${name}-failures`,
+      { logGroupName: this.logGroup.name, name: `${this.names.prefix}-failures`, pattern: '"STAGING REFRESH FAILED"', metricTransformation: { name: metricName, namespace, value: "1", defaultValue: "0", unit: "Count" } },
+      { parent: this },
+    );
+    return new aws.cloudwatch.MetricAlarm(
+      `${name}-failed-alarm`,
+      {
+        name: `${this.names.prefix}-failed`,
+        alarmDescription: `The staging refresh failed (staging kept its database; the job cleaned up). Runbook: docs/runbooks/staging-refresh.md`,
+        namespace,
+        metricName,
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [args.notificationsTopicArn],
+        tags,
+      },
+      { parent: this },
+    );
+  }
+}
+
+function ecsTasksTrust(): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+}
+
+/** Inputs of the job's policy, resolved. */
+export interface StagingRefreshPolicyInputs {
+  readonly rdsArn: (kind: "db" | "snapshot" | "subgrp" | "pg" | "og" | string, id: string) => string;
+  readonly ssmParameterArn: (path: string) => string;
+  readonly stack: string;
+  readonly sourceStack: string;
+  readonly sourceIdentifier: string;
+  readonly subnetGroup: string;
+  readonly parameterGroup: string;
+  readonly keySecretArn: string;
+  readonly databaseSecretArn: string;
+  readonly topicArn: string;
+  readonly serviceArn: string;
+  readonly kmsKeyArn?: string;
+  readonly region: string;
+}
+
+/** The refresh job's IAM policy document (a pure function, so tests read it directly too). */
+export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: string; Statement: Array<Record<string, unknown>> } {
+  const own = stackResourcePrefix(p.stack); // "friday-staging-"
+  const temporaries = refreshResourcePrefix(p.stack); // "friday-staging-refresh-"
+  const ownInstances = p.rdsArn("db", `${own}*`);
+  const ownSnapshots = p.rdsArn("snapshot", `${temporaries}*`);
+  const sourceInstance = p.rdsArn("db", p.sourceIdentifier);
+  const statements: Array<Record<string, unknown>> = [
+    { Sid: "SnapshotSourceReadOnly", Effect: "Allow", Action: ["rds:CreateDBSnapshot"], Resource: [sourceInstance, ownSnapshots] },
+    { Sid: "DescribeDatabases", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"], Resource: [p.rdsArn("db", "*"), p.rdsArn("snapshot", "*")] },
+    {
+      Sid: "RestoreAndModifyOwnDatabases",
+      Effect: "Allow",
+      Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance"],
+      Resource: [ownInstances, ownSnapshots, p.rdsArn("subgrp", p.subnetGroup), p.rdsArn("pg", p.parameterGroup), p.rdsArn("og", `default:${PARITY.database.engine}-*`)],
+    },
+    {
+      Sid: "SnapshotTagAndDeleteOwnDatabases",
+      Effect: "Allow",
+      Action: ["rds:CreateDBSnapshot", "rds:DeleteDBInstance", "rds:DeleteDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
+      Resource: [ownInstances, ownSnapshots],
+    },
+    {
+      Sid: "NeverChangeTheSource",
+      Effect: "Deny",
+      Action: [
+        "rds:ModifyDBInstance",
+        "rds:DeleteDBInstance",
+        "rds:RebootDBInstance",
+        "rds:StopDBInstance",
+        "rds:StartDBInstance",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource",
+        "rds:PromoteReadReplica",
+        "rds:CreateDBInstanceReadReplica",
+        "rds:RestoreDBInstanceToPointInTime",
+        "rds:StartExportTask",
+        "rds:ModifyDBSnapshotAttribute",
+        "rds:CopyDBSnapshot",
+      ],
+      Resource: [sourceInstance],
+    },
+    { Sid: "ReadStackParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [p.ssmParameterArn(`${parameterPrefix(p.stack)}/*`), p.ssmParameterArn(parameterName(p.sourceStack, "dbInstanceIdentifier"))] },
+    { Sid: "ScrubKey", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"], Resource: [p.keySecretArn] },
+    { Sid: "StagingDatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [p.databaseSecretArn] },
+    { Sid: "NoOtherSecrets", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], NotResource: [p.keySecretArn, p.databaseSecretArn] },
+    { Sid: "NotifyFailures", Effect: "Allow", Action: ["sns:Publish"], Resource: [p.topicArn] },
+    { Sid: "ReadServiceHealth", Effect: "Allow", Action: ["ecs:DescribeServices"], Resource: [p.serviceArn] },
+    // DescribeTargetHealth has no resource-level permissions.
+    { Sid: "ReadTargetHealth", Effect: "Allow", Action: ["elasticloadbalancing:DescribeTargetHealth"], Resource: "*" },
+  ];
+  if (p.kmsKeyArn) {
+    statements.push({
+      Sid: "UseDatabaseKeyThroughRds",
+      Effect: "Allow",
+      Action: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+      Resource: [p.kmsKeyArn],
+      Condition: { StringEquals: { "kms:ViaService": `rds.${p.region}.amazonaws.com` } },
+    });
+  }
+  return { Version: "2012-10-17", Statement: statements };
+}
