@@ -298,6 +298,23 @@ describe("deploy", () => {
     expect(registered.containerDefinitions?.find((c) => c.name === "app")?.image).toBe(IMAGE_A);
   });
 
+  test("--image current on a service with no current revision asks for a digest", async () => {
+    setUpHappyPath();
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [{ serviceName: "friday-staging-app", status: "ACTIVE", currentServiceRevisions: [] }] });
+    await expect(run({ image: "current" }).promise).rejects.toThrow(
+      '--image current: cannot tell which image friday-staging-app runs (no current service revision with container "app"). Pass --image <repository>@sha256:<digest> instead.',
+    );
+    expect(ecsMock).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+  });
+
+  test("a service that is gone: run pulumi up", async () => {
+    setUpHappyPath();
+    ecsMock.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: "MISSING" }] });
+    await expect(run({ image: "current" }).promise).rejects.toThrow(
+      'Service friday-staging-app is not in cluster friday-staging (stack "staging"): run `pulumi up -s staging` to recreate it.',
+    );
+  });
+
   test("finds the new service deployment by listing when UpdateService does not name it", async () => {
     setUpHappyPath();
     ecsMock.on(UpdateServiceCommand).resolves({ service: { serviceName: "friday-staging-app" } });
