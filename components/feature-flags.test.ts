@@ -149,6 +149,18 @@ test("publishes the ids friday flags needs as SSM parameters under /friday/<stac
   expect(parameter("appconfig-immediate-strategy-id")).toMatchObject({ value: "strat-immediate" });
 });
 
+test("exposes the published ids by STACK_PARAMETERS key, for the stack's outputs", async () => {
+  const { component } = await build();
+  const ids = Object.fromEntries(await Promise.all(Object.entries(component.identifiers).map(async ([k, v]) => [k, await promiseOf(v)])));
+  expect(ids).toEqual({
+    appConfigApplicationId: "app1234",
+    appConfigEnvironmentId: "env5678",
+    appConfigProfileId: "prof9012",
+    appConfigGradualStrategyId: "strat-gradual",
+    appConfigImmediateStrategyId: "strat-immediate",
+  });
+});
+
 test("children are named after the component and typed friday:flags:FeatureFlags", async () => {
   await build();
   expect(recorded.find((r) => r.type === "friday:flags:FeatureFlags")?.name).toBe("flags");

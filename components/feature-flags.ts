@@ -72,6 +72,11 @@ export class FeatureFlags extends pulumi.ComponentResource {
   /** The ARN the task role may read: …:application/<id>/environment/<id>/configuration/<id>. */
   public readonly profileReadArn: pulumi.Output<string>;
   public readonly parameters: aws.ssm.Parameter[];
+  /** The ids it publishes under /friday/<stack>/, by STACK_PARAMETERS key (for the stack's outputs). */
+  public readonly identifiers: Record<
+    "appConfigApplicationId" | "appConfigEnvironmentId" | "appConfigProfileId" | "appConfigGradualStrategyId" | "appConfigImmediateStrategyId",
+    pulumi.Output<string>
+  >;
 
   constructor(name: string, args: FeatureFlagsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:flags:FeatureFlags", name, {}, opts);
@@ -143,16 +148,16 @@ export class FeatureFlags extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.identifiers = {
+      appConfigApplicationId: this.application.id,
+      appConfigEnvironmentId: this.environment.environmentId,
+      appConfigProfileId: this.profile.configurationProfileId,
+      appConfigGradualStrategyId: this.gradualStrategy.id,
+      appConfigImmediateStrategyId: this.immediateStrategy.id,
+    };
     this.parameters = this.publishParameters(name, args.stack, tags);
 
-    this.registerOutputs({
-      applicationId: this.application.id,
-      environmentId: this.environment.environmentId,
-      profileId: this.profile.configurationProfileId,
-      gradualStrategyId: this.gradualStrategy.id,
-      immediateStrategyId: this.immediateStrategy.id,
-      profileReadArn: this.profileReadArn,
-    });
+    this.registerOutputs({ ...this.identifiers, profileReadArn: this.profileReadArn });
   }
 
   /** The role AppConfig assumes to read the alarms' state: DescribeAlarms on exactly those alarms. */
@@ -210,13 +215,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
   }
 
   private publishParameters(name: string, stack: string, tags?: Record<string, string>): aws.ssm.Parameter[] {
-    const values: Partial<Record<StackParameterKey, pulumi.Input<string>>> = {
-      appConfigApplicationId: this.application.id,
-      appConfigEnvironmentId: this.environment.environmentId,
-      appConfigProfileId: this.profile.configurationProfileId,
-      appConfigGradualStrategyId: this.gradualStrategy.id,
-      appConfigImmediateStrategyId: this.immediateStrategy.id,
-    };
+    const values: Partial<Record<StackParameterKey, pulumi.Input<string>>> = this.identifiers;
     return (Object.keys(values) as StackParameterKey[]).map(
       (key) =>
         new aws.ssm.Parameter(
@@ -273,5 +272,5 @@ export function appConfigAgentSidecar(stack: string, options: AppConfigAgentSide
           },
         }
       : {}),
-  }) as pulumi.Output<Record<string, unknown>>;
+  }) as unknown as pulumi.Output<Record<string, unknown>>;
 }

@@ -153,7 +153,7 @@ function stateOf(value: AppConfigFlagsDocument["values"][string]): FlagState {
   const users: string[] = [];
   const groups: string[] = [];
   let percent = 0;
-  for (const variant of value._variants) {
+  for (const variant of value._variants as AppConfigVariant[]) {
     if (variant.name === "team" && variant.rule) collectTeam(parseRule(variant.rule), users, groups);
     if (variant.name === "rollout" && variant.rule) {
       const node = parseRule(variant.rule);

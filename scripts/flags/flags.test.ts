@@ -138,7 +138,7 @@ function friday(...args: string[]): Promise<unknown> {
 
 function deployedContent(call = 0): { values: Record<string, any>; flags: Record<string, any> } {
   const input = appconfig.commandCalls(CreateHostedConfigurationVersionCommand)[call].args[0].input;
-  return JSON.parse(Buffer.from(input.Content!).toString("utf8"));
+  return JSON.parse(Buffer.from(input.Content as Uint8Array).toString("utf8"));
 }
 
 test("on: prints the change, creates a version with the flag on, deploys it gradually and follows it to the end", async () => {
