@@ -380,6 +380,21 @@ describe("IAM", () => {
   });
 });
 
+describe("the image registry", () => {
+  test("staging's task execution role may pull (only pull) the releases from prod's repository", () => {
+    const grant = one("aws:ecr/repositoryPolicy:RepositoryPolicy", "friday-release-pull").inputs;
+    expect(grant.repository).toBe("friday-prod-app");
+    expect(JSON.parse(grant.policy).Statement).toEqual([
+      {
+        Sid: "StagingPullsReleases",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/friday-staging-execution` },
+        Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+      },
+    ]);
+  });
+});
+
 describe("notifications", () => {
   test("failures, rollbacks and approvals go to the prod topic through EventBridge", () => {
     const rules = recorded.filter((r) => r.type === "aws:cloudwatch/eventRule:EventRule" && r.name.startsWith("friday-notify-"));

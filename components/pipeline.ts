@@ -211,6 +211,7 @@ export class Pipeline extends pulumi.ComponentResource {
     this.pipeline = this.createPipeline(name, settings);
     this.pipelineName = this.pipeline.name;
     this.createNotifications(name, args.prod.notificationsTopicArn);
+    this.createReleasePullGrant(name, args.prod.ecrRepositoryUrl, args.staging.taskExecutionRoleArn);
 
     this.registerOutputs({
       pipelineName: this.pipeline.name,
@@ -477,6 +478,31 @@ export class Pipeline extends pulumi.ComponentResource {
           },
         ],
         stages,
+      },
+      { parent: this },
+    );
+  }
+
+  /**
+   * Images live in the prod stack's repository only (built once, pushed once); staging runs the same
+   * digests, so staging's task execution role may pull — read-only — from it.
+   */
+  private createReleasePullGrant(name: string, repositoryUrl: pulumi.Input<string>, stagingExecutionRoleArn: pulumi.Input<string>): void {
+    new aws.ecr.RepositoryPolicy(
+      `${name}-release-pull`,
+      {
+        repository: pulumi.output(repositoryUrl).apply((url) => url.slice(url.indexOf("/") + 1)),
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "StagingPullsReleases",
+              Effect: "Allow",
+              Principal: { AWS: stagingExecutionRoleArn },
+              Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            },
+          ],
+        }),
       },
       { parent: this },
     );
