@@ -18,7 +18,6 @@ afterEach(async () => {
   folder.cleanup();
 });
 
-const fast = { retry: { baseDelayMs: 20, maxDelayMs: 100 } };
 
 async function columns(table: string): Promise<string[]> {
   return withClient(db.url, async (c) => (await c.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`, [table])).rows.map((r) => r.column_name));

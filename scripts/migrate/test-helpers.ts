@@ -30,7 +30,7 @@ export async function withClient<T>(url: string, fn: (client: Client) => Promise
 }
 
 /** Captures what the CLI writes to stdout/stderr while `fn` runs, and the exit code it set. */
-export async function captureCli(fn: () => Promise<void>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+export async function captureCli(fn: () => Promise<unknown>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   let stdout = "";
   let stderr = "";
   const out = jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {

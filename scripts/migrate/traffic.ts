@@ -47,7 +47,7 @@ export interface Traffic {
 export const now = (): number => performance.timeOrigin + performance.now();
 
 /** Finds each table's single-column primary key and samples up to `sample` keys. Tables without one (or empty) are skipped. */
-export async function trafficTargets(client: Client, tables: readonly string[], sample = 2000): Promise<TrafficTarget[]> {
+export async function trafficTargets(client: Client, tables: readonly string[], sample = 2000, avoidColumns: readonly string[] = []): Promise<TrafficTarget[]> {
   const targets: TrafficTarget[] = [];
   for (const table of tables) {
     const pk = await client.query<{ column: string }>(
@@ -61,9 +61,10 @@ export async function trafficTargets(client: Client, tables: readonly string[], 
     const writable = await client.query<{ column: string }>(
       `SELECT a.attname AS column FROM pg_attribute a
         WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped AND a.attidentity = '' AND a.attgenerated = ''
+          AND a.attname <> ALL($2::text[])
         ORDER BY EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND a.attnum = ANY(i.indkey)), a.attnum
         LIMIT 1`,
-      [quoteIdent(table)],
+      [quoteIdent(table), avoidColumns],
     );
     const keys = await client.query(`SELECT ${quoteIdent(column)} AS k FROM ${quoteIdent(table)} TABLESAMPLE SYSTEM (1) LIMIT ${sample}`);
     let values = keys.rows.map((r) => r.k);
