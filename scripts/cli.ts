@@ -7,6 +7,8 @@ import { registerRollback } from "./deploy/rollback";
 import { registerStatus } from "./deploy/status";
 import { registerGate } from "./deploy/gate";
 import { registerFlags } from "./flags/register";
+import { registerStagingRefresh } from "./staging/refresh-command";
+import { registerStagingData } from "./staging/data-command";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -25,6 +27,8 @@ export function buildCli(): Command {
   registerStatus(program);
   registerGate(program);
   registerFlags(program);
+  registerStagingRefresh(program);
+  registerStagingData(program);
   return program;
 }
 

@@ -137,13 +137,13 @@ class FakeRds {
     }
   }
 
-  install(rds: ReturnType<typeof mockClient<RDSClient>>): void {
-    rds.on(DescribeDBInstancesCommand).callsFake((input) => {
+  install(rds: typeof rdsStub): void {
+    rds.on(DescribeDBInstancesCommand).callsFake((input: any) => {
       this.tick();
       if (input.DBInstanceIdentifier) return { DBInstances: [this.view(this.instance(input.DBInstanceIdentifier))] };
       return { DBInstances: [...this.instances.values()].map((i) => this.view(i)) };
     });
-    rds.on(DescribeDBSnapshotsCommand).callsFake((input) => {
+    rds.on(DescribeDBSnapshotsCommand).callsFake((input: any) => {
       this.tick();
       if (input.DBSnapshotIdentifier) {
         const found = this.snapshots.get(input.DBSnapshotIdentifier);
@@ -152,7 +152,7 @@ class FakeRds {
       }
       return { DBSnapshots: [...this.snapshots.values()].map((s) => this.view(s)) };
     });
-    rds.on(CreateDBSnapshotCommand).callsFake((input) => {
+    rds.on(CreateDBSnapshotCommand).callsFake((input: any) => {
       this.guard("CreateDBSnapshot", input);
       const source = this.available(input.DBInstanceIdentifier!);
       const id = input.DBSnapshotIdentifier!;
@@ -171,7 +171,7 @@ class FakeRds {
       });
       return { DBSnapshot: { DBSnapshotIdentifier: id, Status: "creating" } };
     });
-    rds.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input) => {
+    rds.on(RestoreDBInstanceFromDBSnapshotCommand).callsFake((input: any) => {
       this.guard("RestoreDBInstanceFromDBSnapshot", input);
       const snapshot = this.snapshots.get(input.DBSnapshotIdentifier!);
       if (!snapshot || snapshot.Status !== "available") throw new DBSnapshotNotFoundFault({ message: "snapshot not available", $metadata: {} });
@@ -186,7 +186,7 @@ class FakeRds {
         MultiAZ: input.MultiAZ,
         DeletionProtection: input.DeletionProtection,
         BackupRetentionPeriod: input.BackupRetentionPeriod,
-        VpcSecurityGroups: (input.VpcSecurityGroupIds ?? []).map((g) => ({ VpcSecurityGroupId: g, Status: "active" })),
+        VpcSecurityGroups: (input.VpcSecurityGroupIds ?? []).map((g: string) => ({ VpcSecurityGroupId: g, Status: "active" })),
         DBSubnetGroup: { DBSubnetGroupName: input.DBSubnetGroupName },
         DBParameterGroups: [{ DBParameterGroupName: input.DBParameterGroupName }],
         TagList: input.Tags,
@@ -194,7 +194,7 @@ class FakeRds {
       });
       return { DBInstance: { DBInstanceIdentifier: id } };
     });
-    rds.on(ModifyDBInstanceCommand).callsFake((input) => {
+    rds.on(ModifyDBInstanceCommand).callsFake((input: any) => {
       this.guard("ModifyDBInstance", input);
       const instance = this.available(input.DBInstanceIdentifier!);
       if (input.NewDBInstanceIdentifier) {
@@ -224,7 +224,7 @@ class FakeRds {
       if (input.DeletionProtection !== undefined) instance.DeletionProtection = input.DeletionProtection;
       return { DBInstance: { DBInstanceIdentifier: instance.DBInstanceIdentifier } };
     });
-    rds.on(DeleteDBInstanceCommand).callsFake((input) => {
+    rds.on(DeleteDBInstanceCommand).callsFake((input: any) => {
       this.guard("DeleteDBInstance", input);
       const instance = this.instance(input.DBInstanceIdentifier!);
       if (!["available", "failed", "incompatible-parameters", "incompatible-restore"].includes(instance.DBInstanceStatus!)) this.available(instance.DBInstanceIdentifier!);
@@ -233,21 +233,21 @@ class FakeRds {
       instance.next = { after: 1, apply: (i) => this.instances.delete(i.DBInstanceIdentifier!) };
       return {};
     });
-    rds.on(DeleteDBSnapshotCommand).callsFake((input) => {
+    rds.on(DeleteDBSnapshotCommand).callsFake((input: any) => {
       this.guard("DeleteDBSnapshot", input);
       const snapshot = this.snapshots.get(input.DBSnapshotIdentifier!);
       if (!snapshot) throw new DBSnapshotNotFoundFault({ message: "not found", $metadata: {} });
       this.snapshots.delete(input.DBSnapshotIdentifier!);
       return {};
     });
-    rds.on(AddTagsToResourceCommand).callsFake((input) => {
+    rds.on(AddTagsToResourceCommand).callsFake((input: any) => {
       this.guard("AddTagsToResource", input);
       const target = this.byArn(input.ResourceName!);
-      const keys = new Set(input.Tags!.map((t) => t.Key));
+      const keys = new Set(input.Tags!.map((t: Tag) => t.Key));
       target.TagList = [...(target.TagList ?? []).filter((t) => !keys.has(t.Key)), ...input.Tags!];
       return {};
     });
-    rds.on(RemoveTagsFromResourceCommand).callsFake((input) => {
+    rds.on(RemoveTagsFromResourceCommand).callsFake((input: any) => {
       this.guard("RemoveTagsFromResource", input);
       const target = this.byArn(input.ResourceName!);
       target.TagList = (target.TagList ?? []).filter((t) => !input.TagKeys!.includes(t.Key!));
@@ -259,7 +259,8 @@ class FakeRds {
 // ------------------------------------------------------------------------------------------------
 // The harness
 
-const rds = mockClient(RDSClient);
+const rdsStub = mockClient(RDSClient);
+const rds = rdsStub;
 const ssm = mockClient(SSMClient);
 const secrets = mockClient(SecretsManagerClient);
 const sns = mockClient(SNSClient);
@@ -295,7 +296,9 @@ let healthy: boolean;
 let lines: string[];
 let calls: string[];
 
-function dbSteps(overrides: Partial<RefreshDatabaseSteps> = {}): RefreshDatabaseSteps & Record<string, jest.Mock> {
+type MockedSteps = { [K in keyof RefreshDatabaseSteps]: jest.Mock };
+
+function dbSteps(overrides: Partial<MockedSteps> = {}): MockedSteps {
   const record = (name: string) => calls.push(name);
   return {
     loadRules: jest.fn(async () => (record("loadRules"), { tables: {} })),
@@ -309,7 +312,7 @@ function dbSteps(overrides: Partial<RefreshDatabaseSteps> = {}): RefreshDatabase
     verify: jest.fn(async () => (record("verify"), { ok: true, problems: [] })),
     prewarm: jest.fn(async () => (record("prewarm"), { tables: 5 })),
     ...overrides,
-  } as any;
+  } as MockedSteps;
 }
 
 function options(overrides: Partial<RefreshOptions> = {}): RefreshOptions {
@@ -377,11 +380,11 @@ beforeEach(() => {
   healthy = true;
   lines = [];
   calls = [];
-  ssm.on(GetParametersCommand).callsFake((input) => ({
-    Parameters: input.Names!.filter((n) => PARAMETERS[n] !== undefined).map((n) => ({ Name: n, Value: PARAMETERS[n] })),
-    InvalidParameters: input.Names!.filter((n) => PARAMETERS[n] === undefined),
+  ssm.on(GetParametersCommand).callsFake((input: any) => ({
+    Parameters: input.Names!.filter((n: string) => PARAMETERS[n] !== undefined).map((n: string) => ({ Name: n, Value: PARAMETERS[n] })),
+    InvalidParameters: input.Names!.filter((n: string) => PARAMETERS[n] === undefined),
   }));
-  secrets.on(GetSecretValueCommand).callsFake((input) => {
+  secrets.on(GetSecretValueCommand).callsFake((input: any) => {
     if (input.SecretId === STAGING_SECRET) return { SecretString: JSON.stringify({ username: "friday", password: STAGING_PASSWORD }) };
     if (input.SecretId === KEY_SECRET) {
       if (keyValue === undefined) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", $metadata: {} });
@@ -389,13 +392,13 @@ beforeEach(() => {
     }
     throw new Error(`TEST: unexpected secret ${input.SecretId}`);
   });
-  secrets.on(PutSecretValueCommand).callsFake((input) => {
+  secrets.on(PutSecretValueCommand).callsFake((input: any) => {
     keyValue = input.SecretString;
     return {};
   });
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
   ecs.on(DescribeServicesCommand).callsFake(() => ({ services: [{ status: "ACTIVE", runningCount: 1, desiredCount: 1 }] }));
-  elb.on(DescribeTargetHealthCommand).callsFake((input) =>
+  elb.on(DescribeTargetHealthCommand).callsFake((input: any) =>
     input.TargetGroupArn!.includes("blue") ? { TargetHealthDescriptions: [{ TargetHealth: { State: healthy ? "healthy" : "unhealthy" } }] } : { TargetHealthDescriptions: [] },
   );
 });

@@ -56,9 +56,10 @@ export interface RefreshClients {
 /** Progress the scrub step reports (per table); passed through to the progress lines. */
 export interface ScrubProgress {
   readonly table?: string;
+  /** "start" | "done" | …: rows are counted from "done" (or from lines without a phase). */
+  readonly phase?: string;
   readonly rows?: number;
   readonly message?: string;
-  readonly [key: string]: unknown;
 }
 
 /** The verdict of the verify step. */
@@ -557,20 +558,25 @@ class RefreshRun {
     const t0 = this.now().getTime();
     let tables = 0;
     let rows = 0;
-    await this.db.scrub({
+    const summary = (await this.db.scrub({
       databaseUrl,
       rules,
       key,
       concurrency: this.concurrency(),
       onProgress: (p) => {
-        if (p.table && typeof p.rows === "number") {
+        if (p.table && typeof p.rows === "number" && (p.phase === undefined || p.phase === "done")) {
           tables += 1;
           rows += p.rows;
         }
         this.log(`  scrub: ${this.redact(p.message ?? (p.table ? `${p.table} ${p.rows ?? ""} rows` : JSON.stringify(p)))}`);
       },
-    });
+    })) as unknown;
     const scrubMs = this.now().getTime() - t0;
+    const reported = summary as { tables?: unknown[]; rows?: number } | undefined;
+    if (Array.isArray(reported?.tables) && typeof reported?.rows === "number") {
+      tables = reported.tables.length;
+      rows = reported.rows;
+    }
     const verdict = await this.db.verify({ databaseUrl, rules, before });
     if (!verdict.ok) {
       throw new Error(`verify found ${verdict.problems.length} problem(s): ${verdict.problems.slice(0, 10).join("; ")}${verdict.problems.length > 10 ? "; …" : ""}`);
