@@ -245,7 +245,7 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
     const work = plans
       .filter((p) => !isTruncated(rules, p.table.name))
       .sort((a, b) => b.table.estimatedRows - a.table.estimatedRows);
-    for (const plan of work.filter((p) => done.has(p.table.name) || !p.sql)) {
+    for (const plan of [...plans.filter((p) => isTruncated(rules, p.table.name) && done.has(p.table.name)), ...work.filter((p) => done.has(p.table.name) || !p.sql)]) {
       const prior = done.get(plan.table.name);
       const action = prior ? "already done" : "kept";
       results.push({ table: plan.table.name, action, maskedColumns: plan.maskedColumns, rows: Number(prior?.rows ?? 0), seconds: 0, rowsPerSecond: 0 });

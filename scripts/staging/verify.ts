@@ -90,7 +90,10 @@ const HIGH_ENTROPY = new Set(["email", "hash", "phone"]);
 /** Strategies compared with the same row's pre-scrub value (fixed, null and sql can coincide with real data). */
 const CHANGES_VALUE = new Set(["email", "hash", "phone", "name", "address", "text", "shift"]);
 
-/** Row counts, constraints and a sample (as digests) of every masked column: call it before the scrub. */
+/**
+ * Row counts, constraints and a sample (as digests) of every masked column: call it before the scrub
+ * (tables an interrupted earlier run already scrubbed are counted but not sampled).
+ */
 export async function takeVerifySample(options: { databaseUrl: string; rules: ScrubRules; sampleSize?: number }): Promise<VerifySample> {
   const size = options.sampleSize ?? 100;
   const client = new Client({ connectionString: options.databaseUrl, application_name: "friday-verify" });
@@ -101,9 +104,12 @@ export async function takeVerifySample(options: { databaseUrl: string; rules: Sc
     for (const table of catalog.tables.values()) {
       if (table.kind === "r" || table.kind === "p") rowCounts[table.name] = Number((await client.query(`SELECT count(*) AS n FROM ${table.sql}`)).rows[0].n);
     }
+    // Tables an earlier (interrupted) run already scrubbed hold masked values: nothing to compare.
+    const hasState = (await client.query(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`)).rows[0].present as boolean;
+    const alreadyScrubbed = new Set<string>(hasState ? (await client.query(`SELECT table_name FROM ${SCRUB_SCHEMA}.state`)).rows.map((r) => r.table_name) : []);
     const values: SampledColumn[] = [];
     for (const target of maskedTargets(options.rules, catalog)) {
-      if (!CHANGES_VALUE.has(target.rule.strategy)) continue;
+      if (!CHANGES_VALUE.has(target.rule.strategy) || alreadyScrubbed.has(target.table.name)) continue;
       const pk = target.table.primaryKey.length === 1 ? target.table.primaryKey[0] : undefined;
       const rows = rowCounts[target.table.name] ?? 0;
       // A random sample without sorting the whole table: SYSTEM sampling on big tables.
