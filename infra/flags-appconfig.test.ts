@@ -69,11 +69,18 @@ test("a team without a percentage has no rollout variant; a lone group needs no 
   expect(variants[0].rule).toBe('(in $group ["beta"])');
 });
 
-test("flags removed from the file are dropped; user ids are quoted safely", () => {
-  const document = toAppConfigDocument(file, {
-    gone: { state: { mode: "on" } },
-    "new-checkout": { state: { mode: "targeted", users: ['we"ird'], groups: [], percent: 0 } },
+test("flags the file does not declare are kept as deployed, or dropped with prune; user ids are quoted safely", () => {
+  const deployed = JSON.stringify({
+    version: "1",
+    flags: { gone: { name: "gone", description: "from a newer checkout" } },
+    values: { gone: { _variants: [{ name: "team", enabled: true, rule: '(in $userId ["x"])' }, { name: "default", enabled: false }] } },
   });
+  const live = { ...parseAppConfigDocument(deployed), "new-checkout": { state: { mode: "targeted", users: ['we"ird'], groups: [], percent: 0 } as FlagState } };
+  const kept = toAppConfigDocument(file, live);
+  expect(Object.keys(kept.values)).toEqual(["new-checkout", "recommendations", "gone"]);
+  expect(kept.values.gone).toEqual(JSON.parse(deployed).values.gone);
+  expect(kept.flags.gone).toEqual({ name: "gone", description: "from a newer checkout" });
+  const document = toAppConfigDocument(file, live, { prune: true });
   expect(Object.keys(document.values)).toEqual(["new-checkout", "recommendations"]);
   expect(parseAppConfigDocument(document)["new-checkout"].state).toEqual({ mode: "targeted", users: ['we"ird'], groups: [], percent: 0 });
 });
@@ -84,10 +91,11 @@ test("states read back from a deployed document are the ones written", () => {
     recommendations: { mode: "off" },
   };
   const json = JSON.stringify(toAppConfigDocument(file, { "new-checkout": { state: states["new-checkout"], updatedAt: "2026-11-01T00:00:00Z" }, recommendations: { state: states.recommendations } }));
-  expect(parseAppConfigDocument(json)).toEqual({
-    "new-checkout": { state: states["new-checkout"], updatedAt: "2026-11-01T00:00:00Z" },
-    recommendations: { state: { mode: "off" } },
-  });
+  const parsed = parseAppConfigDocument(json);
+  expect(Object.keys(parsed)).toEqual(["new-checkout", "recommendations"]);
+  expect(parsed["new-checkout"]).toMatchObject({ state: states["new-checkout"], updatedAt: "2026-11-01T00:00:00Z" });
+  expect(parsed.recommendations.state).toEqual({ mode: "off" });
+  expect(parsed.recommendations.updatedAt).toBeUndefined();
   expect(() => parseAppConfigDocument("{oops")).toThrow(/The deployed flags configuration is not JSON/);
   expect(() => parseAppConfigDocument('{"a":1}')).toThrow(/has no "values"/);
 });

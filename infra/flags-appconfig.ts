@@ -34,6 +34,8 @@ export interface LiveFlag {
   readonly state: FlagState;
   /** ISO time of the last state change (from the flag's `_updatedAt`), if known. */
   readonly updatedAt?: string;
+  /** The flag's definition and value as deployed, so a flag the file no longer declares can be kept as is. */
+  readonly raw?: { readonly definition: AppConfigFlagsDocument["flags"][string]; readonly value: AppConfigFlagsDocument["values"][string] };
 }
 
 type Json = string | number | boolean | string[] | number[];
@@ -109,9 +111,10 @@ function flagValue(name: string, declaration: FlagDeclaration, state: FlagState)
 
 /**
  * The AppConfig document for the declared flags, each in its live state (or its declared default).
- * Flags that are live but no longer declared are left out: removing a flag from the file removes it.
+ * Flags that are live but not declared (removed from the file, or declared in a newer checkout than
+ * this one) are kept exactly as deployed, unless `prune` (then they are left out).
  */
-export function toAppConfigDocument(file: FlagsFile, live: Readonly<Record<string, LiveFlag>> = {}): AppConfigFlagsDocument {
+export function toAppConfigDocument(file: FlagsFile, live: Readonly<Record<string, LiveFlag>> = {}, options: { prune?: boolean } = {}): AppConfigFlagsDocument {
   const document: AppConfigFlagsDocument = { version: "1", flags: {}, values: {} };
   for (const [name, declaration] of Object.entries(file.flags)) {
     const current = live[name];
@@ -125,6 +128,13 @@ export function toAppConfigDocument(file: FlagsFile, live: Readonly<Record<strin
       ...(Object.keys(attributes).length ? { attributes } : {}),
     };
     document.values[name] = flagValue(name, declaration, state);
+  }
+  if (!options.prune) {
+    for (const [name, current] of Object.entries(live)) {
+      if (name in file.flags || !current.raw) continue;
+      document.flags[name] = current.raw.definition;
+      document.values[name] = current.raw.value;
+    }
   }
   return document;
 }
@@ -143,7 +153,7 @@ export function parseAppConfigDocument(content: string | AppConfigFlagsDocument)
   const live: Record<string, LiveFlag> = {};
   for (const [name, value] of Object.entries(document.values ?? {})) {
     const updatedAt = document.flags?.[name]?._updatedAt;
-    live[name] = { state: stateOf(value), ...(updatedAt ? { updatedAt } : {}) };
+    live[name] = { state: stateOf(value), ...(updatedAt ? { updatedAt } : {}), raw: { definition: document.flags?.[name] ?? { name }, value } };
   }
   return live;
 }

@@ -320,7 +320,7 @@ test("list: state per stack, rollout %, owner, expiry and stale flags", async ()
   expect(line("new-greeting", "prod")).toMatch(/on \(everyone\)\s+100%\s+team-web\s+2027-03-31\s+at 100% for 56 days \(since 2026-10-01\)$/);
   expect(line("recommendations", "staging")).toMatch(/expired 2026-10-01; at 100% for 85 days \(since 2026-09-01\)$/);
   expect(line("recommendations", "prod")).toMatch(/not deployed \(default on \(everyone\)\)\s+-\s+team-discovery\s+2026-10-01\s+expired 2026-10-01$/);
-  expect(line("old-flag", "staging")).toContain("not in flags.yaml any more: the next flag change removes it");
+  expect(line("old-flag", "staging")).toContain("not in flags.yaml any more: `friday flags sync --prune` removes it");
   expect(printed).toContain("prod: deployment #9 is BAKING (100%)");
   expect(printed).toContain("4 stale: remove the flag from the code and flags.yaml");
 
@@ -338,4 +338,37 @@ test("list: state per stack, rollout %, owner, expiry and stale flags", async ()
     stale: null,
   });
   expect(json.running).toEqual([{ stack: "prod", deployment: 9, state: "BAKING", percent: 100 }]);
+});
+
+test("sync: deploys flags.yaml as it is — new flags at their default, states kept, undeclared flags kept unless --prune", async () => {
+  deployed("staging", { "new-greeting": { state: targeted([], [], 5) }, "old-flag": { state: { mode: "on" } } }, [], ["recommendations"]);
+  await friday("sync", "--stack", "staging");
+  const content = deployedContent();
+  expect(content.values["new-greeting"]._variants.map((v: { name: string }) => v.name)).toEqual(["rollout", "default"]);
+  expect(content.values.recommendations).toEqual({ enabled: true });
+  expect(content.values["old-flag"]).toEqual({ enabled: true });
+  const printed = out.join("\n");
+  expect(printed).toContain("recommendations: not deployed yet → on (everyone) (its declared default)");
+  expect(printed).toContain("old-flag: not in your flags.yaml → kept as deployed (--prune removes it)");
+  expect(appconfig).toHaveReceivedCommandWith(StartDeploymentCommand, { DeploymentStrategyId: "gradual-staging", ConfigurationVersion: "4" });
+  expect(out.at(-1)).toBe("staging runs flags.yaml as declared (deployment #7, version 4).");
+
+  appconfig.resetHistory();
+  out.length = 0;
+  await friday("sync", "--stack", "staging", "--prune");
+  expect(Object.keys(deployedContent().values).sort()).toEqual(["new-greeting", "recommendations"]);
+  expect(out.join("\n")).toContain("old-flag: not in flags.yaml → removed (--prune)");
+});
+
+test("a flag change keeps flags a newer checkout declared, as deployed", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } }, "from-main": { state: { mode: "on" } } });
+  await friday("on", "new-greeting", "--stack", "staging");
+  expect(deployedContent().values["from-main"]).toEqual({ enabled: true });
+});
+
+test("sync with nothing to change deploys nothing", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } } });
+  await friday("sync", "--stack", "staging");
+  expect(out.at(-1)).toBe("staging already runs flags.yaml as it is: nothing to deploy.");
+  expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
 });

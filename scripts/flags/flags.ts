@@ -28,6 +28,8 @@ export interface StackFlags {
   /** The version the last completed deployment made live (undefined: nothing deployed yet). */
   readonly liveVersion?: number;
   readonly live: Record<string, LiveFlag>;
+  /** The live version's content as deployed (undefined: nothing deployed yet). */
+  readonly content?: string;
   /** A deployment still running (deploying, baking or rolling back), if any. */
   readonly running?: DeploymentSummary;
   /** When the oldest deployment we can see completed: a lower bound for flags never changed since. */
@@ -61,7 +63,7 @@ export async function readStackFlags(clients: FlagsClients, resources: FlagsReso
   } catch (error) {
     throw explainAwsError(error, stack, `reading flags version ${liveVersion}`);
   }
-  return { resources, liveVersion, live: parseAppConfigDocument(content), running, since };
+  return { resources, liveVersion, live: parseAppConfigDocument(content), content, running, since };
 }
 
 /** One requested change. */
@@ -118,20 +120,28 @@ export interface ChangePlan {
   readonly lines: string[];
 }
 
-export function planChange(file: FlagsFile, live: Record<string, LiveFlag>, change: FlagChange, now: Date): ChangePlan {
+export function planChange(file: FlagsFile, live: Record<string, LiveFlag>, change: FlagChange, now: Date, prune = false): ChangePlan {
   const from = live[change.flag]?.state ?? declaredState(file.flags[change.flag]);
   const to = nextState(from, change);
   const unchanged = JSON.stringify(from) === JSON.stringify(to);
   const next: Record<string, LiveFlag> = { ...live, [change.flag]: { state: to, updatedAt: unchanged ? live[change.flag]?.updatedAt : now.toISOString() } };
   const lines = [`${change.flag}: ${describeState(from)} → ${describeState(to)}`];
   if (from.mode === "on" && to.mode === "targeted") lines.push(`  note: it was on for everyone; now only ${describeState(to)} get it`);
+  lines.push(...otherFlagLines(file, live, prune, change.flag));
+  return { from, to, unchanged, content: JSON.stringify(toAppConfigDocument(file, next, { prune })), lines };
+}
+
+/** What a deployment of the whole file also does to the flags not being changed. */
+function otherFlagLines(file: FlagsFile, live: Record<string, LiveFlag>, prune: boolean, except?: string): string[] {
+  const lines: string[] = [];
   for (const name of Object.keys(file.flags)) {
-    if (name !== change.flag && !(name in live) && Object.keys(live).length > 0) lines.push(`${name}: not deployed yet → ${describeState(declaredState(file.flags[name]))} (its declared default)`);
+    if (name !== except && !(name in live)) lines.push(`${name}: not deployed yet → ${describeState(declaredState(file.flags[name]))} (its declared default)`);
   }
   for (const name of Object.keys(live)) {
-    if (!(name in file.flags)) lines.push(`${name}: no longer in flags.yaml → removed`);
+    if (name in file.flags) continue;
+    lines.push(prune ? `${name}: not in flags.yaml → removed (--prune)` : `${name}: not in your flags.yaml → kept as deployed (--prune removes it)`);
   }
-  return { from, to, unchanged, content: JSON.stringify(toAppConfigDocument(file, next)), lines };
+  return lines;
 }
 
 export interface ChangeOptions {
@@ -142,6 +152,8 @@ export interface ChangeOptions {
   readonly confirm: (plan: string) => Promise<void>;
   readonly pollMs: number;
   readonly timeoutMs: number;
+  /** Remove deployed flags the file no longer declares (default: keep them as deployed). */
+  readonly prune?: boolean;
 }
 
 export interface ChangeResult {
@@ -171,7 +183,7 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
     );
   }
 
-  const preview = planChange(file, current.live, change, options.now());
+  const preview = planChange(file, current.live, change, options.now(), options.prune);
   const strategy = kill ? "immediate (every agent at once, no bake)" : "gradual (alarm-monitored; an alarm rolls it back)";
   const header = `friday flags ${change.kind} ${change.flag} on ${stack}:`;
   const stopLine = kill && current.running ? [`stops deployment #${current.running.DeploymentNumber} (${current.running.State}) first: AppConfig rolls its changes back`] : [];
@@ -185,49 +197,13 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
     await stopRunning(clients, resources, current.running, options);
     current = await readStackFlags(clients, resources);
   }
-  const plan = kill ? planChange(file, current.live, change, options.now()) : preview;
+  const plan = kill ? planChange(file, current.live, change, options.now(), options.prune) : preview;
   if (plan.unchanged) {
     return { ok: true, stack, flag: change.flag, from: describeState(plan.from), to: describeState(plan.to), message: `${change.flag} is ${describeState(plan.to)} on ${stack} after the rollback: nothing more to deploy.` };
   }
 
-  const { applicationId, environmentId, profileId } = resources;
-  const description = `friday flags ${change.kind} ${change.flag}: ${describeState(plan.from)} → ${describeState(plan.to)}`.slice(0, 1024);
-  let version: number;
-  let deploymentNumber: number;
-  try {
-    const created = await clients.appconfig.send(
-      new CreateHostedConfigurationVersionCommand({
-        ApplicationId: applicationId,
-        ConfigurationProfileId: profileId,
-        Content: Buffer.from(plan.content, "utf8"),
-        ContentType: "application/json",
-        Description: description,
-      }),
-    );
-    version = created.VersionNumber!;
-  } catch (error) {
-    throw explainAwsError(error, stack, "creating the new flags version");
-  }
-  try {
-    const started = await clients.appconfig.send(
-      new StartDeploymentCommand({
-        ApplicationId: applicationId,
-        EnvironmentId: environmentId,
-        ConfigurationProfileId: profileId,
-        ConfigurationVersion: String(version),
-        DeploymentStrategyId: kill ? resources.immediateStrategyId : resources.gradualStrategyId,
-        Description: description,
-      }),
-    );
-    deploymentNumber = started.DeploymentNumber!;
-  } catch (error) {
-    if ((error as { name?: string }).name === "ConflictException") {
-      throw new FlagsError(`Another flag deployment started on ${stack} meanwhile (${(error as Error).message}): run the command again once it ends. Version ${version} was created but not deployed.`);
-    }
-    throw explainAwsError(error, stack, "starting the deployment");
-  }
-  options.log(`Version ${version}: deployment #${deploymentNumber} started (${kill ? "immediate" : "gradual"}).`);
-  const end = await follow(clients, resources, deploymentNumber, options);
+  const description = `friday flags ${change.kind} ${change.flag}: ${describeState(plan.from)} → ${describeState(plan.to)}`;
+  const { version, deploymentNumber, end } = await deployContent(clients, resources, plan.content, kill, description, options);
   const ok = end.State === DeploymentState.COMPLETE;
   const result = {
     ok,
@@ -243,6 +219,88 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
       : `Deployment #${deploymentNumber} ended ${end.State}: ${change.flag} stays ${describeState(plan.from)} on ${stack}.${lastEvent(end)}`,
   };
   return result;
+}
+
+/** Creates a hosted version with `content`, deploys it (gradual, or immediate) and follows it to its end. */
+async function deployContent(
+  clients: FlagsClients,
+  resources: FlagsResources,
+  content: string,
+  immediate: boolean,
+  description: string,
+  options: ChangeOptions,
+): Promise<{ version: number; deploymentNumber: number; end: GetDeploymentCommandOutput }> {
+  const { applicationId, environmentId, profileId, stack } = resources;
+  let version: number;
+  let deploymentNumber: number;
+  try {
+    const created = await clients.appconfig.send(
+      new CreateHostedConfigurationVersionCommand({
+        ApplicationId: applicationId,
+        ConfigurationProfileId: profileId,
+        Content: Buffer.from(content, "utf8"),
+        ContentType: "application/json",
+        Description: description.slice(0, 1024),
+      }),
+    );
+    version = created.VersionNumber!;
+  } catch (error) {
+    throw explainAwsError(error, stack, "creating the new flags version");
+  }
+  try {
+    const started = await clients.appconfig.send(
+      new StartDeploymentCommand({
+        ApplicationId: applicationId,
+        EnvironmentId: environmentId,
+        ConfigurationProfileId: profileId,
+        ConfigurationVersion: String(version),
+        DeploymentStrategyId: immediate ? resources.immediateStrategyId : resources.gradualStrategyId,
+        Description: description.slice(0, 1024),
+      }),
+    );
+    deploymentNumber = started.DeploymentNumber!;
+  } catch (error) {
+    if ((error as { name?: string }).name === "ConflictException") {
+      throw new FlagsError(`Another flag deployment started on ${stack} meanwhile (${(error as Error).message}): run the command again once it ends. Version ${version} was created but not deployed.`);
+    }
+    throw explainAwsError(error, stack, "starting the deployment");
+  }
+  options.log(`Version ${version}: deployment #${deploymentNumber} started (${immediate ? "immediate" : "gradual"}).`);
+  return { version, deploymentNumber, end: await follow(clients, resources, deploymentNumber, options) };
+}
+
+/**
+ * Deploys flags.yaml as it is, every flag keeping its live state: new flags appear at their declared
+ * default (dark), changed descriptions/attributes/expiry are updated, undeclared flags kept (or pruned).
+ */
+export async function syncFlags(clients: FlagsClients, resources: FlagsResources, file: FlagsFile, options: ChangeOptions): Promise<ChangeResult> {
+  const { stack } = resources;
+  const current = await readStackFlags(clients, resources);
+  if (current.running) {
+    const d = current.running;
+    throw new FlagsError(`A flag deployment is already in progress on ${stack} (#${d.DeploymentNumber}, ${d.State} ${d.PercentageComplete ?? 0}%): wait for it to end (\`friday flags list --stack ${stack}\`). Nothing was changed.`);
+  }
+  const content = JSON.stringify(toAppConfigDocument(file, current.live, { prune: options.prune }));
+  const unchanged = current.content !== undefined && JSON.stringify(JSON.parse(current.content)) === content;
+  const lines = otherFlagLines(file, current.live, Boolean(options.prune));
+  if (!unchanged && lines.length === 0) lines.push("flag definitions updated (descriptions, attributes, expiry dates); no flag changes state");
+  const header = `friday flags sync on ${stack}:`;
+  options.log([header, ...lines.map((l) => `  ${l}`), "  strategy: gradual (alarm-monitored)"].join("\n"));
+  if (unchanged) return { ok: true, stack, flag: "*", from: "-", to: "-", message: `${stack} already runs flags.yaml as it is: nothing to deploy.` };
+  await options.confirm([header, ...lines, "strategy: gradual"].join("\n"));
+  const { version, deploymentNumber, end } = await deployContent(clients, resources, content, false, "friday flags sync: flags.yaml as declared, states kept", options);
+  const ok = end.State === DeploymentState.COMPLETE;
+  return {
+    ok,
+    stack,
+    flag: "*",
+    from: "-",
+    to: "-",
+    deploymentNumber,
+    version,
+    state: end.State,
+    message: ok ? `${stack} runs flags.yaml as declared (deployment #${deploymentNumber}, version ${version}).` : `Deployment #${deploymentNumber} ended ${end.State}: ${stack} keeps its previous flags.${lastEvent(end)}`,
+  };
 }
 
 function lastEvent(deployment: GetDeploymentCommandOutput): string {
@@ -327,7 +385,7 @@ export function flagRows(file: FlagsFile, stackFlags: StackFlags, now: Date, sta
   }
   for (const [flag, live] of Object.entries(stackFlags.live)) {
     if (flag in file.flags) continue;
-    rows.push({ flag, stack, state: describeState(live.state), percent: rolloutPercent(live.state), owner: "?", expires: "?", stale: "not in flags.yaml any more: the next flag change removes it" });
+    rows.push({ flag, stack, state: describeState(live.state), percent: rolloutPercent(live.state), owner: "?", expires: "?", stale: "not in flags.yaml any more: `friday flags sync --prune` removes it" });
   }
   return rows;
 }

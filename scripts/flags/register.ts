@@ -2,10 +2,10 @@ import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { FLAGS_FILE, loadFlagsFile } from "../../infra/flags";
 import { createFlagsClients, FlagsClients, FlagsError, resolveFlagsResources } from "./aws";
-import { changeFlag, FlagChange, FlagRow, flagRows, readStackFlags, renderRows, validateChange } from "./flags";
+import { changeFlag, ChangeOptions, ChangeResult, FlagChange, FlagRow, flagRows, readStackFlags, renderRows, syncFlags, validateChange } from "./flags";
 
 /**
- * `friday flags list|on|off|rollout|team|kill`: the commander layer over scripts/flags/flags.ts.
+ * `friday flags list|on|off|rollout|team|kill|sync`: the commander layer over scripts/flags/flags.ts.
  */
 
 /** Asks a yes/no question; undefined when nobody can answer (no terminal). */
@@ -58,6 +58,7 @@ interface Common {
 }
 interface ChangeFlags extends Common {
   yes?: boolean;
+  prune?: boolean;
   pollSeconds: string;
   timeoutMinutes: string;
 }
@@ -91,36 +92,40 @@ function withCommon(command: Command, stackRequired: boolean): Command {
     .option("--file <path>", "the flags file", FLAGS_FILE);
 }
 
-function withChange(command: Command): Command {
-  return withCommon(command, true)
-    .option("--yes", "do not ask for confirmation on prod")
+function withChange(command: Command, prune = true): Command {
+  const withYes = withCommon(command, true).option("--yes", "do not ask for confirmation on prod");
+  if (prune) withYes.option("--prune", "also remove deployed flags that flags.yaml no longer declares (default: keep them as deployed)");
+  return withYes
     .option("--poll-seconds <seconds>", "seconds between deployment status polls", "5")
     .option("--timeout-minutes <minutes>", "stop following the deployment after this long", "60");
 }
 
-async function runChange(change: FlagChange, flags: ChangeFlags): Promise<void> {
+/** Runs a change (a flag's, or a sync of the whole file) with the common checks, output and exit code. */
+async function runChange(change: FlagChange | "sync", flags: ChangeFlags): Promise<void> {
   const ctx = context();
   checkStack(flags.stack);
   const pollMs = positive("--poll-seconds", flags.pollSeconds, 3600) * 1000;
   const timeoutMs = positive("--timeout-minutes", flags.timeoutMinutes, 24 * 60) * 60_000;
   const file = loadFlagsFile(flags.file);
-  validateChange(file, change);
+  if (change !== "sync") validateChange(file, change);
   const clients = ctx.clients(flags.region);
   const resources = await resolveFlagsResources(clients.ssm, flags.stack);
   const log = flags.json ? ctx.stderr : ctx.stdout;
-  const result = await changeFlag(clients, resources, file, change, {
+  const options: ChangeOptions = {
     log,
     sleep: ctx.sleep,
     now: ctx.now,
     pollMs,
     timeoutMs,
+    prune: Boolean(flags.prune),
     confirm: async (plan) => {
       if (flags.stack !== "prod" || flags.yes) return;
       const answer = await ctx.prompt(`${plan}\nDeploy this to prod?`);
       if (answer === undefined) throw new FlagsError("This changes prod and needs confirmation: run it in a terminal, or pass --yes. Nothing was changed.");
       if (!answer) throw new FlagsError("Not confirmed: nothing was changed.");
     },
-  });
+  };
+  const result: ChangeResult = change === "sync" ? await syncFlags(clients, resources, file, options) : await changeFlag(clients, resources, file, change, options);
   ctx.stdout(flags.json ? JSON.stringify(result, null, 2) : result.message);
   if (!result.ok) throw new FlagsError(result.message);
 }
@@ -187,7 +192,8 @@ export function registerFlags(program: Command): void {
     .option("--users <ids>", "comma-separated user ids (the OpenFeature targeting key)")
     .option("--groups <groups>", "comma-separated groups (the `group` context attribute)")
     .action((flag: string, opts: ChangeFlags & { users?: string; groups?: string }) => runChange({ kind: "team", flag, users: list(opts.users), groups: list(opts.groups) }, opts));
-  withChange(flags.command("kill").argument("<flag>").description("switch a flag off now: stops a running flag deployment, deploys immediately, no bake")).action(
+  withChange(flags.command("sync").description("deploy flags.yaml as it is (new flags at their default, states kept)")).action((opts: ChangeFlags) => runChange("sync", opts));
+  withChange(flags.command("kill").argument("<flag>").description("switch a flag off now: stops a running flag deployment, deploys immediately, no bake"), false).action(
     (flag: string, opts: ChangeFlags) => runChange({ kind: "kill", flag }, opts),
   );
 }
