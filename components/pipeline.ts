@@ -61,8 +61,10 @@ export interface PipelineArgs {
   readonly testCommand?: string;
   /** The migration lint. @default "npx friday migrate lint --dir app/migrations" */
   readonly lintCommand?: string;
-  /** Docker build context, relative to the repository root. @default "app" */
+  /** Docker build context, relative to the repository root. @default "." */
   readonly dockerContext?: string;
+  /** The Dockerfile, relative to the repository root. @default "app/Dockerfile" */
+  readonly dockerfile?: string;
   /** Migrations directory, relative to the repository root. @default "app/migrations" */
   readonly migrationsDir?: string;
   /** Ask a person before prod (after the automatic gate). @default true */
@@ -108,7 +110,8 @@ const DEFAULTS = {
   providerType: "GitHub",
   testCommand: "npm test",
   lintCommand: "npx friday migrate lint --dir app/migrations",
-  dockerContext: "app",
+  dockerContext: ".",
+  dockerfile: "app/Dockerfile",
   migrationsDir: "app/migrations",
   manualApproval: true,
   deployTimeoutMinutes: 60,
@@ -280,6 +283,7 @@ export class Pipeline extends pulumi.ComponentResource {
         variables: [
           { name: "ECR_REPOSITORY_URL", value: args.prod.ecrRepositoryUrl },
           { name: "DOCKER_CONTEXT", value: args.dockerContext },
+          { name: "DOCKERFILE", value: args.dockerfile },
           { name: "DOCKER_PLATFORM", value: BUILD_ENVIRONMENTS[args.architecture].dockerPlatform },
         ],
       }, (_p, _stg, prd) => buildStatements(prd.ecrRepositoryArn), true),

@@ -146,8 +146,10 @@ const pipelineSchema = z
     testCommand: z.string().min(1).default("npm test"),
     /** The migration lint, run in the repository root after the tests. */
     lintCommand: z.string().min(1).default("npx friday migrate lint --dir app/migrations"),
-    /** Docker build context (holds the Dockerfile), relative to the repository root. */
-    dockerContext: z.string().regex(/^(\.|[\w.-]+(\/[\w.-]+)*)$/, 'must be a relative path like "app" or "."').default("app"),
+    /** Docker build context, relative to the repository root. */
+    dockerContext: z.string().regex(/^(\.|[\w.-]+(\/[\w.-]+)*)$/, 'must be a relative path like "." or "app"').default("."),
+    /** The Dockerfile, relative to the repository root. */
+    dockerfile: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be a relative path like "app/Dockerfile"').default("app/Dockerfile"),
     /** Migrations directory, relative to the repository root. */
     migrationsDir: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/, 'must be a relative path like "app/migrations"').default("app/migrations"),
     /** A person approves each prod release after the automatic gate. */

@@ -99,6 +99,7 @@ export function createPipeline(args: CreatePipelineArgs, opts?: pulumi.Component
       testCommand: settings.testCommand,
       lintCommand: settings.lintCommand,
       dockerContext: settings.dockerContext,
+      dockerfile: settings.dockerfile,
       migrationsDir: settings.migrationsDir,
       manualApproval: settings.manualApproval,
       deployTimeoutMinutes: settings.deployTimeoutMinutes,
