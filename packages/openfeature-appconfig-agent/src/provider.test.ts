@@ -145,6 +145,15 @@ test("agent down: the caller's default with reason ERROR and code GENERAL, never
   expect(await flags.getStringValue("dark-mode.theme", "day")).toBe("day");
 });
 
+test("startup with the agent not up yet: the provider is READY and answers defaults until the agent answers", async () => {
+  const port = await closedPort();
+  const provider = new AppConfigAgentProvider({ application: APP, environment: ENV, endpoint: `http://127.0.0.1:${port}`, timeoutMs: 50 });
+  await OpenFeature.setProviderAndWait("starting", provider);
+  const flags = OpenFeature.getClient("starting");
+  expect(flags.providerStatus).toBe("READY");
+  expect(await flags.getBooleanDetails("dark-mode", false)).toMatchObject({ value: false, errorCode: ErrorCode.GENERAL });
+});
+
 test("agent slow: times out and returns the default", async () => {
   const flags = await client({ timeoutMs: 50 });
   agent.setBehavior({ mode: "slow", delayMs: 500 });
