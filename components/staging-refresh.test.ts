@@ -246,7 +246,8 @@ describe("StagingRefresh", () => {
         for (const s of policy.Statement) {
           for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
           if (s.Resource === "*" || list(s.Resource).includes("*")) {
-            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth"]).toEqual(expect.arrayContaining(list(s.Action)));
+            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth", "ecs:ListTasks"]).toEqual(expect.arrayContaining(list(s.Action)));
+            if (list(s.Action).includes("ecs:ListTasks")) expect(s.Condition).toEqual({ ArnEquals: { "ecs:cluster": CLUSTER } });
           }
         }
       }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StagingRefreshSettings } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import { parameterName, parameterPrefix } from "../infra/stack-parameters";
-import { refreshParameterName, refreshResourcePrefix, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
+import { refreshParameterName, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
 
 export interface StagingRefreshArgs {
   /** The stack whose database the job replaces; only "staging". */
@@ -104,7 +104,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
       source: args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`,
       target: args.databaseIdentifier ?? `friday-${args.stack}-db`,
       sourceStack,
-      family: `friday-${args.stack}-staging-refresh`,
+      family: refreshTaskFamily(args.stack),
     };
     const tags = { ...(args.tags ?? {}), "friday:stack": args.stack, "friday:component": "staging-refresh" };
 
@@ -201,8 +201,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
       {
         role: role.id,
         policy: pulumi
-          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.databaseKmsKeyArn ?? ""])
-          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, kmsKeyArn]) =>
+          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? ""])
+          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, clusterArn, kmsKeyArn]) =>
             JSON.stringify(
               stagingRefreshPolicy({
                 rdsArn: (kind: string, id: string) => `arn:${part}:rds:${regionName}:${accountId}:${kind}:${id}`,
@@ -216,6 +216,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
                 databaseSecretArn,
                 topicArn,
                 serviceArn,
+                clusterArn,
                 kmsKeyArn: kmsKeyArn || undefined,
                 region: regionName,
               }),
@@ -376,6 +377,7 @@ export interface StagingRefreshPolicyInputs {
   readonly databaseSecretArn: string;
   readonly topicArn: string;
   readonly serviceArn: string;
+  readonly clusterArn: string;
   readonly kmsKeyArn?: string;
   readonly region: string;
 }
@@ -428,6 +430,8 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     { Sid: "NoOtherSecrets", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], NotResource: [p.keySecretArn, p.databaseSecretArn] },
     { Sid: "NotifyFailures", Effect: "Allow", Action: ["sns:Publish"], Resource: [p.topicArn] },
     { Sid: "ReadServiceHealth", Effect: "Allow", Action: ["ecs:DescribeServices"], Resource: [p.serviceArn] },
+    // One run at a time: the job lists its own running tasks (ListTasks is scoped by cluster condition only).
+    { Sid: "ListOwnRuns", Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": p.clusterArn } } },
     // DescribeTargetHealth has no resource-level permissions.
     { Sid: "ReadTargetHealth", Effect: "Allow", Action: ["elasticloadbalancing:DescribeTargetHealth"], Resource: "*" },
   ];

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { DBInstanceNotFoundFault, DeleteDBInstanceCommand, DescribeDBInstancesCommand, DescribeDBSnapshotsCommand, RDSClient } from "@aws-sdk/client-rds";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { buildCli } from "../cli";
 import { parameterName } from "../../infra/stack-parameters";
@@ -12,6 +13,7 @@ import { TAG } from "./refresh";
 const rds = mockClient(RDSClient);
 const ssm = mockClient(SSMClient);
 const sns = mockClient(SNSClient);
+const ecs = mockClient(ECSClient);
 
 const PARAMETERS: Record<string, string> = {
   [parameterName("staging", "dbInstanceIdentifier")]: "friday-staging-db",
@@ -61,6 +63,8 @@ beforeEach(() => {
     return {};
   });
   sns.on(PublishCommand).resolves({});
+  ecs.reset();
+  ecs.on(ListTasksCommand).resolves({ taskArns: [] });
 });
 afterAll(() => {
   process.exitCode = undefined;

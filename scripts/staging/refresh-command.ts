@@ -61,6 +61,8 @@ export function registerStagingRefresh(program: Command, deps: StagingRefreshDep
           sleep: deps.sleep,
           now: deps.now,
           log: progress,
+          // ECS sets this in every task: a scheduled run counts itself among the job's running tasks.
+          insideTask: Boolean(process.env.ECS_CONTAINER_METADATA_URI_V4),
         });
       } catch (error) {
         // Bad input (or AWS refusing the first reads): nothing was changed. The line below is what

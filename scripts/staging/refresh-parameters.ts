@@ -32,3 +32,8 @@ export function stackResourcePrefix(stack: string): string {
 export function refreshResourcePrefix(stack: string): string {
   return `${stackResourcePrefix(stack)}refresh-`;
 }
+
+/** Task-definition family of the refresh job (one run at a time is checked against it). */
+export function refreshTaskFamily(stack: string): string {
+  return `friday-${stack}-staging-refresh`;
+}

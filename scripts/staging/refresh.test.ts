@@ -20,7 +20,7 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
@@ -397,6 +397,7 @@ beforeEach(() => {
     return {};
   });
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
+  ecs.on(ListTasksCommand).resolves({ taskArns: [] });
   ecs.on(DescribeServicesCommand).callsFake(() => ({ services: [{ status: "ACTIVE", runningCount: 1, desiredCount: 1 }] }));
   elb.on(DescribeTargetHealthCommand).callsFake((input: any) =>
     input.TargetGroupArn!.includes("blue") ? { TargetHealthDescriptions: [{ TargetHealth: { State: healthy ? "healthy" : "unhealthy" } }] } : { TargetHealthDescriptions: [] },
@@ -564,6 +565,17 @@ describe("refreshStaging: bad input fails before anything changes", () => {
   ];
   const saved = { ...PARAMETERS };
   afterEach(() => Object.assign(PARAMETERS, saved));
+
+  it("another run in progress (a running task of the job)", async () => {
+    const task = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/friday-staging/abc`;
+    ecs.on(ListTasksCommand).resolves({ taskArns: [task] });
+    await expect(refreshStaging(clients, dbSteps(), options())).rejects.toThrow(`another staging refresh is running (${task}): wait for it to finish`);
+    expect(ecs).toHaveReceivedCommandWith(ListTasksCommand, { cluster: "friday-staging", family: "friday-staging-staging-refresh", desiredStatus: "RUNNING" });
+    expect(mutations()).toEqual([]);
+    // Inside the job's own task, that one running task is this run.
+    const report = await refreshStaging(clients, dbSteps(), options({ insideTask: true }));
+    expect(report.ok).toBe(true);
+  });
 
   it.each(cases)("%s", async (_label, arrange, overrides, message) => {
     arrange();

@@ -17,11 +17,11 @@ import {
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PARITY } from "../../infra/parity";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
-import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, stackResourcePrefix } from "./refresh-parameters";
+import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "./refresh-parameters";
 
 /**
  * `friday staging refresh`: replaces staging's database with a scrubbed copy of prod's.
@@ -117,6 +117,8 @@ export interface RefreshOptions {
   readonly log?: (line: string) => void;
   /** Fresh master passwords for the temporary instance. */
   readonly generatePassword?: () => string;
+  /** This process is itself the refresh's ECS task (so one running task of the family is this one). @default false */
+  readonly insideTask?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +391,7 @@ class RefreshRun {
       throw new RefreshInputError(`scrub concurrency is ${concurrency}: use an integer 1..32 (--concurrency, or stagingRefresh.scrubConcurrency).`);
     }
 
+    await this.assertNoOtherRun();
     const sourceInstance = await this.describeInstance(source);
     if (!sourceInstance) throw new RefreshInputError(`${sourceStack}'s database "${source}" was not found: check ${parameterName(sourceStack, "dbInstanceIdentifier")} and --region.`);
     this.sourceArn = sourceInstance.DBInstanceArn ?? "";
@@ -407,6 +410,16 @@ class RefreshRun {
       throw new RefreshInputError(`staging's database "${target}" was not found, and "${this.previousId}" is not marked by a refresh run: put staging back under "${target}" (see docs/runbooks/staging-refresh.md) and run again.`);
     }
     if (targetInstance) this.targetInstance = targetInstance;
+  }
+
+  /** One refresh at a time: another running task of the job's family is a reason to stop. */
+  private async assertNoOtherRun(): Promise<void> {
+    const family = refreshTaskFamily(this.options.stack);
+    const out = await this.clients.ecs.send(new ListTasksCommand({ cluster: this.targets.target.clusterName, family, desiredStatus: "RUNNING" }));
+    const running = out.taskArns ?? [];
+    if (running.length > (this.options.insideTask ? 1 : 0)) {
+      throw new RefreshInputError(`another staging refresh is running (${running.join(", ")}): wait for it to finish (or stop it: \`aws ecs stop-task --cluster ${this.targets.target.clusterName} --task <arn>\`), then run again; it resumes where that one stops.`);
+    }
   }
 
   private retentionHours(): number {
