@@ -96,7 +96,7 @@ afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
 
 const pipelineInputs = () => one("aws:codepipeline/pipeline:Pipeline", "friday-pipeline").inputs;
 const stage = (name: string) => pipelineInputs().stages.find((s: any) => s.name === name);
-const envVars = (action: any) => JSON.parse(action.configuration.EnvironmentVariables) as { name: string; value: string }[];
+const envVars = (action: any) => JSON.parse(action.configuration.EnvironmentVariables ?? "[]") as { name: string; value: string }[];
 
 describe("the pipeline", () => {
   test("is a V2 pipeline in QUEUED mode (stage rollback needs QUEUED or SUPERSEDED)", () => {
@@ -162,6 +162,11 @@ describe("the pipeline", () => {
         { name: "COMMIT_ID", value: "#{SourceVariables.CommitId}", type: "PLAINTEXT" },
       ]);
     }
+  });
+
+  test("actions without variables carry no EnvironmentVariables at all", () => {
+    expect(stage("Test").actions[0].configuration).toEqual({ ProjectName: "friday-test" });
+    expect(stage("Staging").actions[2].configuration).toEqual({ ProjectName: "friday-staging-smoke" });
   });
 
   test("the manual approval notifies the prod topic", () => {

@@ -364,7 +364,9 @@ export class Pipeline extends pulumi.ComponentResource {
       inputArtifacts: ["SourceArtifact"],
       configuration: {
         ProjectName: project.projectName,
-        EnvironmentVariables: JSON.stringify(Object.entries(variables).map(([n, value]) => ({ name: n, value, type: "PLAINTEXT" }))),
+        ...(Object.keys(variables).length
+          ? { EnvironmentVariables: JSON.stringify(Object.entries(variables).map(([n, value]) => ({ name: n, value, type: "PLAINTEXT" }))) }
+          : {}),
       },
       ...extra,
     });
