@@ -30,7 +30,7 @@ const attributes = z
   .refine((a) => Object.keys(a).length <= 25, "at most 25 attributes (an AppConfig limit)")
   .refine((a) => !("enabled" in a), '"enabled" is reserved: the flag itself is the on/off switch');
 
-const rule = z.string().superRefine((text, ctx) => {
+const rule = z.string().max(1024, "is longer than the 1024 characters AppConfig takes").superRefine((text, ctx) => {
   try {
     parseRule(text);
   } catch (error) {

@@ -212,6 +212,10 @@ test("bad percentages, unknown flags and empty teams fail before any AWS call", 
   );
   await expect(friday("team", "new-greeting", "--stack", "staging")).rejects.toThrow(/^team needs --users a,b and\/or --groups x,y/);
   await expect(friday("team", "new-greeting", "--stack", "staging", "--users", 'al"ice')).rejects.toThrow('Not valid user ids or groups: "al\\"ice"');
+  const crowd = Array.from({ length: 120 }, (_, i) => `user-number-${i}`).join(",");
+  await expect(friday("team", "new-greeting", "--stack", "staging", "--users", crowd)).rejects.toThrow(
+    /^That team makes a \d+-character rule; AppConfig takes at most 1024: list fewer users and target a group \(--groups\) instead\.$/,
+  );
   await expect(friday("on", "new-greeting", "--stack", "Prod!")).rejects.toThrow('--stack must be a stack name such as staging or prod (got "Prod!").');
   expect(ssm.calls()).toHaveLength(0);
   expect(appconfig.calls()).toHaveLength(0);

@@ -10,7 +10,19 @@ import {
   StopDeploymentCommand,
 } from "@aws-sdk/client-appconfig";
 import { FlagsFile } from "../../infra/flags";
-import { declaredState, describeState, FLAGS_PROFILE_NAME, FlagState, LiveFlag, OFF, ON, parseAppConfigDocument, rolloutPercent, toAppConfigDocument } from "../../infra/flags-appconfig";
+import {
+  declaredState,
+  describeState,
+  FLAGS_PROFILE_NAME,
+  FlagState,
+  LiveFlag,
+  OFF,
+  ON,
+  parseAppConfigDocument,
+  rolloutPercent,
+  teamRule,
+  toAppConfigDocument,
+} from "../../infra/flags-appconfig";
 import { explainAwsError, FlagsClients, FlagsError, FlagsResources } from "./aws";
 
 /**
@@ -66,6 +78,9 @@ export async function readStackFlags(clients: FlagsClients, resources: FlagsReso
   return { resources, liveVersion, live: parseAppConfigDocument(content), content, running, since };
 }
 
+/** Longest variant rule AppConfig accepts. */
+export const MAX_RULE_LENGTH = 1024;
+
 /** One requested change. */
 export type FlagChange =
   | { readonly kind: "on"; readonly flag: string }
@@ -89,6 +104,10 @@ export function validateChange(file: FlagsFile, change: FlagChange): void {
     if (change.users.length + change.groups.length === 0) throw new FlagsError("team needs --users a,b and/or --groups x,y: the user ids (targeting keys) or groups the flag turns on for.");
     const bad = [...change.users, ...change.groups].filter((id) => !/^[A-Za-z0-9._@+:-]{1,128}$/.test(id));
     if (bad.length) throw new FlagsError(`Not valid user ids or groups: ${bad.map((b) => JSON.stringify(b)).join(", ")} (letters, digits and . _ @ + : - only, up to 128 characters).`);
+    const rule = teamRule(change.users, change.groups)!;
+    if (rule.length > MAX_RULE_LENGTH) {
+      throw new FlagsError(`That team makes a ${rule.length}-character rule; AppConfig takes at most ${MAX_RULE_LENGTH}: list fewer users and target a group (--groups) instead.`);
+    }
   }
 }
 

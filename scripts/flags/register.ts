@@ -188,7 +188,7 @@ export function registerFlags(program: Command): void {
   withChange(flags.command("rollout").argument("<flag>").description("turn a flag on for a stable percentage of users (plus its team)"))
     .requiredOption("--percent <n>", "percentage of users, 0 to 100")
     .action((flag: string, opts: ChangeFlags & { percent: string }) => runChange({ kind: "rollout", flag, percent: opts.percent.trim() === "" ? NaN : Number(opts.percent) }, opts));
-  withChange(flags.command("team").argument("<flag>").description("turn a flag on for listed user ids and/or groups only"))
+  withChange(flags.command("team").argument("<flag>").description("turn a flag on for listed user ids and/or groups (replaces the flag's team; keeps its percentage)"))
     .option("--users <ids>", "comma-separated user ids (the OpenFeature targeting key)")
     .option("--groups <groups>", "comma-separated groups (the `group` context attribute)")
     .action((flag: string, opts: ChangeFlags & { users?: string; groups?: string }) => runChange({ kind: "team", flag, users: list(opts.users), groups: list(opts.groups) }, opts));
