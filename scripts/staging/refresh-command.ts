@@ -38,11 +38,12 @@ export function registerStagingRefresh(program: Command, deps: StagingRefreshDep
     .option("--rules <path>", "scrub rules file", DEFAULT_RULES_PATH)
     .option("--retention-hours <hours>", "keep the replaced instance as <id>-previous this long (default: the stack's setting, else 72)", number("--retention-hours"))
     .option("--concurrency <n>", "tables scrubbed in parallel (default: the stack's setting, else 2)", number("--concurrency"))
+    .option("--ca-bundle <path>", "RDS CA bundle (PEM) to verify the database servers (default: $PGSSLROOTCERT when set)")
     .option("--fresh", "delete an unfinished run's leftovers and start over instead of resuming")
     .option("--prune", "only delete an expired <id>-previous instance")
     .addOption(new Option("--poll-seconds <s>", "seconds between AWS polls").argParser(number("--poll-seconds")).default(30).hideHelp())
     .option("--json", "print the report as JSON on stdout (progress goes to stderr)")
-    .action(async (opts: { stack: string; region?: string; rules: string; retentionHours?: number; concurrency?: number; fresh?: boolean; prune?: boolean; pollSeconds: number; json?: boolean }) => {
+    .action(async (opts: { stack: string; region?: string; rules: string; retentionHours?: number; concurrency?: number; fresh?: boolean; prune?: boolean; pollSeconds: number; json?: boolean; caBundle?: string }) => {
       const out = deps.stdout ?? ((text: string) => process.stdout.write(text));
       const err = deps.stderr ?? ((text: string) => process.stderr.write(text));
       const progress = (line: string) => (opts.json ? err : out)(line + "\n");
@@ -56,6 +57,7 @@ export function registerStagingRefresh(program: Command, deps: StagingRefreshDep
           retentionHours: opts.retentionHours,
           concurrency: opts.concurrency,
           fresh: Boolean(opts.fresh),
+          caBundlePath: opts.caBundle ?? (process.env.PGSSLROOTCERT || undefined),
           pruneOnly: Boolean(opts.prune),
           pollSeconds: opts.pollSeconds,
           sleep: deps.sleep,

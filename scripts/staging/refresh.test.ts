@@ -504,6 +504,13 @@ describe("refreshStaging: the happy path", () => {
     for (const secret of [TEMP_PASSWORD, STAGING_PASSWORD, "k".repeat(64)]) expect(all).not.toContain(secret);
   });
 
+  it("verifies the servers' certificates when given the RDS CA bundle", async () => {
+    const steps = dbSteps();
+    await refreshStaging(clients, steps, options({ caBundlePath: "/etc/ssl/certs/rds-global-bundle.pem" }));
+    expect(steps.scrub.mock.calls[0][0].databaseUrl).toMatch(/\?sslmode=verify-full&sslrootcert=%2Fetc%2Fssl%2Fcerts%2Frds-global-bundle\.pem$/);
+    expect(steps.prewarm.mock.calls[0][0].databaseUrl).toMatch(/\?sslmode=verify-full&sslrootcert=/);
+  });
+
   it("creates the scrub key on the first run (the component makes the secret without a value)", async () => {
     keyValue = undefined;
     const steps = dbSteps();

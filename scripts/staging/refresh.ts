@@ -117,6 +117,11 @@ export interface RefreshOptions {
   readonly log?: (line: string) => void;
   /** Fresh master passwords for the temporary instance. */
   readonly generatePassword?: () => string;
+  /**
+   * PEM bundle of the RDS certificate authorities: with it, connections verify the server
+   * (sslmode=verify-full); without it they are encrypted but unverified. @default none
+   */
+  readonly caBundlePath?: string;
   /** This process is itself the refresh's ECS task (so one running task of the family is this one). @default false */
   readonly insideTask?: boolean;
 }
@@ -564,7 +569,7 @@ class RefreshRun {
     const password = this.generatePassword();
     this.secrets.push(password);
     await this.setMasterPassword(isolated, password);
-    const databaseUrl = databaseUrlOf(await this.waitForInstance(this.names.isolated), password);
+    const databaseUrl = databaseUrlOf(await this.waitForInstance(this.names.isolated), password, undefined, this.options.caBundlePath);
 
     const before = await this.db.takeSample({ databaseUrl, rules });
     await this.send(new AddTagsToResourceCommand({ ResourceName: isolated.DBInstanceArn, Tags: [{ Key: TAG.scrub, Value: "started" }] }));
@@ -669,7 +674,7 @@ class RefreshRun {
     }
     const credentials = await this.stagingCredentials();
     const staging = await this.waitForInstance(stagingId);
-    const warm = await this.db.prewarm({ databaseUrl: databaseUrlOf(staging, credentials.password, credentials.username) });
+    const warm = await this.db.prewarm({ databaseUrl: databaseUrlOf(staging, credentials.password, credentials.username, this.options.caBundlePath) });
     parts.push(`prewarmed ${warm.tables} tables`);
     parts.push(await this.waitHealthy());
     return parts.join("; ");
@@ -1042,13 +1047,17 @@ async function readParameters(ssm: SSMClient, names: string[]): Promise<Record<s
   return values;
 }
 
-/** A connection URL for an instance (TLS on: the parameter group forces it). */
-export function databaseUrlOf(instance: DBInstance, password: string, username = instance.MasterUsername ?? PARITY.database.masterUsername): string {
+/**
+ * A connection URL for an instance. TLS always (the parameter group forces it); the server is
+ * verified against `caBundlePath` (the RDS CA bundle) when given.
+ */
+export function databaseUrlOf(instance: DBInstance, password: string, username = instance.MasterUsername ?? PARITY.database.masterUsername, caBundlePath?: string): string {
   const host = instance.Endpoint?.Address;
   if (!host) throw new Error(`${instance.DBInstanceIdentifier} has no endpoint yet`);
   const port = instance.Endpoint?.Port ?? PARITY.database.port;
   const database = instance.DBName ?? PARITY.database.databaseName;
-  return `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}?sslmode=no-verify`;
+  const tls = caBundlePath ? `sslmode=verify-full&sslrootcert=${encodeURIComponent(caBundlePath)}` : "sslmode=no-verify";
+  return `postgres://${encodeURIComponent(username)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(database)}?${tls}`;
 }
 
 export function compareVersions(a: string, b: string): number {
