@@ -1,0 +1,123 @@
+// `npm run bench:scrub [-- --rows 10000000] [-- --rounds 2]`: scrub the realistic fixture (users,
+// addresses, orders, payments, audit_log with JSON, sessions, newsletter_subscriptions) at 1M rows
+// in total (10M with `--rows 10000000`) on a real PostgreSQL at the RDS engine's major version, and
+// compare it with the floor measured on the same server in the same run: a plain copy of the same
+// tables, `CREATE TABLE … AS SELECT *`, one after the other — a scrub must at least rewrite every row.
+//
+// Each round restores a fresh copy of the filled database (CREATE DATABASE … TEMPLATE) and measures,
+// on it: the floor, then the scrub with 2 tables in parallel (this machine's core count), then — on a
+// second copy — the scrub with 1 (no parallelism), so the gain from parallel tables is visible.
+import { Client } from "pg";
+import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
+import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture, fixtureRowCounts } from "../scripts/staging/scrub-fixture";
+import { parseScrubRules } from "../scripts/staging/scrub-rules";
+import { scrubDatabase, ScrubSummary } from "../scripts/staging/scrub";
+import { verifyScrub } from "../scripts/staging/verify";
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number (got "${process.argv[i + 1]}")`);
+  return value;
+}
+
+const TOTAL_ROWS = process.argv.includes("--10m") ? 10_000_000 : flag("--rows", 1_000_000);
+const ROUNDS = flag("--rounds", 2);
+const KEY = "bench-scrub-key-not-a-secret-0123456789abcdef";
+const rules = parseScrubRules(FIXTURE_RULES_YAML, "fixture");
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function dbUrl(serverUrl: string, name: string): string {
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** The floor: CREATE TABLE … AS SELECT * of each table the scrub rewrites, one after the other. */
+async function floor(url: string, tables: string[]): Promise<{ seconds: number; rows: number }> {
+  return withClient(url, async (c) => {
+    await c.query("CHECKPOINT");
+    let rows = 0;
+    const t0 = process.hrtime.bigint();
+    for (const t of tables) {
+      const r = await c.query(`CREATE TABLE floor_${t} AS SELECT * FROM ${t}`);
+      rows += r.rowCount ?? 0;
+    }
+    const s = seconds(t0);
+    for (const t of tables) await c.query(`DROP TABLE floor_${t}`);
+    await c.query("CHECKPOINT");
+    return { seconds: s, rows };
+  });
+}
+
+async function main(): Promise<void> {
+  const users = Math.round(TOTAL_ROWS / 8.75);
+  const counts = fixtureRowCounts(users);
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  console.log(`bench:scrub — ${fmt(total)} rows: ${Object.entries(counts).map(([t, n]) => `${t} ${fmt(n)}`).join(", ")}; ${ROUNDS} round(s)`);
+  const server = await startEmbeddedPostgres();
+  try {
+    const t0 = process.hrtime.bigint();
+    await withClient(server.url, (c) => c.query("CREATE DATABASE scrub_template"));
+    await withClient(dbUrl(server.url, "scrub_template"), async (c) => {
+      await c.query(FIXTURE_SCHEMA_SQL);
+      await fillFixture(c, users);
+      await c.query("VACUUM ANALYZE");
+    });
+    console.log(`filled in ${seconds(t0).toFixed(1)} s (PostgreSQL ${server.majorVersion})`);
+    const rewritten = ["users", "addresses", "orders", "payments", "audit_log", "newsletter_subscriptions"];
+
+    const results: { round: number; floor: number; floorRows: number; parallel: ScrubSummary; serial: ScrubSummary }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const copy = async (name: string) => {
+        await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE scrub_template`));
+        return dbUrl(server.url, name);
+      };
+      const a = await copy(`scrub_a${round}`);
+      const f = await floor(a, rewritten);
+      console.log(`round ${round}: floor (CREATE TABLE … AS SELECT *, ${rewritten.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s)`);
+      const parallel = await scrubDatabase({ databaseUrl: a, rules, key: KEY, concurrency: 2, onProgress: (p) => p.phase === "done" && console.log(`  ${p.message}`) });
+      console.log(`round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor`);
+      if (round === 1) {
+        const v = await verifyScrub({ databaseUrl: a, rules });
+        console.log(`round ${round}: verify ${v.ok ? "passed" : `FAILED: ${v.problems.join("; ")}`} in ${v.seconds.toFixed(1)} s`);
+      }
+      await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_a${round}`));
+      const b = await copy(`scrub_b${round}`);
+      await withClient(b, (c) => c.query("CHECKPOINT"));
+      const serial = await scrubDatabase({ databaseUrl: b, rules, key: KEY, concurrency: 1 });
+      console.log(`round ${round}: scrub, 1 table at a time:    ${fmt(serial.rows)} rows in ${serial.seconds.toFixed(2)} s (${fmt(serial.rowsPerSecond)} rows/s) = ${(serial.seconds / f.seconds).toFixed(2)}× the floor`);
+      await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_b${round}`));
+      results.push({ round, floor: f.seconds, floorRows: f.rows, parallel, serial });
+    }
+
+    console.log("");
+    console.log("| round | floor (s) | floor rows/s | scrub ×2 (s) | scrub rows/s | ratio | scrub ×1 (s) | ratio ×1 |");
+    console.log("|---|---|---|---|---|---|---|---|");
+    for (const r of results) {
+      console.log(
+        `| ${r.round} | ${r.floor.toFixed(2)} | ${fmt(r.floorRows / r.floor)} | ${r.parallel.seconds.toFixed(2)} | ${fmt(r.parallel.rowsPerSecond)} | ${(r.parallel.seconds / r.floor).toFixed(2)}× | ${r.serial.seconds.toFixed(2)} | ${(r.serial.seconds / r.floor).toFixed(2)}× |`,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
