@@ -58,7 +58,9 @@ describe.each(["staging", "prod"])("feature flags in the %s program", (stack) =>
     const [statement, ...rest] = JSON.parse(read.inputs.policy).Statement;
     expect(rest).toEqual([]);
     expect(statement.Action).toEqual(["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"]);
-    expect(statement.Resource).toMatch(new RegExp(`^arn:aws:appconfig:.*/configuration/`));
+    const environment = byType("aws:appconfig/environment:Environment");
+    const profile = byType("aws:appconfig/configurationProfile:ConfigurationProfile");
+    expect(statement.Resource).toBe(`${environment.state.arn}/configuration/${profile.state.configurationProfileId}`);
     const others = ofType(run(), "aws:iam/rolePolicy:RolePolicy").filter((p) => p !== read && JSON.stringify(p.inputs.policy).includes("appconfig:"));
     expect(others.map((p) => p.name)).toEqual([]);
   });
