@@ -376,3 +376,21 @@ test("sync with nothing to change deploys nothing", async () => {
   expect(out.at(-1)).toBe("staging already runs flags.yaml as it is: nothing to deploy.");
   expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
 });
+
+test("a deployment that does not end in time: the command stops following and says how to keep watching", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } } });
+  appconfig.on(GetDeploymentCommand, { DeploymentNumber: 7 }).resolves({ State: "BAKING", PercentageComplete: 100 } as never);
+  let clock = NOW.getTime();
+  setFlagsCliContextForTests({
+    clients: () => ({ appconfig: new AppConfigClient({ region: "eu-west-1" }), ssm: new SSMClient({ region: "eu-west-1" }) }),
+    prompt: async () => true,
+    sleep: async (ms) => void (clock += ms),
+    now: () => new Date(clock),
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+  });
+  await expect(friday("on", "new-greeting", "--stack", "staging", "--timeout-minutes", "1", "--poll-seconds", "10")).rejects.toThrow(
+    "Deployment #7 on staging has not ended after 1 min (BAKING 100%): it keeps running; follow it with `friday flags list --stack staging`.",
+  );
+  expect(appconfig.commandCalls(GetDeploymentCommand).length).toBe(8);
+});
