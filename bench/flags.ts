@@ -4,11 +4,14 @@
  * 1. Through the OpenFeature client: AppConfigAgentProvider on a warm cache vs the SDK's own
  *    InMemoryProvider holding the same flags, interleaved in the same run (p50/p99, throughput).
  * 2. The providers' own resolve path (no SDK around it), warm cache.
- * 3. Uncached: every evaluation asks a local fake agent over HTTP (keep-alive).
+ * 3. Uncached: every evaluation asks a local fake agent over HTTP (keep-alive); the agent runs as its
+ *    own process, on the other core when there is one.
  *
  * Pins itself to CPU 0 with taskset when available (set FRIDAY_BENCH_NO_PIN=1 to skip).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 
 if (process.platform === "linux" && !process.env.FRIDAY_BENCH_PINNED && !process.env.FRIDAY_BENCH_NO_PIN) {
@@ -146,17 +149,21 @@ async function main(): Promise<void> {
     results[`resolve/in-memory/${flag}`] = merge([await resolvePath(inMemory, flag, batches), await resolvePath(inMemory, flag, batches)], batches * 1000);
   }
 
-  // Uncached: every evaluation is an HTTP request to the local fake agent.
-  const uncached = new AppConfigAgentProvider({ application: "friday-bench", environment: "bench", endpoint: agent.url, cacheTtlMs: 0, maxStaleMs: 0, timeoutMs: 1000 });
+  // Uncached: every evaluation is an HTTP request to a fake agent in its own process.
+  const remote = await startAgentProcess();
+  const uncached = new AppConfigAgentProvider({ application: "friday-bench", environment: "bench", endpoint: remote.url, cacheTtlMs: 0, maxStaleMs: 0, timeoutMs: 1000 });
   await OpenFeature.setProviderAndWait("uncached", uncached);
   await throughClient("uncached", "new-checkout", 500);
-  results["client/uncached/new-checkout"] = merge([await throughClient("uncached", "new-checkout", 3000)], 3000);
-  const before = agent.requests.length;
-  await throughClient("uncached", "dark-mode", 100);
-  if (agent.requests.length - before !== 100) throw new Error("bench setup: the uncached provider did not ask the agent every time");
+  results["client/uncached-agent-process/new-checkout"] = merge([await throughClient("uncached", "new-checkout", 3000)], 3000);
+  // The same against the in-process fake agent (same core: no cross-process scheduling).
+  await OpenFeature.setProviderAndWait("uncached-local", new AppConfigAgentProvider({ application: "friday-bench", environment: "bench", endpoint: agent.url, cacheTtlMs: 0, maxStaleMs: 0, timeoutMs: 1000 }));
+  await throughClient("uncached-local", "new-checkout", 500);
+  results["client/uncached-in-process-agent/new-checkout"] = merge([await throughClient("uncached-local", "new-checkout", 3000)], 3000);
+  const check2 = await OpenFeature.getClient("uncached").getBooleanDetails("new-checkout", false, CONTEXTS[1]);
+  if (check2.errorCode || check2.value !== true) throw new Error(`bench setup: the uncached provider failed: ${JSON.stringify(check2)}`);
 
   const ratio = (flag: string) => results[`client/appconfig/${flag}`].p50 / results[`client/in-memory/${flag}`].p50;
-  console.log(`flags benchmark — node ${process.version}, ${process.env.FRIDAY_BENCH_PINNED ? "pinned to CPU 0" : "not pinned"}, ${iterations.toLocaleString("en-US")} evaluations × ${rounds} rounds per client row`);
+  console.log(`flags benchmark — node ${process.version}, ${process.env.FRIDAY_BENCH_PINNED ? "pinned to CPU 0 (uncached: agent process on the other core)" : "not pinned"}, ${iterations.toLocaleString("en-US")} evaluations × ${rounds} rounds per client row`);
   console.log(`${"".padEnd(52)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"throughput".padStart(15)}`);
   for (const [name, s] of Object.entries(results)) console.log(row(name, s));
   for (const flag of ["dark-mode", "new-checkout"]) {
@@ -168,6 +175,21 @@ async function main(): Promise<void> {
 
   await OpenFeature.close();
   await agent.close();
+  remote.stop();
+}
+
+/** Starts bench/flags-agent.ts pinned to the last core (the benchmark itself runs on core 0). */
+function startAgentProcess(): Promise<{ url: string; stop(): void }> {
+  const last = cpus().length - 1;
+  const args = [...process.execArgv, join(__dirname, "flags-agent.ts"), "friday-bench", "bench", "flags", JSON.stringify(DOCUMENT)];
+  const pinned = process.platform === "linux" && last > 0 && !process.env.FRIDAY_BENCH_NO_PIN;
+  const child = pinned ? spawn("taskset", ["-c", String(last), process.execPath, ...args]) : spawn(process.execPath, args);
+  child.stderr.pipe(process.stderr);
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`fake agent exited with ${code}`)));
+    child.stdout.once("data", (chunk: Buffer) => resolve({ url: chunk.toString().trim(), stop: () => child.stdin.end() }));
+  });
 }
 
 main().catch((error) => {
