@@ -141,7 +141,7 @@ export async function takeVerifySample(options: { databaseUrl: string; rules: Sc
 function shapeSql(rule: ColumnRule | JsonPathRule, v: string, emailDomain: string): string | undefined {
   const re = (pattern: string) => `${v} ~ ${literal(pattern)}`;
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const oneOf = (list: readonly string[]) => `(${list.map(esc).join("|")})`;
+  const list = (values: readonly string[]) => `ARRAY[${values.map(literal).join(",")}]::text[]`;
   switch (rule.strategy) {
     case "email":
       return re(`^u[0-9a-f]{${EMAIL_HEX_LENGTH}}@${esc(rule.domain ?? emailDomain)}$`);
@@ -151,18 +151,18 @@ function shapeSql(rule: ColumnRule | JsonPathRule, v: string, emailDomain: strin
       return re(`^${esc(PHONE_PREFIX)}[0-9]{7}$`);
     case "name": {
       const part = rule.part ?? "full";
-      if (part === "first") return re(`^${oneOf(FIRST_NAMES)}$`);
-      if (part === "last") return re(`^${oneOf(LAST_NAMES)}$`);
-      return re(`^${oneOf(FIRST_NAMES)} ${oneOf(LAST_NAMES)}$`);
+      if (part === "first") return `${v} = ANY(${list(FIRST_NAMES)})`;
+      if (part === "last") return `${v} = ANY(${list(LAST_NAMES)})`;
+      return `split_part(${v}, ' ', 1) = ANY(${list(FIRST_NAMES)}) AND split_part(${v}, ' ', 2) = ANY(${list(LAST_NAMES)}) AND ${v} = split_part(${v}, ' ', 1) || ' ' || split_part(${v}, ' ', 2)`;
     }
     case "address":
       switch (rule.part ?? "line1") {
         case "line1":
-          return re(`^[0-9]+ ${oneOf(STREETS)} ${oneOf(STREET_SUFFIXES)}$`);
+          return `${v} ~ '^[0-9]+ [A-Za-z]+ [A-Za-z]+$' AND split_part(${v}, ' ', 2) = ANY(${list(STREETS)}) AND split_part(${v}, ' ', 3) = ANY(${list(STREET_SUFFIXES)})`;
         case "line2":
           return re(`^Apt [0-9]+$`);
         case "city":
-          return re(`^${oneOf(CITIES)}$`);
+          return `${v} = ANY(${list(CITIES)})`;
         case "postcode":
           return re(`^[0-9]{5}$`);
       }
@@ -266,36 +266,54 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
     });
 
     await check("masked values", checks, async (problems) => {
-      for (const target of maskedTargets(rules, catalog)) {
-        const where = `${target.table.name}.${target.column}${target.path ? ` at ${target.path}` : ""}`;
-        const v = valueSql(target.column, target.path);
-        const rule = target.rule;
-        if (rule.strategy === "null") {
-          const n = Number((await q(`SELECT count(*) AS n FROM ${target.table.sql} WHERE ${target.path ? `${ident(target.column)} #> ${pathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`}`))[0].n);
-          if (n > 0) problems.push(`${where} should be null but ${n} rows hold a value`);
-          continue;
+      // One scan per table: every masked column's checks are FILTERed counts of the same query.
+      const targets = maskedTargets(rules, catalog);
+      for (const table of catalog.tables.values()) {
+        const counts: { sql: string; problem: (n: number) => string }[] = [];
+        const params: unknown[] = [];
+        for (const target of targets.filter((t) => t.table === table)) {
+          const where = `${table.name}.${target.column}${target.path ? ` at ${target.path}` : ""}`;
+          const v = valueSql(target.column, target.path);
+          const rule = target.rule;
+          if (rule.strategy === "null") {
+            const held = target.path ? `${ident(target.column)} #> ${pathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`;
+            counts.push({ sql: held, problem: (n) => `${where} should be null but ${n} rows hold a value` });
+            continue;
+          }
+          const shape = shapeSql(rule, v, rules.emailDomain);
+          if (shape) {
+            counts.push({
+              sql: `${v} IS NOT NULL AND NOT (${shape})`,
+              problem: (n) => `${where}: ${n} values do not look masked by ${rule.strategy} (e.g. ${rule.strategy === "email" ? "an email outside the masking domain" : "not the masked shape"})`,
+            });
+          }
+          const sampled = before?.values.find((b) => b.table === table.name && b.column === target.column && b.path === target.path);
+          if (sampled && sampled.digests.length && HIGH_ENTROPY.has(rule.strategy)) {
+            params.push(sampled.digests);
+            counts.push({
+              sql: `encode(sha256(convert_to(${v}, 'UTF8')), 'hex') = ANY($${params.length}::text[])`,
+              problem: (n) => `${where}: ${n} rows still hold a value sampled before the scrub`,
+            });
+          }
         }
-        const shape = shapeSql(rule, v, rules.emailDomain);
-        if (shape) {
-          const n = Number((await q(`SELECT count(*) AS n FROM ${target.table.sql} WHERE ${v} IS NOT NULL AND NOT (${shape})`))[0].n);
-          if (n > 0) problems.push(`${where}: ${n} values do not look masked by ${rule.strategy} (e.g. ${rule.strategy === "email" ? "an email outside the masking domain" : "not the masked shape"})`);
+        if (counts.length) {
+          const row = (await q(`SELECT ${counts.map((c, i) => `count(*) FILTER (WHERE ${c.sql}) AS c${i}`).join(", ")} FROM ${table.sql}`, params))[0];
+          counts.forEach((c, i) => {
+            const n = Number(row[`c${i}`]);
+            if (n > 0) problems.push(c.problem(n));
+          });
         }
-      }
-      for (const sampled of before?.values ?? []) {
-        const table = catalog.tables.get(sampled.table);
-        if (!table || sampled.digests.length === 0 || isTruncated(rules, sampled.table)) continue;
-        const target = maskedTargets(rules, catalog).find((t) => t.table.name === sampled.table && t.column === sampled.column && t.path === sampled.path);
-        if (!target) continue;
-        const where = `${sampled.table}.${sampled.column}${sampled.path ? ` at ${sampled.path}` : ""}`;
-        const digest = (alias?: string) => `encode(sha256(convert_to(${valueSql(sampled.column, sampled.path, alias)}, 'UTF8')), 'hex')`;
-        if (HIGH_ENTROPY.has(target.rule.strategy)) {
-          const n = Number((await q(`SELECT count(*) AS n FROM ${table.sql} WHERE ${digest()} = ANY($1::text[])`, [sampled.digests]))[0].n);
-          if (n > 0) problems.push(`${where}: ${n} rows still hold a value sampled before the scrub`);
-        } else if (sampled.keys && table.primaryKey.length === 1) {
+        // Values that are not high-entropy pseudonyms: compared with the same row's value from before.
+        for (const sampled of before?.values ?? []) {
+          if (sampled.table !== table.name || !sampled.keys || table.primaryKey.length !== 1 || !sampled.digests.length) continue;
+          const target = targets.find((t) => t.table === table && t.column === sampled.column && t.path === sampled.path);
+          if (!target || HIGH_ENTROPY.has(target.rule.strategy)) continue;
+          const where = `${sampled.table}.${sampled.column}${sampled.path ? ` at ${sampled.path}` : ""}`;
           const n = Number(
             (
               await q(
-                `SELECT count(*) AS n FROM ${table.sql} t JOIN unnest($1::text[], $2::text[]) AS s(k, d) ON t.${ident(table.primaryKey[0])}::text = s.k WHERE ${digest("t")} = s.d`,
+                `SELECT count(*) AS n FROM ${table.sql} t JOIN unnest($1::text[], $2::text[]) AS s(k, d) ON t.${ident(table.primaryKey[0])}::text = s.k
+                  WHERE encode(sha256(convert_to(${valueSql(sampled.column, sampled.path, "t")}, 'UTF8')), 'hex') = s.d`,
                 [sampled.keys, sampled.digests],
               )
             )[0].n,
