@@ -123,7 +123,7 @@ export async function suggestRules(options: SuggestOptions): Promise<string> {
       "# Scrub rules suggested by `friday staging rules --suggest`: REVIEW EVERY LINE before use.",
       "# Each column is classified by its name and a sample of its values; \"keep\" means the value",
       "# reaches staging as it is. Strategies: keep, null, fixed, email, name, phone, address, text,",
-      "# hash, shift, json, sql; a table can be `truncate`. See docs/runbooks/staging-refresh.md.",
+      "# hash, shift, json, sql; a table can be `truncate`. See docs/scrub-rules.md.",
       "version: 1",
       "emailDomain: scrubbed.invalid",
       "tables:",
