@@ -274,7 +274,7 @@ class RefreshRun {
       chosen = this.options.pruneOnly ? { runId: "prune", resumed: false } : await this.chooseRun();
     } catch (error) {
       if (this.targets?.target.topicArn && !(error instanceof RefreshInputError)) {
-        await this.publish(`friday staging refresh could not start on ${this.options.stack}: ${this.redact(messageOf(error))}\nNothing was changed. Runbook: docs/runbooks/staging-refresh.md`);
+        await this.publish(`friday staging refresh could not start on ${this.options.stack}: ${this.redact(messageOf(error))}\nStaging was not touched. Runbook: docs/runbooks/staging-refresh.md`);
       }
       throw error;
     }
