@@ -7,8 +7,8 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { refreshStaging, RefreshClients, RefreshDatabaseSteps, RefreshOptions, RefreshReport, formatDuration } from "./refresh";
 
-/** Where the scrub rules live in the repo (and in the image); --rules overrides. */
-export const DEFAULT_RULES_PATH = "scrub-rules.yaml";
+/** Where the scrub rules live in the repo (and, relative to the working directory, in the job image); --rules overrides. */
+export const DEFAULT_RULES_PATH = "app/scrub-rules.yaml";
 
 /** What tests (and only tests) replace: the AWS clients, the PostgreSQL steps, the clock. */
 export interface StagingRefreshDependencies {
