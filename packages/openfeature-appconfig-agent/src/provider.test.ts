@@ -85,7 +85,8 @@ test("sends the evaluation context in Context headers: targeting key as userId, 
 });
 
 test("multi-variant flags: team members by user id or group, a stable split for everyone else", async () => {
-  const flags = await client();
+  // Hundreds of first requests at once on a busy CI machine: a generous timeout (timeouts are tested below).
+  const flags = await client({ timeoutMs: 10_000 });
   const alice = await flags.getBooleanDetails("new-checkout", false, { targetingKey: "alice" });
   expect(alice).toMatchObject({ value: true, variant: "team", reason: StandardResolutionReasons.TARGETING_MATCH });
   expect(await flags.getBooleanValue("new-checkout", false, { targetingKey: "zed", group: "staff" })).toBe(true);
@@ -102,7 +103,7 @@ test("multi-variant flags: team members by user id or group, a stable split for 
 
   // Same user → same bucket: again through the cache, and through a fresh provider that asks the agent.
   const again = await Promise.all(users.map((u) => flags.getBooleanValue("new-checkout", false, { targetingKey: u })));
-  const fresh = await client();
+  const fresh = await client({ timeoutMs: 10_000 });
   const viaAgent = await Promise.all(users.map((u) => fresh.getBooleanValue("new-checkout", false, { targetingKey: u })));
   expect(again).toEqual(first.map((d) => d.value));
   expect(viaAgent).toEqual(first.map((d) => d.value));
@@ -191,13 +192,33 @@ test("unknown flags, unknown attributes and wrong types report their OpenFeature
   expect(await flags.getStringDetails("dark-mode", "x")).toMatchObject({ value: "x", errorCode: ErrorCode.TYPE_MISMATCH });
 });
 
+test("an outage is not a request storm: a failure is remembered briefly per context, a stale refresh tried once per TTL", async () => {
+  const flags = await client({ cacheTtlMs: 60_000 });
+  agent.setBehavior({ mode: "status", status: 503 });
+  const before = agent.requests.length;
+  const answers = await Promise.all(Array.from({ length: 50 }, () => flags.getBooleanDetails("dark-mode", true, { targetingKey: "kim" })));
+  for (let i = 0; i < 50; i++) await flags.getBooleanValue("dark-mode", true, { targetingKey: "kim" });
+  expect(agent.requests.length - before).toBe(1);
+  expect(answers.every((a) => a.value === true && a.errorCode === ErrorCode.GENERAL)).toBe(true);
+
+  agent.setBehavior({ mode: "ok" });
+  const stale = await client({ cacheTtlMs: 20, maxStaleMs: 60_000 });
+  await stale.getBooleanValue("dark-mode", false, { targetingKey: "lee" });
+  agent.setBehavior({ mode: "status", status: 503 });
+  await new Promise((resolve) => setTimeout(resolve, 25));
+  const beforeStale = agent.requests.length;
+  for (let i = 0; i < 50; i++) expect(await stale.getBooleanValue("dark-mode", false, { targetingKey: "lee" })).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 10)); // let the one background refresh reach the agent
+  expect(agent.requests.length - beforeStale).toBe(1);
+});
+
 test("serves the last answer while the agent is down, for at most maxStaleMs", async () => {
-  const flags = await client({ cacheTtlMs: 1, maxStaleMs: 200, timeoutMs: 50 });
+  const flags = await client({ cacheTtlMs: 1, maxStaleMs: 500, timeoutMs: 50 });
   expect(await flags.getBooleanValue("dark-mode", false, { targetingKey: "ivy" })).toBe(true);
   agent.setBehavior({ mode: "status", status: 503 });
   await new Promise((resolve) => setTimeout(resolve, 5));
   expect(await flags.getBooleanValue("dark-mode", false, { targetingKey: "ivy" })).toBe(true);
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await new Promise((resolve) => setTimeout(resolve, 550));
   const details = await flags.getBooleanDetails("dark-mode", false, { targetingKey: "ivy" });
   expect(details).toMatchObject({ value: false, errorCode: ErrorCode.GENERAL });
 });

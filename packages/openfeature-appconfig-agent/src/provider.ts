@@ -40,6 +40,8 @@ type Kind = "boolean" | "string" | "number" | "object";
 interface CacheEntry {
   /** When the agent answered (ms since epoch). */
   fetchedAt: number;
+  /** When a background refresh was last started: at most one per TTL while the agent fails. */
+  refreshedAt: number;
   flags: FlagValues;
   /** Memoized successful resolutions, by kind + flag key: the warm path allocates nothing. */
   resolved: Map<string, ResolutionDetails<any>>;
@@ -79,6 +81,8 @@ export class AppConfigAgentProvider implements Provider {
   private readonly httpAgent: Agent;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<CacheEntry>>();
+  /** Recent failures per context: during an outage, evaluations answer at once instead of re-asking. */
+  private readonly failures = new Map<string, { at: number; error: AgentError }>();
 
   constructor(options: AppConfigAgentProviderOptions) {
     for (const field of ["application", "environment"] as const) {
@@ -130,21 +134,34 @@ export class AppConfigAgentProvider implements Provider {
       const age = Date.now() - entry.fetchedAt;
       if (age < this.options.cacheTtlMs) return Promise.resolve(this.fromEntry(entry, kind, flagKey, defaultValue));
       if (age < this.options.maxStaleMs) {
-        // Serve the last answer now; refresh in the background (a failure is kept for the next caller).
-        this.load(key, undefined, context).catch((error) => logger?.debug?.(`AppConfig Agent refresh failed: ${error.message}`));
+        // Serve the last answer now; refresh in the background, at most once per TTL.
+        const now = Date.now();
+        if (now - entry.refreshedAt >= this.options.cacheTtlMs) {
+          entry.refreshedAt = now;
+          this.load(key, undefined, context).catch((error) => this.warnOnce(logger, `${error.message}; serving the last answer for at most ${this.options.maxStaleMs} ms`));
+        }
         return Promise.resolve(this.fromEntry(entry, kind, flagKey, defaultValue));
       }
       this.cache.delete(key);
     }
+    const failed = this.failures.get(key);
+    if (failed !== undefined && Date.now() - failed.at < Math.min(this.options.cacheTtlMs, 1000)) {
+      return Promise.resolve(this.failure(failed.error, defaultValue));
+    }
     return this.load(key, undefined, context).then(
       (fresh) => this.fromEntry(fresh, kind, flagKey, defaultValue),
       (error: unknown) => {
-        const code = error instanceof AgentError ? error.code : ErrorCode.GENERAL;
-        const message = error instanceof Error ? error.message : String(error);
-        this.warnOnce(logger, `${message}; evaluations return the caller's default`);
-        return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: code, errorMessage: message };
+        const agentError = error instanceof AgentError ? error : new AgentError(ErrorCode.GENERAL, error instanceof Error ? error.message : String(error));
+        if (this.failures.size >= this.options.maxCacheEntries) this.failures.clear();
+        this.failures.set(key, { at: Date.now(), error: agentError });
+        this.warnOnce(logger, `${agentError.message}; evaluations return the caller's default`);
+        return this.failure(agentError, defaultValue);
       },
     );
+  }
+
+  private failure<T>(error: AgentError, defaultValue: T): ResolutionDetails<T> {
+    return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: error.code, errorMessage: error.message };
   }
 
   private lastWarning = { message: "", at: 0 };
@@ -231,7 +248,8 @@ export class AppConfigAgentProvider implements Provider {
     if (running) return running;
     const promise = this.fetchFlags(headers ?? this.headerValues(context ?? {}))
       .then((flags) => {
-        const entry: CacheEntry = { fetchedAt: Date.now(), flags, resolved: new Map() };
+        const entry: CacheEntry = { fetchedAt: Date.now(), refreshedAt: Date.now(), flags, resolved: new Map() };
+        this.failures.delete(key);
         this.cache.delete(key);
         this.cache.set(key, entry);
         if (this.cache.size > this.options.maxCacheEntries) this.cache.delete(this.cache.keys().next().value as string);
