@@ -68,7 +68,8 @@ export function rolloutPercent(state: FlagState): number {
 export function describeState(state: FlagState): string {
   if (state.mode === "off") return "off";
   if (state.mode === "on") return "on (everyone)";
-  const team = state.users.length + state.groups.length > 0 ? `team (${plural(state.users.length, "user")}, ${plural(state.groups.length, "group")})` : "";
+  const members = [state.users.length ? plural(state.users.length, "user") : "", state.groups.length ? plural(state.groups.length, "group") : ""].filter(Boolean);
+  const team = members.length ? `team (${members.join(", ")})` : "";
   const pct = state.percent > 0 || !team ? `${state.percent}% of users` : "";
   return [team, pct].filter(Boolean).join(" + ");
 }

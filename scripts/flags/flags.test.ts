@@ -320,7 +320,7 @@ test("list: state per stack, rollout %, owner, expiry and stale flags", async ()
   await friday("list");
   const printed = out.join("\n");
   const line = (flag: string, stack: string) => printed.split("\n").find((l) => l.startsWith(flag) && l.includes(` ${stack} `))!;
-  expect(line("new-greeting", "staging")).toMatch(/team \(1 user, 0 groups\) \+ 5% of users\s+5%\s+team-web\s+2027-03-31$/);
+  expect(line("new-greeting", "staging")).toMatch(/team \(1 user\) \+ 5% of users\s+5%\s+team-web\s+2027-03-31$/);
   expect(line("new-greeting", "prod")).toMatch(/on \(everyone\)\s+100%\s+team-web\s+2027-03-31\s+at 100% for 56 days \(since 2026-10-01\)$/);
   expect(line("recommendations", "staging")).toMatch(/expired 2026-10-01; at 100% for 85 days \(since 2026-09-01\)$/);
   expect(line("recommendations", "prod")).toMatch(/not deployed \(default on \(everyone\)\)\s+-\s+team-discovery\s+2026-10-01\s+expired 2026-10-01$/);
