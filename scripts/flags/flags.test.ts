@@ -394,3 +394,26 @@ test("a deployment that does not end in time: the command stops following and sa
   );
   expect(appconfig.commandCalls(GetDeploymentCommand).length).toBe(8);
 });
+
+test("end to end: what `friday flags` deploys is what the app's provider reads through the agent", async () => {
+  const { OpenFeature } = await import("@openfeature/server-sdk");
+  const { AppConfigAgentProvider } = await import("../../packages/openfeature-appconfig-agent/src");
+  const { startFakeAgent } = await import("../../packages/openfeature-appconfig-agent/src/testing/fake-agent");
+  deployed("staging", { "new-greeting": { state: targeted(["alice"], [], 0) }, recommendations: { state: { mode: "on" } } });
+  await friday("rollout", "new-greeting", "--percent", "10", "--stack", "staging");
+  const agent = await startFakeAgent();
+  try {
+    agent.deploy("friday-staging", "staging", "flags", deployedContent() as never);
+    await OpenFeature.setProviderAndWait("e2e", new AppConfigAgentProvider({ application: "friday-staging", environment: "staging", endpoint: agent.url, timeoutMs: 10_000 }));
+    const client = OpenFeature.getClient("e2e");
+    expect(await client.getBooleanDetails("new-greeting", false, { targetingKey: "alice" })).toMatchObject({ value: true, variant: "team" });
+    const users = Array.from({ length: 300 }, (_, i) => `u${i}`);
+    const on = (await Promise.all(users.map((u) => client.getBooleanValue("new-greeting", false, { targetingKey: u })))).filter(Boolean).length;
+    expect(on).toBeGreaterThan(10);
+    expect(on).toBeLessThan(60);
+    expect(await client.getBooleanValue("recommendations", false, { targetingKey: "bob" })).toBe(true);
+  } finally {
+    await OpenFeature.close();
+    await agent.close();
+  }
+});
