@@ -68,6 +68,7 @@ describe("migrate rehearse", () => {
     });
     expect(statement.longestBlockMs).toBeGreaterThan(BUDGET_MS);
     expect(statement.blockedMs).toBeGreaterThanOrEqual(statement.longestBlockMs);
+    expect(statement.lockHeldMs).toBeGreaterThanOrEqual(statement.durationMs);
     expect(statement.traffic.ops).toBeGreaterThan(0);
     expect(statement.safeRewrite).toContain("CREATE INDEX CONCURRENTLY IF NOT EXISTS");
     expect(result.failure).toMatch(/0003_events_kind\.expand\.sql:1 `CREATE INDEX events_kind_idx ON events \(kind\)` blocked writes to events for \d+ ms \(budget 150 ms\) on events \(400k rows/);

@@ -17,6 +17,8 @@ export interface StatementMeasurement {
   readonly tables: { table: string; size: TableSize | null }[];
   /** How long the statement ran, ms. */
   readonly durationMs: number;
+  /** How long the locks it took were held: from its start until its transaction ended (its own end outside a transaction), ms. */
+  readonly lockHeldMs: number;
   /** How long the migration waited for a lock during this statement, ms. */
   readonly lockWaitMs: number;
   /** Total time traffic was blocked by the locks this statement took (until they were released at commit), ms. */
@@ -78,6 +80,8 @@ interface Step {
   statement: MigrationStatement;
   start: number;
   end?: number;
+  /** When its locks were released: the transaction's COMMIT/ROLLBACK, or the statement's end outside a transaction. */
+  released?: number;
   error?: string;
 }
 
@@ -201,6 +205,7 @@ export async function rehearseMigrations(options: RehearseOptions): Promise<Rehe
             return true;
           },
           afterCommit: async (migration) => {
+            for (const step of steps) if (step.migration.id === migration.id) step.released = now();
             if (migration.transactional) return;
             await waitOneSample(samples, interval);
             const measured = measureMigration(migration);
@@ -338,6 +343,7 @@ function measureStep(
     statement: firstLine(step.statement.text),
     tables: step.statement.tables.map((t) => ({ table: t, size: sizes.get(t) ?? null })),
     durationMs: Math.round(end - step.start),
+    lockHeldMs: Math.round((step.migration.transactional ? (step.released ?? end) : end) - step.start),
     lockWaitMs: Math.round(lockWaitMs),
     blockedMs: Math.round(blockedMs),
     longestBlockMs: Math.round(longestBlockMs),
@@ -415,10 +421,10 @@ export function formatRehearsal(result: RehearseResult): string {
   lines.push(
     `traffic: ${result.traffic.connections} connection(s) on ${result.traffic.tables.join(", ") || "no table"}: ${result.traffic.ops} queries, ${result.traffic.errors} errors, p50 ${result.traffic.p50Ms} ms, p99 ${result.traffic.p99Ms} ms`,
   );
-  lines.push("statement | ran ms | lock wait ms | traffic blocked ms (longest/total) | traffic p50/p99 ms | errors");
+  lines.push("statement | ran ms | locks held ms | lock wait ms | traffic blocked ms (longest/total) | traffic p50/p99 ms | errors");
   for (const m of result.statements) {
     lines.push(
-      `${m.overBudget ? "!!" : "ok"} ${m.file}:${m.line} ${m.statement} | ${m.durationMs} | ${m.lockWaitMs} | ${m.longestBlockMs}/${m.blockedMs}${m.blocked.length ? ` (${m.blocked.join(", ")})` : ""} | ${m.traffic.p50Ms}/${m.traffic.p99Ms} | ${m.traffic.errors}`,
+      `${m.overBudget ? "!!" : "ok"} ${m.file}:${m.line} ${m.statement} | ${m.durationMs} | ${m.lockHeldMs} | ${m.lockWaitMs} | ${m.longestBlockMs}/${m.blockedMs}${m.blocked.length ? ` (${m.blocked.join(", ")})` : ""} | ${m.traffic.p50Ms}/${m.traffic.p99Ms} | ${m.traffic.errors}`,
     );
     if (m.overBudget) {
       lines.push(`   on ${m.tables.map((t) => `${t.table} (${formatSize(t.size ?? undefined)})`).join(", ")}`);
