@@ -40,7 +40,10 @@ describe.each(["staging", "prod"])("feature flags in the %s program", (stack) =>
   });
 
   it("runs the AppConfig Agent as a sidecar prefetching this stack's flags, and points the app at it", () => {
-    const containers = JSON.parse(byType("aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions) as Array<Record<string, any>>;
+    const service = byType("aws:ecs/service:Service");
+    const taskDefinition = ofType(run(), "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.state.arn === service.inputs.taskDefinition)!;
+    expect(taskDefinition).toBeDefined();
+    const containers = JSON.parse(taskDefinition.inputs.containerDefinitions) as Array<Record<string, any>>;
     const agent = containers.find((c) => c.name === "appconfig-agent")!;
     expect(agent).toMatchObject({ essential: false, image: expect.stringMatching(/^public\.ecr\.aws\/aws-appconfig\/aws-appconfig-agent:/), portMappings: [{ containerPort: 2772 }] });
     expect(agent.environment).toContainEqual({ name: "PREFETCH_LIST", value: `/applications/friday-${stack}/environments/${stack}/configurations/flags` });
@@ -52,7 +55,10 @@ describe.each(["staging", "prod"])("feature flags in the %s program", (stack) =>
   });
 
   it("lets the task role read only its own flags: two actions, one profile ARN", () => {
-    const taskRole = ofType(run(), "aws:iam/role:Role").find((r) => r.name.endsWith("-task-role") || r.name.endsWith("-task"))!;
+    const service = byType("aws:ecs/service:Service");
+    const taskDefinition = ofType(run(), "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.state.arn === service.inputs.taskDefinition)!;
+    const taskRole = ofType(run(), "aws:iam/role:Role").find((r) => r.state.arn === taskDefinition.inputs.taskRoleArn)!;
+    expect(taskRole).toBeDefined();
     const read = ofType(run(), "aws:iam/rolePolicy:RolePolicy").find((p) => p.name.endsWith("-flags-task-read"))!;
     expect(read.inputs.role).toBe(taskRole.state.name ?? taskRole.inputs.name);
     const [statement, ...rest] = JSON.parse(read.inputs.policy).Statement;
