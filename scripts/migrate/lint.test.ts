@@ -149,6 +149,18 @@ END $$;`,
     expect(errorsOf(fixed)).toEqual([]);
   });
 
+  it("catches DROP without the COLUMN keyword and inside a multi-action ALTER TABLE, but not DROP DEFAULT", async () => {
+    const result = await lint({
+      "0002_a.expand.sql": "ALTER TABLE items DROP note;",
+      "0003_b.expand.sql": "ALTER TABLE items ADD COLUMN z text, DROP COLUMN IF EXISTS code;",
+      "0004_c.expand.sql": "ALTER TABLE items ALTER COLUMN note DROP DEFAULT, DROP CONSTRAINT IF EXISTS items_x;",
+    });
+    expect(errorsOf(result).map((f) => [f.file, f.rule])).toEqual([
+      ["0002_a.expand.sql", "expand-drop"],
+      ["0003_b.expand.sql", "expand-drop"],
+    ]);
+  });
+
   it("reports the statement's own line in a multi-statement file", async () => {
     const result = await lint({ "0002_two.expand.sql": "ALTER TABLE items ADD COLUMN a text;\n\n-- then\nCREATE INDEX items_a_idx ON items (a);" });
     expect(result.findings).toEqual([expect.objectContaining({ rule: "require-concurrent-index-creation", line: 4, statement: "CREATE INDEX items_a_idx ON items (a)" })]);

@@ -161,6 +161,8 @@ export async function lintMigrations(options: LintOptions = {}): Promise<LintRes
       if (!migration) continue;
       const line = v.line + 1;
       if (v.rule_name in SUPERSEDED_SQUAWK_RULES) continue;
+      // Relaxing NOT NULL is a removal: it belongs in (and is allowed in) a contract migration.
+      if (migration.phase === "contract" && v.rule_name === "ban-drop-not-null") continue;
       const statement = statementAt(migration, line);
       const info = ruleInfo(v.rule_name);
       findings.push({
@@ -343,7 +345,8 @@ function expandRules(
       add(statement, "expand-drop", `An expand migration must keep the previous release working, and that code may still use what DROP ${dropObject[1]} removes.`);
     }
   }
-  if (/^ALTER TABLE .* DROP (COLUMN )?(?!CONSTRAINT|DEFAULT|NOT NULL|IDENTITY|EXPRESSION)/.test(upper) && / DROP COLUMN /.test(upper) && table && !createdHere.has(table)) {
+  const actions = upper.replace(/^ALTER TABLE (IF EXISTS )?(ONLY )?\S+ /, "");
+  if (/^ALTER TABLE /.test(upper) && /(^|, ?)DROP (COLUMN )?(IF EXISTS )?(?!CONSTRAINT\b|DEFAULT\b|NOT NULL\b|IDENTITY\b|EXPRESSION\b)\S/.test(actions) && table && !createdHere.has(table)) {
     add(statement, "expand-drop", `Dropping a column of ${table} breaks the previous release's code, which still reads or writes it.`);
   }
   if (/^ALTER (TABLE|VIEW|MATERIALIZED VIEW) .* RENAME (COLUMN |TO )?/.test(upper) && !/ RENAME CONSTRAINT /.test(upper) && table && !createdHere.has(table)) {
