@@ -7,6 +7,7 @@
 // Each round restores a fresh copy of the filled database (CREATE DATABASE … TEMPLATE) and measures,
 // on it: the floor, then the scrub with 2 tables in parallel (this machine's core count), then — on a
 // second copy — the scrub with 1 (no parallelism), so the gain from parallel tables is visible.
+import { readdirSync, readFileSync } from "node:fs";
 import { Client } from "pg";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture, fixtureRowCounts } from "../scripts/staging/scrub-fixture";
@@ -46,20 +47,59 @@ function dbUrl(serverUrl: string, name: string): string {
   return u.toString();
 }
 
+/**
+ * CPU seconds the whole PostgreSQL server has used so far: the postmaster and every live child
+ * (backends, parallel workers, checkpointer, …) plus what exited children used (the postmaster's
+ * cutime/cstime). Other processes on the machine do not count, so the CPU ratio holds steady when
+ * the wall-clock ratio does not (this machine is shared).
+ */
+function serverCpuSeconds(port: number): number {
+  const TICKS = 100;
+  const stat = (pid: string) => {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is state (field 3); utime is field 14, stime 15, cutime 16, cstime 17, ppid field 4.
+    return { ppid: fields[1], utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) };
+  };
+  const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  const postmaster = pids.find((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return args[0].endsWith("/postgres") && args[args.indexOf("-p") + 1] === String(port);
+    } catch {
+      return false;
+    }
+  });
+  if (!postmaster) throw new Error(`no postgres listening on port ${port} found in /proc`);
+  const root = stat(postmaster);
+  let ticks = root.utime + root.stime + root.cutime + root.cstime;
+  for (const pid of pids) {
+    try {
+      const s = stat(pid);
+      if (s.ppid === postmaster) ticks += s.utime + s.stime;
+    } catch {
+      // exited meanwhile: its time is in the postmaster's cutime/cstime now
+    }
+  }
+  return ticks / TICKS;
+}
+
 /** The floor: CREATE TABLE … AS SELECT * of each table the scrub rewrites, one after the other. */
-async function floor(url: string, tables: string[]): Promise<{ seconds: number; rows: number }> {
+async function floor(url: string, tables: string[], port: number): Promise<{ seconds: number; rows: number; cpu: number }> {
   return withClient(url, async (c) => {
     await c.query("CHECKPOINT");
     let rows = 0;
+    const cpu0 = serverCpuSeconds(port);
     const t0 = process.hrtime.bigint();
     for (const t of tables) {
       const r = await c.query(`CREATE TABLE floor_${t} AS SELECT * FROM ${t}`);
       rows += r.rowCount ?? 0;
     }
     const s = seconds(t0);
+    const cpu = serverCpuSeconds(port) - cpu0;
     for (const t of tables) await c.query(`DROP TABLE floor_${t}`);
     await c.query("CHECKPOINT");
-    return { seconds: s, rows };
+    return { seconds: s, rows, cpu };
   });
 }
 
@@ -80,36 +120,49 @@ async function main(): Promise<void> {
     console.log(`filled in ${seconds(t0).toFixed(1)} s (PostgreSQL ${server.majorVersion})`);
     const rewritten = ["users", "addresses", "orders", "payments", "audit_log", "newsletter_subscriptions"];
 
-    const results: { round: number; floor: number; floorRows: number; parallel: ScrubSummary; serial: ScrubSummary }[] = [];
+    const port = Number(new URL(server.url).port);
+    type Measured = { seconds: number; cpu: number; summary: ScrubSummary };
+    const scrub = async (url: string, concurrency: number, log: boolean): Promise<Measured> => {
+      await withClient(url, (c) => c.query("CHECKPOINT"));
+      const cpu0 = serverCpuSeconds(port);
+      const summary = await scrubDatabase({ databaseUrl: url, rules, key: KEY, concurrency, onProgress: (p) => log && p.phase === "done" && console.log(`  ${p.message}`) });
+      return { seconds: summary.seconds, cpu: serverCpuSeconds(port) - cpu0, summary };
+    };
+    const results: { round: number; floor: { seconds: number; rows: number; cpu: number }; parallel: Measured; serial: Measured }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const copy = async (name: string) => {
         await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE scrub_template`));
         return dbUrl(server.url, name);
       };
       const a = await copy(`scrub_a${round}`);
-      const f = await floor(a, rewritten);
-      console.log(`round ${round}: floor (CREATE TABLE … AS SELECT *, ${rewritten.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s)`);
-      const parallel = await scrubDatabase({ databaseUrl: a, rules, key: KEY, concurrency: 2, onProgress: (p) => p.phase === "done" && console.log(`  ${p.message}`) });
-      console.log(`round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor`);
+      const f = await floor(a, rewritten, port);
+      console.log(`round ${round}: floor (CREATE TABLE … AS SELECT *, ${rewritten.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s), server CPU ${f.cpu.toFixed(2)} s`);
+      const parallel = await scrub(a, 2, true);
+      console.log(
+        `round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.summary.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.summary.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${parallel.cpu.toFixed(2)} s = ${(parallel.cpu / f.cpu).toFixed(2)}× the floor's`,
+      );
       if (round === 1) {
         const v = await verifyScrub({ databaseUrl: a, rules });
         console.log(`round ${round}: verify ${v.ok ? "passed" : `FAILED: ${v.problems.join("; ")}`} in ${v.seconds.toFixed(1)} s`);
       }
       await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_a${round}`));
       const b = await copy(`scrub_b${round}`);
-      await withClient(b, (c) => c.query("CHECKPOINT"));
-      const serial = await scrubDatabase({ databaseUrl: b, rules, key: KEY, concurrency: 1 });
-      console.log(`round ${round}: scrub, 1 table at a time:    ${fmt(serial.rows)} rows in ${serial.seconds.toFixed(2)} s (${fmt(serial.rowsPerSecond)} rows/s) = ${(serial.seconds / f.seconds).toFixed(2)}× the floor`);
+      const serial = await scrub(b, 1, false);
+      console.log(
+        `round ${round}: scrub, 1 table at a time:    ${fmt(serial.summary.rows)} rows in ${serial.seconds.toFixed(2)} s (${fmt(serial.summary.rowsPerSecond)} rows/s) = ${(serial.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${serial.cpu.toFixed(2)} s = ${(serial.cpu / f.cpu).toFixed(2)}× the floor's`,
+      );
       await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_b${round}`));
-      results.push({ round, floor: f.seconds, floorRows: f.rows, parallel, serial });
+      results.push({ round, floor: f, parallel, serial });
     }
 
+    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
     console.log("");
-    console.log("| round | floor (s) | floor rows/s | scrub ×2 (s) | scrub rows/s | ratio | scrub ×1 (s) | ratio ×1 |");
-    console.log("|---|---|---|---|---|---|---|---|");
+    console.log(`load average at the end: ${load} (2 cores)`);
+    console.log("| round | floor s (CPU s) | floor rows/s | scrub ×2 s (CPU s) | scrub ×2 rows/s | wall ratio ×2 | scrub ×1 s (CPU s) | wall ratio ×1 | CPU ratio |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
     for (const r of results) {
       console.log(
-        `| ${r.round} | ${r.floor.toFixed(2)} | ${fmt(r.floorRows / r.floor)} | ${r.parallel.seconds.toFixed(2)} | ${fmt(r.parallel.rowsPerSecond)} | ${(r.parallel.seconds / r.floor).toFixed(2)}× | ${r.serial.seconds.toFixed(2)} | ${(r.serial.seconds / r.floor).toFixed(2)}× |`,
+        `| ${r.round} | ${r.floor.seconds.toFixed(2)} (${r.floor.cpu.toFixed(2)}) | ${fmt(r.floor.rows / r.floor.seconds)} | ${r.parallel.seconds.toFixed(2)} (${r.parallel.cpu.toFixed(2)}) | ${fmt(r.parallel.summary.rowsPerSecond)} | ${(r.parallel.seconds / r.floor.seconds).toFixed(2)}× | ${r.serial.seconds.toFixed(2)} (${r.serial.cpu.toFixed(2)}) | ${(r.serial.seconds / r.floor.seconds).toFixed(2)}× | ${(r.serial.cpu / r.floor.cpu).toFixed(2)}× |`,
       );
     }
   } finally {

@@ -79,10 +79,11 @@ const sql = z
   })
   .strict();
 
+const jsonPathObject = z.discriminatedUnion("strategy", [nul, fixed, email, name, phone, address, text, hash]);
 const jsonPathRule = z.union(
   [
-    z.enum(JSON_PATH_STRATEGIES).transform((strategy) => ({ strategy }) as { strategy: JsonPathStrategy }),
-    z.discriminatedUnion("strategy", [nul, fixed, email, name, phone, address, text, hash]),
+    z.enum(["null", "email", "name", "phone", "address", "text", "hash"]).transform((strategy) => jsonPathObject.parse({ strategy })),
+    jsonPathObject,
   ],
   { message: `use one of ${JSON_PATH_STRATEGIES.join(", ")} (write null as "null")` },
 );

@@ -175,6 +175,7 @@ export function maskTextSql(rule: Exclude<JsonPathRule, { strategy: "null" | "fi
     case "text":
       return `rpad('', CASE WHEN length(${v}) < 1 THEN 0 ELSE 1 << (width_bucket(length(${v}), ${POWERS_OF_TWO}) - 1) END, ${literal(LOREM)})`;
   }
+  throw new Error(`no text mask for strategy ${(rule as { strategy: string }).strategy}`);
 }
 
 function fixedSql(value: string | number | boolean): string {
@@ -194,7 +195,7 @@ function jsonPathArray(path: string): string {
 
 /**
  * The SQL expression a column is rewritten to (already cast to the column's type), or undefined for
- * keep. `column` is the column; `byColumn` the column a date shift is keyed by, if any.
+ * keep.
  */
 export function columnMaskSql(rule: ColumnRule, column: ColumnInfo, emailDomain: string): string | undefined {
   const v = ident(column.name);

@@ -265,8 +265,10 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
           await client.query("BEGIN");
           try {
             await client.query(plan.sql as string);
-            // Rebuilding the indexes set reltuples to the exact row count; without an index, count.
-            const hasIndex = (await client.query(`SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${plan.table.oid}) AS has`)).rows[0].has as boolean;
+            // Rebuilding the indexes set reltuples to the exact row count; without an index (or for a
+            // partitioned table, whose partitions hold the rows), count.
+            const hasIndex =
+              plan.table.kind === "r" && ((await client.query(`SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${plan.table.oid}) AS has`)).rows[0].has as boolean);
             const rows = Number(
               (await client.query(hasIndex ? `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = ${plan.table.oid}` : `SELECT count(*) AS n FROM ${plan.table.sql}`)).rows[0].n,
             );
