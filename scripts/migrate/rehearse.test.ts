@@ -3,7 +3,8 @@ import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
 import { applyMigrations, readLedger } from "./apply";
 import { fillTables } from "./fill";
 import { rehearseLocal, rehearseMigrations } from "./rehearse";
-import { tempMigrations, withClient } from "./test-helpers";
+import { buildCli } from "../cli";
+import { captureCli, tempMigrations, withClient } from "./test-helpers";
 
 /**
  * The size effect, for real: a plain CREATE INDEX is harmless on 100 rows and blocks writes for the
@@ -107,5 +108,33 @@ describe("migrate rehearse --local", () => {
     expect(result.traffic.errors).toBe(0);
     const backfill = result.statements.find((s) => s.file === "0007_users_full_name_backfill.expand.sql")!;
     expect(backfill.tables.map((t) => t.table)).toEqual(["users"]);
+  });
+});
+
+describe("friday migrate rehearse (CLI)", () => {
+  it("rehearses with --json, applies what it rehearsed (it is staging's migration step), and records the release", async () => {
+    const own = await createTestDatabase("migrate_rehearse_cli");
+    const files = tempMigrations({ "0001_notes.expand.sql": "CREATE TABLE notes (id bigint PRIMARY KEY, body text);\nINSERT INTO notes SELECT g, 'n' || g FROM generate_series(1, 500) g;" });
+    try {
+      await applyMigrations({ databaseUrl: own.url, dir: files.dir, phase: "expand", release: "r0" });
+      await withClient(own.url, (c) => c.query("ANALYZE notes"));
+      files.write({ "0002_notes_title.expand.sql": "ALTER TABLE notes ADD COLUMN title text;" });
+      const out = await captureCli(() =>
+        buildCli().parseAsync(["node", "friday", "migrate", "rehearse", "--dir", files.dir, "--database-url", own.url, "--release", "r1", "--json"]),
+      );
+      expect(out.exitCode).toBe(0);
+      const json = JSON.parse(out.stdout);
+      expect(json).toMatchObject({ ok: true, budgetMs: 500, applied: ["0002_notes_title"], traffic: { tables: ["notes"] } });
+      expect(json.statements).toEqual([expect.objectContaining({ statement: "ALTER TABLE notes ADD COLUMN title text", tables: [{ table: "notes", size: expect.objectContaining({ rows: 500 }) }] })]);
+      expect(out.stderr).toContain("synthetic traffic: 3 connection(s) on notes");
+      const ledger = await withClient(own.url, readLedger);
+      expect(ledger.map((e) => [e.id, e.release])).toEqual([
+        ["0001_notes", "r0"],
+        ["0002_notes_title", "r1"],
+      ]);
+    } finally {
+      await own.drop();
+      files.cleanup();
+    }
   });
 });
