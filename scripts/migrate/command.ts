@@ -123,9 +123,9 @@ export function registerMigrate(program: Command): void {
     .option("--budget <ms>", "longest tolerated traffic block per statement, ms", positiveInt("--budget"), 500)
     .option("--local", "rehearse on an embedded PostgreSQL (the RDS engine's major) filled with synthetic rows")
     .option("--rows <n>", "synthetic rows per touched table with --local", positiveInt("--rows"), 100_000)
-    .option("--lock-timeout <ms>", "lock_timeout per statement, ms", positiveInt("--lock-timeout"), 1000)
+    .option("--lock-timeout <ms>", "lock_timeout per statement, ms (default: 1000 or the budget, whichever is smaller)", positiveInt("--lock-timeout"))
     .option("--json", "machine-readable output")
-    .action(async (opts: { dir: string; databaseUrl?: string; phase: "expand" | "contract"; release?: string; budget: number; local?: boolean; rows: number; lockTimeout: number; json?: boolean }) => {
+    .action(async (opts: { dir: string; databaseUrl?: string; phase: "expand" | "contract"; release?: string; budget: number; local?: boolean; rows: number; lockTimeout?: number; json?: boolean }) => {
       try {
         const folder = loadMigrations(opts.dir);
         const common = { folder, budgetMs: opts.budget, lockTimeoutMs: opts.lockTimeout, log: stderr };

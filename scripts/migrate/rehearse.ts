@@ -177,7 +177,8 @@ export async function rehearseMigrations(options: RehearseOptions): Promise<Rehe
         folder,
         phase,
         release: options.release,
-        lockTimeoutMs: options.lockTimeoutMs,
+        // Queries queue behind a migration waiting for its lock: waiting longer than the budget is itself an outage.
+        lockTimeoutMs: options.lockTimeoutMs ?? Math.min(1000, budgetMs),
         statementTimeoutMs: options.statementTimeoutMs,
         retry: options.retry,
         log,
