@@ -39,6 +39,8 @@ export interface TableInfo {
   readonly columns: readonly ColumnInfo[];
   /** Columns of the primary key, in order (empty when there is none). */
   readonly primaryKey: readonly string[];
+  /** Whether the connected role owns the table (or is a member of its owner): needed to rewrite it. */
+  readonly owned: boolean;
 }
 
 export interface UniqueIndexInfo {
@@ -91,6 +93,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
     oid: number;
     relkind: string;
     reltuples: number;
+    owned: boolean;
     column_name: string | null;
     attnum: number | null;
     type: string | null;
@@ -103,6 +106,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
     SELECT n.nspname || '.' || c.relname AS table_name,
            quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS table_sql,
            c.oid::int AS oid, c.relkind::text AS relkind, c.reltuples::float8 AS reltuples,
+           pg_has_role(c.relowner, 'USAGE') AS owned,
            a.attname AS column_name, a.attnum::int AS attnum,
            format_type(a.atttypid, a.atttypmod) AS type,
            bt.typname AS base_type, bt.typcategory::text AS category,
@@ -138,6 +142,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
         estimatedRows: row.reltuples,
         columns: [],
         primaryKey: pkByOid.get(row.oid) ?? [],
+        owned: row.owned,
       };
       tables.set(row.table_name, table);
     }
@@ -306,6 +311,12 @@ export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCat
     if (!catalog.tables.has(name)) problems.push(`table ${name} is in the rules but not in the database: remove it from ${rules.source} (or fix its name)`);
   }
   if (options.coverageOnly) return problems;
+  for (const table of catalog.tables.values()) {
+    const changes = isTruncated(rules, table.name) || Object.values(columnRules(rules, table.name)).some(isMasked);
+    if (changes && !table.owned) {
+      problems.push(`${table.name} is owned by another role: the scrub rewrites tables, so connect as their owner (on RDS, the role that ran the migrations, or a role granted it)`);
+    }
+  }
   for (const index of catalog.uniqueIndexes) {
     if (isTruncated(rules, index.table)) continue;
     const rulesOf = columnRules(rules, index.table);

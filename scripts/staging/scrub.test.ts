@@ -310,6 +310,22 @@ describe("scrubDatabase fails closed", () => {
     await expect(scrubDatabase({ databaseUrl: db.url, rules, key: "short" })).rejects.toThrow(/the scrub key is 5 bytes: use at least 32 random bytes/);
   });
 
+  it("stops when the connected role does not own the tables it would rewrite", async () => {
+    const role = `scrub_guest_${Math.random().toString(36).slice(2, 8)}`;
+    await client.query(`CREATE ROLE ${role} LOGIN PASSWORD 'guest'`);
+    try {
+      const url = new URL(db.url);
+      url.username = role;
+      url.password = "guest";
+      await expectNothingChanged(
+        () => scrubDatabase({ databaseUrl: url.toString(), rules, key: KEY }),
+        [/public\.users is owned by another role: the scrub rewrites tables, so connect as their owner/, /public\.sessions is owned by another role/],
+      );
+    } finally {
+      await client.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it("stops when a view uses a masked column", async () => {
     await client.query(`CREATE VIEW user_emails AS SELECT id, email FROM users`);
     try {

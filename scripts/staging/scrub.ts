@@ -140,7 +140,8 @@ async function connect(url: string, material: ScrubKeyMaterial, options: ScrubOp
   await client.connect();
   await client.query(
     `SELECT set_config($1, $2, false), set_config($3, $4, false), set_config($5, $6, false),
-            set_config('maintenance_work_mem', $7, false), set_config('lock_timeout', $8, false), set_config('statement_timeout', '0', false)`,
+            set_config('maintenance_work_mem', $7, false), set_config('lock_timeout', $8, false), set_config('statement_timeout', '0', false),
+            set_config('client_encoding', 'UTF8', false)`,
     [KEY_SETTINGS.innerPad, material.innerPadHex, KEY_SETTINGS.outerPad, material.outerPadHex, KEY_SETTINGS.seed, material.seed, options.maintenanceWorkMem ?? "256MB", options.lockTimeout ?? "60s"],
   );
   return client;
