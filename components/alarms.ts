@@ -59,6 +59,8 @@ export function validateAlarmsArgs(name: string, args: AlarmsArgs): void {
  */
 export class Alarms extends pulumi.ComponentResource {
   public readonly topic: aws.sns.Topic;
+  /** The topic's own KMS key: CloudWatch and EventBridge cannot publish to a topic under the AWS-managed SNS key. */
+  public readonly topicKey: aws.kms.Key;
   /** The rollback alarms, in ROLLBACK_ALARM_KEYS order. */
   public readonly alarms: aws.cloudwatch.MetricAlarm[];
   public readonly alarmNames: string[];
@@ -69,15 +71,17 @@ export class Alarms extends pulumi.ComponentResource {
     validateAlarmsArgs(name, args);
     const tags = args.tags ?? {};
     const t = args.thresholds;
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    this.topicKey = this.createTopicKey(name, account, tags);
     this.topic = new aws.sns.Topic(`${name}-topic`, {
       name: `${args.namePrefix}-notifications`,
-      kmsMasterKeyId: "alias/aws/sns",
+      kmsMasterKeyId: this.topicKey.arn,
       tags,
     }, { parent: this });
     // CloudWatch alarms publish to the topic; nothing else outside the account may.
     new aws.sns.TopicPolicy(`${name}-topic-policy`, {
       arn: this.topic.arn,
-      policy: pulumi.all([this.topic.arn, aws.getCallerIdentityOutput({}, { parent: this }).accountId]).apply(([arn, account]) => JSON.stringify({
+      policy: pulumi.all([this.topic.arn, account]).apply(([arn, account]) => JSON.stringify({
         Version: "2012-10-17",
         Statement: [
           { Sid: "AccountPublish", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes"], Resource: arn },
@@ -158,5 +162,40 @@ export class Alarms extends pulumi.ComponentResource {
     this.alarmNames = ROLLBACK_ALARM_KEYS.map((key) => alarmName(args.namePrefix, key));
     this.alarmArns = this.alarms.map((a) => a.arn);
     this.registerOutputs({ topicArn: this.topic.arn, alarmNames: this.alarmNames });
+  }
+
+  private createTopicKey(name: string, account: pulumi.Output<string>, tags: Record<string, string>): aws.kms.Key {
+    return new aws.kms.Key(`${name}-topic-key`, {
+      description: `${name}: encrypts the notifications topic`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: account.apply((accountId) => JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            // The account administers the key through IAM (without this, nobody could).
+            Sid: "AccountAdministers",
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+            Action: [
+              "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
+              "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription", "kms:ScheduleKeyDeletion",
+              "kms:CancelKeyDeletion", "kms:EnableKey", "kms:DisableKey", "kms:ListGrants", "kms:CreateGrant", "kms:RevokeGrant",
+              "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
+            ],
+            Resource: "*",
+          },
+          {
+            // Alarms, EventBridge rules (pipeline events) and notification rules publish to the topic.
+            Sid: "ServicesPublish",
+            Effect: "Allow",
+            Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "codestar-notifications.amazonaws.com"] },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: "*",
+          },
+        ],
+      })),
+      tags,
+    }, { parent: this });
   }
 }

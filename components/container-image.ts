@@ -5,11 +5,15 @@ import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-export interface AppImageArgs {
+export interface ContainerImageArgs {
   /** ECR repository name, e.g. "friday-prod-app". */
   readonly repositoryName: string;
-  /** The app's Docker build context. */
+  /** The Docker build context (the repository root: the app imports packages/ from it). */
   readonly contextDir: string;
+  /** The Dockerfile, relative to contextDir. @default "Dockerfile" */
+  readonly dockerfile?: string;
+  /** Folders and files (relative to contextDir) whose content decides the bootstrap image's tag. @default ["."] */
+  readonly sourceDirs?: string[];
   /** Use this image instead of building one (an operator without Docker). */
   readonly imageUri?: string;
   /** Target platform of the build (parity-locked with the task's CPU architecture). @default "linux/arm64" */
@@ -20,7 +24,7 @@ export interface AppImageArgs {
   readonly tags?: Record<string, string>;
 }
 
-export function validateAppImageArgs(name: string, args: AppImageArgs): void {
+export function validateContainerImageArgs(name: string, args: ContainerImageArgs): void {
   if (!args.imageUri) {
     let isDir = false;
     try {
@@ -29,16 +33,16 @@ export function validateAppImageArgs(name: string, args: AppImageArgs): void {
       isDir = false;
     }
     if (!isDir) {
-      throw new Error(`AppImage "${name}": contextDir "${args.contextDir}" is not a directory: point it at the app (with its Dockerfile), or set friday:imageUri.`);
+      throw new Error(`ContainerImage "${name}": contextDir "${args.contextDir}" is not a directory: point it at the app (with its Dockerfile), or set friday:imageUri.`);
     }
   }
   if (args.keepImages !== undefined && (!Number.isInteger(args.keepImages) || args.keepImages < 2)) {
-    throw new Error(`AppImage "${name}": keepImages must be an integer of at least 2 (got ${args.keepImages}) so a rollback target is always kept.`);
+    throw new Error(`ContainerImage "${name}": keepImages must be an integer of at least 2 (got ${args.keepImages}) so a rollback target is always kept.`);
   }
 }
 
-/** A content hash of the build context (skipping node_modules and dist): the bootstrap image's tag. */
-export function contextHash(dir: string): string {
+/** A content hash of the given folders (skipping node_modules and dist): the bootstrap image's tag. */
+export function contextHash(dir: string, sourceDirs: string[] = ["."]): string {
   const hash = createHash("sha256");
   const walk = (current: string) => {
     for (const entry of readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -48,23 +52,28 @@ export function contextHash(dir: string): string {
       else if (entry.isFile()) hash.update(relative(dir, path)).update("\0").update(readFileSync(path));
     }
   };
-  walk(dir);
+  for (const source of sourceDirs) {
+    const path = join(dir, source);
+    if (statSync(path).isDirectory()) walk(path);
+    else hash.update(source).update("\0").update(readFileSync(path));
+  }
   return hash.digest("hex").slice(0, 16);
 }
 
 /**
- * The stack's ECR repository (immutable tags, scan on push, encrypted, lifecycle) and the first
- * image: built from app/ with Docker so the service runs before any pipeline exists, or taken from
- * the stack config. After that, the pipeline owns which image runs.
+ * An image the stack runs and its ECR repository (immutable tags, scan on push, encrypted,
+ * lifecycle): built with Docker at `pulumi up`, or taken from the stack config for an operator
+ * without Docker. For the app this is only the first image: after that, the pipeline owns which
+ * image runs.
  */
-export class AppImage extends pulumi.ComponentResource {
+export class ContainerImage extends pulumi.ComponentResource {
   public readonly repository: aws.ecr.Repository;
   /** The image the task-definition template starts with (digest-pinned when built here). */
   public readonly imageUri: pulumi.Output<string>;
 
-  constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("friday:service:AppImage", name, {}, opts);
-    validateAppImageArgs(name, args);
+  constructor(name: string, args: ContainerImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("friday:service:ContainerImage", name, {}, opts);
+    validateContainerImageArgs(name, args);
     const tags = args.tags ?? {};
     this.repository = new aws.ecr.Repository(`${name}-repo`, {
       name: args.repositoryName,
@@ -89,10 +98,16 @@ export class AppImage extends pulumi.ComponentResource {
       this.imageUri = pulumi.output(args.imageUri);
     } else {
       const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: this.repository.registryId }, { parent: this });
+      const tag = `bootstrap-${contextHash(args.contextDir, args.sourceDirs)}`;
       const image = new docker.Image(`${name}-bootstrap`, {
         // Tagged by content: immutable tags allow each tag once, and an unchanged app is not rebuilt.
-        imageName: pulumi.interpolate`${this.repository.repositoryUrl}:bootstrap-${contextHash(args.contextDir)}`,
-        build: { context: args.contextDir, platform: args.platform ?? "linux/arm64", args: { APP_COMMIT: `bootstrap-${contextHash(args.contextDir)}` } },
+        imageName: pulumi.interpolate`${this.repository.repositoryUrl}:${tag}`,
+        build: {
+          context: args.contextDir,
+          dockerfile: join(args.contextDir, args.dockerfile ?? "Dockerfile"),
+          platform: args.platform ?? "linux/arm64",
+          args: { APP_COMMIT: tag },
+        },
         registry: { server: this.repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
       }, { parent: this });
       this.imageUri = image.repoDigest;

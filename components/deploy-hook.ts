@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { deployHookEnvironment, deployHookTimeoutSeconds, HOOK_STAGES } from "../lambdas/deploy-hook/handler";
 
 export interface DeployHookArgs {
   /** The bundled handler (lambdas/deploy-hook), with `index.handler` as its entry. */
@@ -44,12 +45,21 @@ export class DeployHook extends pulumi.ComponentResource {
   /** The role ECS assumes to invoke the hook. */
   public readonly invokeRole: aws.iam.Role;
   public readonly securityGroup: aws.ec2.SecurityGroup;
-  public readonly lifecycleStages = ["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"];
+  /** Smoke test after test traffic reaches green; alarm watch after production traffic does. */
+  public readonly lifecycleStages: string[] = [...HOOK_STAGES];
 
   constructor(name: string, args: DeployHookArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:service:DeployHook", name, {}, opts);
     validateDeployHookArgs(name, args);
     const tags = args.tags ?? {};
+    const settings = (testListenerUrl: string) => deployHookEnvironment({
+      testListenerUrl,
+      rollbackAlarmNames: args.rollbackAlarmNames,
+      smokeTimeoutSeconds: args.smokeTestTimeoutSeconds,
+      alarmWatchMinutes: args.alarmWatchMinutes,
+    });
+    // Validates the hook's settings now, before anything is created (the URL is only known later).
+    const timeoutSeconds = deployHookTimeoutSeconds(settings("http://test-listener.invalid:8443"));
     const functionName = `${name}`;
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
       name: `/aws/lambda/${functionName}`,
@@ -95,18 +105,11 @@ export class DeployHook extends pulumi.ComponentResource {
       handler: "index.handler",
       code: args.code,
       role: role.arn,
-      timeout: Math.max(30, args.smokeTestTimeoutSeconds * 3),
+      timeout: timeoutSeconds,
       memorySize: 256,
       vpcConfig: { subnetIds: args.privateSubnetIds, securityGroupIds: [this.securityGroup.id] },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-      environment: {
-        variables: {
-          TEST_LISTENER_URL: args.testListenerUrl,
-          ROLLBACK_ALARM_NAMES: args.rollbackAlarmNames.join(","),
-          ALARM_WATCH_MINUTES: String(args.alarmWatchMinutes),
-          SMOKE_TIMEOUT_SECONDS: String(args.smokeTestTimeoutSeconds),
-        },
-      },
+      environment: { variables: pulumi.output(args.testListenerUrl).apply(settings) },
       tags,
     }, { parent: this, dependsOn: [logGroup] });
 

@@ -54,6 +54,9 @@ export interface PolicyDocument {
 /** Actions that AWS authorizes only with `Resource: "*"` (no resource-level permissions). */
 export const WILDCARD_ONLY_ACTIONS: readonly string[] = [
   "ecr:GetAuthorizationToken",
+  // ECS's authorization reference lists no resource type for these two.
+  "ecs:RegisterTaskDefinition",
+  "ecs:DescribeTaskDefinition",
   "ec2:DescribeDhcpOptions",
   "ec2:DescribeNetworkInterfaces",
   "ec2:DescribeSubnets",
@@ -175,10 +178,11 @@ export function observeStatements(p: PipelineScope, s: StackScope): Statement[] 
       Resource: [a.serviceRevisions],
     },
     {
+      // The ECS authorization reference lists no resource type for DescribeTaskDefinition: "*" is required.
       Sid: "ObserveTaskDefinitions",
       Effect: "Allow",
       Action: ["ecs:DescribeTaskDefinition"],
-      Resource: [a.taskDefinitions],
+      Resource: ["*"],
     },
     ...(a.alarms.length
       ? [{ Sid: "RollbackAlarms", Effect: "Allow" as const, Action: ["cloudwatch:DescribeAlarms"], Resource: a.alarms }]
@@ -192,11 +196,14 @@ export function deployStatements(p: PipelineScope, s: StackScope): Statement[] {
   return [
     ...observeStatements(p, s),
     {
+      // RegisterTaskDefinition takes no resource type ("*" is required); what a revision may run as is
+      // bounded by PassTaskRoles below, and what it may replace by UpdateService on this one service.
       Sid: "RegisterRevision",
       Effect: "Allow",
-      Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
-      Resource: [a.taskDefinitions],
+      Action: ["ecs:RegisterTaskDefinition"],
+      Resource: ["*"],
     },
+    { Sid: "TagRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [a.taskDefinitions] },
     { Sid: "UpdateService", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [s.serviceArn] },
     {
       Sid: "PassTaskRoles",

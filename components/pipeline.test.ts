@@ -327,7 +327,9 @@ describe("IAM", () => {
     expect(statements("prod-deploy")).toEqual(
       expect.arrayContaining([
         { Sid: "UpdateService", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [prod.serviceArn] },
-        expect.objectContaining({ Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:${family}*`] }),
+        // RegisterTaskDefinition cannot be scoped (no resource type); a revision's roles are bounded by PassTaskRoles.
+        expect.objectContaining({ Action: ["ecs:RegisterTaskDefinition"], Resource: ["*"] }),
+        expect.objectContaining({ Action: ["ecs:TagResource"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:${family}*`] }),
         {
           Sid: "PassTaskRoles",
           Effect: "Allow",

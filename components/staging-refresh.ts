@@ -40,6 +40,8 @@ export interface StagingRefreshArgs {
   readonly databaseKmsKeyArn?: pulumi.Input<string>;
   /** SNS topic told about failed runs (by the job and by the alarm). */
   readonly notificationsTopicArn: pulumi.Input<string>;
+  /** The topic's KMS key: publishing to an encrypted topic needs the key. @default none (unencrypted topic) */
+  readonly notificationsTopicKeyArn?: pulumi.Input<string>;
   /** The `friday:stagingRefresh` settings: schedule, retention, concurrency, enabled. */
   readonly settings: StagingRefreshSettings;
   /** Fargate CPU units of the job. @default 1024 */
@@ -201,8 +203,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
       {
         role: role.id,
         policy: pulumi
-          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? ""])
-          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, clusterArn, kmsKeyArn]) =>
+          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? "", args.notificationsTopicKeyArn ?? ""])
+          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, clusterArn, kmsKeyArn, topicKeyArn]) =>
             JSON.stringify(
               stagingRefreshPolicy({
                 rdsArn: (kind: string, id: string) => `arn:${part}:rds:${regionName}:${accountId}:${kind}:${id}`,
@@ -218,6 +220,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
                 serviceArn,
                 clusterArn,
                 kmsKeyArn: kmsKeyArn || undefined,
+                topicKeyArn: topicKeyArn || undefined,
                 region: regionName,
               }),
             ),
@@ -379,6 +382,8 @@ export interface StagingRefreshPolicyInputs {
   readonly serviceArn: string;
   readonly clusterArn: string;
   readonly kmsKeyArn?: string;
+  /** KMS key of the notifications topic, when it is encrypted with a customer-managed key. */
+  readonly topicKeyArn?: string;
   readonly region: string;
 }
 
@@ -442,6 +447,15 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
       Action: ["kms:CreateGrant", "kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
       Resource: [p.kmsKeyArn],
       Condition: { StringEquals: { "kms:ViaService": `rds.${p.region}.amazonaws.com` } },
+    });
+  }
+  if (p.topicKeyArn) {
+    statements.push({
+      Sid: "PublishToEncryptedTopic",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: [p.topicKeyArn],
+      Condition: { StringEquals: { "kms:ViaService": `sns.${p.region}.amazonaws.com` } },
     });
   }
   return { Version: "2012-10-17", Statement: statements };

@@ -191,6 +191,8 @@ export const stackSettingsSchema = z
     alarms: alarmsSchema.default(alarmsSchema.parse({})),
     /** Run this image instead of building app/ (for an operator without Docker). */
     imageUri: z.string().regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/, "must be an image reference like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag").optional(),
+    /** (staging) Run this friday CLI image for the scheduled refresh instead of building scripts/Dockerfile. */
+    opsImageUri: z.string().regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/, "must be an image reference like 123456789012.dkr.ecr.us-east-1.amazonaws.com/ops:tag").optional(),
     /** (prod) The staging stack to read outputs from, e.g. "acme/friday/staging". */
     stagingStack: z.string().min(1).optional(),
     /** (prod) The delivery pipeline: repository, branch, commands, approval. */

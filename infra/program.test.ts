@@ -43,12 +43,14 @@ describe("the program", () => {
     expect(run.outputs.serviceUrl).toMatch(/^http:\/\//);
   });
 
-  it("takes the image from the stack config for an operator without Docker", async () => {
+  it("takes the images from the stack config for an operator without Docker", async () => {
     const imageUri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/friday-staging-app:v1";
-    const run = await runOffline("staging", { rawConfig: { ...readStackConfigFile("staging"), "friday:imageUri": imageUri } });
+    const opsImageUri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/friday-staging-ops:v1";
+    const run = await runOffline("staging", { rawConfig: { ...readStackConfigFile("staging"), "friday:imageUri": imageUri, "friday:opsImageUri": opsImageUri } });
     expect(run.resources.some((r) => r.type === "docker:index/image:Image")).toBe(false);
-    const taskDefinition = run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")!;
-    expect(JSON.parse(taskDefinition.inputs.containerDefinitions)[0].image).toBe(imageUri);
+    const taskDefinition = (suffix: string) => run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name.endsWith(suffix))!;
+    expect(JSON.parse(taskDefinition("-service-task").inputs.containerDefinitions)[0].image).toBe(imageUri);
+    expect(JSON.parse(taskDefinition("-refresh-task").inputs.containerDefinitions)[0].image).toBe(opsImageUri);
   });
 
   it("builds app/ with Docker into the stack's repository by default, pinned by digest", async () => {
@@ -56,7 +58,7 @@ describe("the program", () => {
     const image = run.resources.find((r) => r.type === "docker:index/image:Image")!;
     expect(image.inputs.imageName).toMatch(/friday-staging-app:bootstrap-[0-9a-f]{16}$/);
     expect(image.inputs.build).toMatchObject({ platform: "linux/arm64" });
-    const taskDefinition = run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition")!;
+    const taskDefinition = run.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name.endsWith("-service-task"))!;
     expect(JSON.parse(taskDefinition.inputs.containerDefinitions)[0].image).toMatch(/@sha256:[0-9a-f]{64}$/);
     const repository = run.resources.find((r) => r.type === "aws:ecr/repository:Repository")!;
     expect(repository.inputs).toMatchObject({ imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true } });

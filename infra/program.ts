@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, type StackConfig } from "./config";
 import { PARITY } from "./parity";
 import { createEnvironment } from "../stacks/environment";
+import { createPipeline, readStackOutputs } from "../stacks/pipeline";
 
 /** Compares dotted numeric versions: negative when a < b. */
 export function compareVersions(a: string, b: string): number {
@@ -42,12 +43,15 @@ async function readStaging(config: StackConfig): Promise<pulumi.StackReference> 
 }
 
 /**
- * The program: validates this stack's config before any resource is registered, then builds the
- * environment; prod also reads staging's outputs and builds the pipeline.
+ * The program: validates this stack's config, and for prod staging's outputs, before any resource
+ * is registered; then builds the environment. Prod also builds the pipeline, which deploys the
+ * same image digest to staging and then to prod.
  */
 export async function program(): Promise<Record<string, unknown>> {
   const config = parseStackConfig(pulumi.getStack(), pulumi.runtime.allConfig());
-  if (config.stack === "prod") await readStaging(config);
+  const staging = config.stack === "prod" ? await readStackOutputs(await readStaging(config), "staging") : undefined;
   const environment = createEnvironment(config);
-  return { ...environment.outputs };
+  if (!staging) return { ...environment.outputs };
+  const pipeline = createPipeline({ config, prod: environment.outputs, staging });
+  return { ...environment.outputs, pipelineName: pipeline.pipelineName, pipelineConnectionArn: pipeline.connectionArn };
 }

@@ -6,7 +6,8 @@ import type { StackConfig } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import type { StackParameterKey } from "../infra/stack-parameters";
 import { Alarms } from "../components/alarms";
-import { AppImage } from "../components/app-image";
+import { ContainerImage } from "../components/container-image";
+import { StagingRefresh } from "../components/staging-refresh";
 import { BlueGreenService } from "../components/blue-green-service";
 import { Database } from "../components/database";
 import { DeployHook } from "../components/deploy-hook";
@@ -23,7 +24,7 @@ export type EnvironmentOutputs = Record<StackParameterKey, pulumi.Output<string>
 export interface Environment {
   readonly config: StackConfig;
   readonly network: Network;
-  readonly image: AppImage;
+  readonly image: ContainerImage;
   readonly loadBalancer: LoadBalancer;
   readonly database: Database;
   readonly alarms: Alarms;
@@ -33,8 +34,8 @@ export interface Environment {
   readonly outputs: EnvironmentOutputs;
 }
 
-/** Where the reference app (its Dockerfile) lives. */
-const APP_DIR = join(__dirname, "..", "app");
+/** The repository root: the app's Docker build context (app/Dockerfile copies app/ and packages/). */
+const REPO_ROOT = join(__dirname, "..");
 
 /**
  * The one environment both stacks run: staging and prod differ only in the knobs of their stack
@@ -51,11 +52,14 @@ export function createEnvironment(config: StackConfig): Environment {
     interfaceEndpoints: config.network.interfaceEndpoints,
     tags,
   });
-  const image = new AppImage(`${prefix}-image`, {
+  const image = new ContainerImage(`${prefix}-image`, {
     repositoryName: `${prefix}-app`,
-    contextDir: APP_DIR,
+    contextDir: REPO_ROOT,
+    dockerfile: "app/Dockerfile",
+    sourceDirs: ["app", "packages"],
     imageUri: config.imageUri,
     platform: PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+    keepImages: config.pipeline?.imageRetentionCount,
     tags,
   });
   const loadBalancer = new LoadBalancer(`${prefix}-lb`, {
@@ -125,7 +129,8 @@ export function createEnvironment(config: StackConfig): Environment {
       PGHOST: database.instance.address,
       PGPORT: String(PARITY.database.port),
       PGDATABASE: PARITY.database.databaseName,
-      PGSSLMODE: "require",
+      // The image ships the RDS CA bundle, so the app verifies the database's certificate and name.
+      PGSSLMODE: "verify-full",
       // Flags come from the AppConfig Agent sidecar on localhost.
       APPCONFIG_APPLICATION: flagNames.application,
       APPCONFIG_ENVIRONMENT: flagNames.environment,
@@ -160,6 +165,36 @@ export function createEnvironment(config: StackConfig): Environment {
     taskRoleName: service.taskRole.name,
     tags,
   });
+  if (config.stack === "staging") {
+    // Staging alone: the scheduled refresh from a scrubbed snapshot of prod, run by the friday CLI image.
+    const opsImage = new ContainerImage(`${prefix}-ops-image`, {
+      repositoryName: `${prefix}-ops`,
+      contextDir: REPO_ROOT,
+      dockerfile: "scripts/Dockerfile",
+      sourceDirs: ["package-lock.json", "scripts", "infra", "stacks", "components", "lambdas", "packages", "app/scrub-rules.yaml"],
+      imageUri: config.opsImageUri,
+      platform: PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+      tags,
+    });
+    new StagingRefresh(`${prefix}-refresh`, {
+      stack: config.stack,
+      settings: config.stagingRefresh,
+      image: opsImage.imageUri,
+      imageRepositoryArn: opsImage.repository.arn,
+      vpcId: network.vpcId,
+      subnetIds: network.privateSubnetIds,
+      clusterArn: service.cluster.arn,
+      serviceArn: service.service.id,
+      databaseSecurityGroupId: database.securityGroup.id,
+      databaseSecretArn: database.secretArn,
+      databaseSubnetGroupName: database.subnetGroup.name,
+      databaseParameterGroupName: database.parameterGroup.name,
+      notificationsTopicArn: alarms.topic.arn,
+      notificationsTopicKeyArn: alarms.topicKey.arn,
+      logRetentionDays: config.service.logRetentionDays,
+      tags,
+    });
+  }
 
   const outputs: EnvironmentOutputs = {
     region: pulumi.output(config.region),
@@ -207,7 +242,7 @@ export function createEnvironment(config: StackConfig): Environment {
 }
 
 /** The lifecycle hook's handler, bundled with esbuild at program time into a Lambda archive. */
-function deployHookArchive(): pulumi.Output<pulumi.asset.Archive> {
-  const outDir = mkdtempSync(join(tmpdir(), "friday-deploy-hook-"));
-  return pulumi.output(bundleDeployHook(outDir)).apply(() => new pulumi.asset.FileArchive(outDir));
+function deployHookArchive(): pulumi.asset.Archive {
+  const bundle = bundleDeployHook(mkdtempSync(join(tmpdir(), "friday-deploy-hook-")));
+  return new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.FileAsset(bundle.entryFile) });
 }

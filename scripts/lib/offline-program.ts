@@ -101,6 +101,12 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, regi
     case "aws:ec2/eip:Eip":
       Object.assign(state, { publicIp: `203.0.113.${resourcesSeen % 250}` });
       break;
+    case "aws:appconfig/environment:Environment":
+      Object.assign(state, { environmentId: `env-${name}` });
+      break;
+    case "aws:appconfig/configurationProfile:ConfigurationProfile":
+      Object.assign(state, { configurationProfileId: `prof-${name}` });
+      break;
     case "aws:kms/key:Key":
       Object.assign(state, { keyId: `key-${name}` });
       break;

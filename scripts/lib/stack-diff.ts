@@ -49,12 +49,12 @@ export const PER_STACK_KNOBS: { readonly inputs: Record<string, string[]>; reado
 
 /**
  * What only one stack composes: prod reads staging (a StackReference) and owns the pipeline;
- * staging owns the scheduled refresh from prod. Resources of these types, or under these
- * components, may exist on one side only.
+ * staging owns the scheduled refresh from prod and the CLI image it runs. Resources of these
+ * types, under these components, or under a component of this name suffix may exist on one side only.
  */
 export const ONE_SIDED: { readonly prod: string[]; readonly staging: string[] } = {
   prod: ["pulumi:pulumi:StackReference", "friday:delivery:Pipeline"],
-  staging: ["friday:data:StagingRefresh"],
+  staging: ["friday:data:StagingRefresh", "-ops-image"],
 };
 
 const STACK_NAME = /\b(staging|prod)\b/g;
@@ -86,8 +86,9 @@ function flatten(value: unknown, prefix: string, into: Map<string, unknown>): vo
   into.set(prefix, value);
 }
 
-function isOneSided(resource: RecordedResource, side: keyof typeof ONE_SIDED): boolean {
-  return ONE_SIDED[side].some((token) => resource.type === token || (resource.parent ?? "").includes(token));
+export function isOneSided(resource: RecordedResource, side: keyof typeof ONE_SIDED): boolean {
+  return ONE_SIDED[side].some((token) =>
+    token.startsWith("-") ? resource.name.endsWith(token) || (resource.parent ?? "").endsWith(token) : resource.type === token || (resource.parent ?? "").includes(token));
 }
 
 export function resourceKey(resource: RecordedResource): string {
