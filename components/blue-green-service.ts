@@ -204,7 +204,12 @@ export class BlueGreenService extends pulumi.ComponentResource {
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: args.cpuArchitecture ?? "ARM64" },
       executionRoleArn: this.executionRole.arn,
       taskRoleArn: this.taskRole.arn,
-      containerDefinitions: pulumi.all([app, pulumi.output(args.sidecars ?? [])]).apply(([appContainer, sidecars]) => JSON.stringify([appContainer, ...sidecars])),
+      containerDefinitions: pulumi.all([app, pulumi.output(args.sidecars ?? [])]).apply(([appContainer, sidecars]) =>
+        JSON.stringify([
+          // The app starts after its sidecars (e.g. the AppConfig agent it reads flags from).
+          { ...appContainer, dependsOn: sidecars.map((sidecar) => ({ containerName: sidecar.name, condition: "START" })) },
+          ...sidecars,
+        ])),
       tags,
       // Older revisions stay registered: the running service and rollbacks may still point at them.
       skipDestroy: true,

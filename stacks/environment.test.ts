@@ -141,6 +141,9 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
     expect(envNames).toEqual(expect.arrayContaining(["PGHOST", "PGDATABASE", "PGSSLMODE"]));
     expect(envNames.filter((n: string) => /PASSWORD|SECRET/.test(n))).toEqual([]);
     expect(app.logConfiguration.logDriver).toBe("awslogs");
+    const containers = JSON.parse(taskDefinition.inputs.containerDefinitions);
+    expect(containers.map((c: { name: string }) => c.name)).toEqual([PARITY.service.containerName, "appconfig-agent"]);
+    expect(app.dependsOn).toEqual([{ containerName: "appconfig-agent", condition: "START" }]);
     expect(taskDefinition.inputs.runtimePlatform).toEqual({ operatingSystemFamily: "LINUX", cpuArchitecture: PARITY.service.cpuArchitecture });
   });
 

@@ -107,6 +107,9 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, regi
     case "aws:appconfig/configurationProfile:ConfigurationProfile":
       Object.assign(state, { configurationProfileId: `prof-${name}` });
       break;
+    case "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion":
+      Object.assign(state, { versionNumber: 1 });
+      break;
     case "aws:kms/key:Key":
       Object.assign(state, { keyId: `key-${name}` });
       break;
