@@ -40,3 +40,14 @@ export function mermaidDiagram(run: OfflineRun): string {
   }
   return lines.join("\n");
 }
+
+const START = "<!-- diagram:start -->";
+const END = "<!-- diagram:end -->";
+
+/** The README with the diagram between its markers replaced by `diagram` (as a mermaid block). */
+export function withDiagram(readme: string, diagram: string): string {
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${START} … ${END} markers: add them where the diagram goes.`);
+  return `${readme.slice(0, start + START.length)}\n\`\`\`mermaid\n${diagram}\n\`\`\`\n${readme.slice(end)}`;
+}
