@@ -103,6 +103,35 @@ async function floor(url: string, tables: string[], port: number): Promise<{ sec
   });
 }
 
+/**
+ * The issue's reference point: a straightforward CREATE TABLE … AS SELECT with one pgcrypto
+ * HMAC-SHA256 per masked value (every masked column, JSON documents as a whole), tables in sequence,
+ * no index rebuilt. Measured only to place the scrub; the scrub itself uses no extension.
+ */
+async function naiveHmacCopy(url: string, tables: string[], port: number): Promise<{ seconds: number; cpu: number }> {
+  return withClient(url, async (c) => {
+    await c.query("CREATE EXTENSION IF NOT EXISTS pgcrypto");
+    await c.query("CHECKPOINT");
+    const selects: string[] = [];
+    for (const t of tables) {
+      const tableRules = rules.tables[`public.${t}`];
+      const cols = (await c.query(`SELECT attname FROM pg_attribute WHERE attrelid = '${t}'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`)).rows.map((r) => r.attname as string);
+      const list = cols.map((col) => {
+        const rule = tableRules && !tableRules.truncate ? tableRules.columns[col] : undefined;
+        return rule && rule.strategy !== "keep" ? `encode(hmac(${col}::text, 'bench-key-0123456789abcdef0123456789', 'sha256'), 'hex') AS ${col}` : col;
+      });
+      selects.push(`CREATE TABLE naive_${t} AS SELECT ${list.join(", ")} FROM ${t}`);
+    }
+    const cpu0 = serverCpuSeconds(port);
+    const t0 = process.hrtime.bigint();
+    for (const sql of selects) await c.query(sql);
+    const result = { seconds: seconds(t0), cpu: serverCpuSeconds(port) - cpu0 };
+    for (const t of tables) await c.query(`DROP TABLE naive_${t}`);
+    await c.query("DROP EXTENSION pgcrypto");
+    return result;
+  });
+}
+
 async function main(): Promise<void> {
   const users = Math.round(TOTAL_ROWS / 8.75);
   const counts = fixtureRowCounts(users);
@@ -137,6 +166,10 @@ async function main(): Promise<void> {
       const a = await copy(`scrub_a${round}`);
       const f = await floor(a, rewritten, port);
       console.log(`round ${round}: floor (CREATE TABLE … AS SELECT *, ${rewritten.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s), server CPU ${f.cpu.toFixed(2)} s`);
+      const naive = await naiveHmacCopy(a, rewritten, port);
+      console.log(
+        `round ${round}: reference, CREATE TABLE … AS SELECT with a pgcrypto HMAC per masked value, no indexes: ${naive.seconds.toFixed(2)} s = ${(naive.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${naive.cpu.toFixed(2)} s = ${(naive.cpu / f.cpu).toFixed(2)}× the floor's`,
+      );
       const parallel = await scrub(a, 2, true);
       console.log(
         `round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.summary.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.summary.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${parallel.cpu.toFixed(2)} s = ${(parallel.cpu / f.cpu).toFixed(2)}× the floor's`,

@@ -171,7 +171,7 @@ export async function fillFixture(client: ClientBase, users: number): Promise<vo
     INSERT INTO users (email, full_name, phone, date_of_birth, password_hash, bio, signup_ip, created_at)
     SELECT ${email("g")}, ${first} || ' ' || ${last},
            CASE WHEN g % 10 = 0 THEN NULL ELSE '+44 7700 ' || lpad((g % 1000000)::text, 6, '0') END,
-           date '1950-01-01' + (g * 7919) % 20000,
+           date '1950-01-01' + ((g::bigint * 7919) % 20000)::int,
            '$2b$12$' || md5(g::text) || md5((g + 1)::text),
            CASE WHEN g % 3 = 0 THEN NULL ELSE 'I live in ' || (ARRAY['Lisbon','Leeds','Lyon','Lund'])[1 + g % 4] || ' and love ' || repeat('hiking ', 1 + g % 20) END,
            ('10.' || (g % 250) || '.' || (g / 250 % 250) || '.' || (g % 200 + 1))::inet,
