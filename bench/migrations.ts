@@ -1,5 +1,5 @@
 /**
- * npm run bench:migrations [-- --rows 1000000 | --ten-million] [--budget 500] [--only <pattern>]
+ * npm run bench:migrations [-- --rows 1000000 | --ten-million] [--budget 500] [--only <pattern>[,<pattern>…]]
  *
  * For each dangerous migration pattern and its safe rewrite, at production-like size: how long the
  * statement ran and how long concurrent traffic (reads and writes by primary key on the touched
@@ -197,6 +197,9 @@ async function runVariant(serverUrl: string, pattern: Pattern, kind: "dangerous"
     const started = Date.now();
     const result = await rehearseMigrations({ databaseUrl: url, folder: loadMigrations(dir), budgetMs, createPrewarmExtension: true, statementTimeoutMs: 3_600_000 });
     log(`  ${pattern.name} / ${variant.label}: ${result.ok ? "within budget" : "OVER BUDGET"} (${Math.round((Date.now() - started) / 1000)} s)`);
+    for (const s of result.statements) {
+      log(`    ${s.statement}: ran ${fmt(s.durationMs)}, traffic blocked ${fmt(s.longestBlockMs)} (${s.blocked.join(", ") || "nothing"}), p99 ${fmt(s.traffic.p99Ms)}, slowest ${fmt(s.traffic.maxMs)}`);
+    }
     return { pattern: pattern.name, variant: variant.label, kind, statements: result.statements, ok: result.ok };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -221,7 +224,7 @@ async function main(): Promise<void> {
     await buildBase(server.url, rows);
     let n = 0;
     for (const pattern of PATTERNS) {
-      if (only && !pattern.name.includes(only)) continue;
+      if (only && !only.split(",").some((o) => pattern.name.includes(o.trim()))) continue;
       for (const kind of ["dangerous", "safe"] as const) results.push(await runVariant(server.url, pattern, kind, budgetMs, n++));
     }
   } finally {
