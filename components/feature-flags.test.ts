@@ -1,66 +1,32 @@
-import * as pulumi from "@pulumi/pulumi";
+import { FAKE_ACCOUNT, installMocks, promiseOf, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { parseFlagsFile } from "../infra/flags";
 
-/** Resources the component registered, with the inputs and ignoreChanges it asked for. */
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-  ignoreChanges: string[];
-}
-const recorded: Recorded[] = [];
-const ignoreChangesByName = new Map<string, string[]>();
-
-const ACCOUNT = "123456789012";
+const ACCOUNT = FAKE_ACCOUNT;
 const REGION = "eu-west-1";
 
-/** Secret inputs (SSM values, hosted content) reach the mock wrapped; unwrap them to assert on. */
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-function unsecret(value: any): any {
-  return value && typeof value === "object" && value[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270" ? value.value : value;
-}
-
-function fakeState(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+/** AppConfig's identifiers as the mocks answer them (ids the assertions below name). */
+function fakeState(type: string, name: string): Record<string, any> | undefined {
   switch (type) {
     case "aws:appconfig/application:Application":
-      return { id: "app1234", state: { ...inputs, arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234` } };
+      return { id: "app1234", arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234` };
     case "aws:appconfig/environment:Environment":
-      return { id: "env5678:app1234", state: { ...inputs, environmentId: "env5678", arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234/environment/env5678` } };
+      return { id: "env5678:app1234", environmentId: "env5678", arn: `arn:aws:appconfig:${REGION}:${ACCOUNT}:application/app1234/environment/env5678` };
     case "aws:appconfig/configurationProfile:ConfigurationProfile":
-      return { id: "prof9012:app1234", state: { ...inputs, configurationProfileId: "prof9012" } };
+      return { id: "prof9012:app1234", configurationProfileId: "prof9012" };
     case "aws:appconfig/hostedConfigurationVersion:HostedConfigurationVersion":
-      return { id: "app1234/prof9012/1", state: { ...inputs, versionNumber: 1 } };
+      return { id: "app1234/prof9012/1", versionNumber: 1 };
     case "aws:appconfig/deploymentStrategy:DeploymentStrategy":
-      return { id: name.endsWith("gradual") ? "strat-gradual" : "strat-immediate", state: inputs };
+      return { id: name.endsWith("gradual") ? "strat-gradual" : "strat-immediate" };
     case "aws:iam/role:Role":
-      return { id: name, state: { ...inputs, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` } };
+      return { id: name, name, arn: `arn:aws:iam::${ACCOUNT}:role/${name}` };
     default:
-      return { id: `${name}-id`, state: inputs };
+      return undefined;
   }
 }
 
+let recorded: RecordedResource[] = [];
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        const inputs = Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, unsecret(v)]));
-        recorded.push({ type: args.type, name: args.name, inputs, ignoreChanges: ignoreChangesByName.get(args.name) ?? [] });
-        return fakeState(args.type, args.name, args.inputs);
-      },
-      call(args) {
-        throw new Error(`unexpected invoke ${args.token}`);
-      },
-    },
-    "friday",
-    "staging",
-    false,
-  );
-  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (request: any, callback: any) => {
-    ignoreChangesByName.set(request.getName(), request.getIgnorechangesList());
-    return register(request, callback);
-  };
+  recorded = await installMocks({ stack: "staging", region: REGION, state: fakeState });
 });
 
 const flags = parseFlagsFile({
@@ -71,9 +37,6 @@ const flags = parseFlagsFile({
 });
 const alarmArns = ["5xx", "p99", "unhealthy"].map((a) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:friday-staging-${a}`);
 
-function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 async function build() {
   recorded.length = 0;
@@ -111,10 +74,10 @@ test("a FeatureFlags profile named flags with the flags file at its defaults, de
   const initial = byName("flags-initial");
   expect(initial.inputs).toMatchObject({ applicationId: "app1234", configurationProfileId: "prof9012", contentType: "application/json" });
   expect(JSON.parse(initial.inputs.content).values).toEqual({ "new-checkout": { enabled: false }, recommendations: { enabled: true } });
-  expect(initial.ignoreChanges).toEqual(expect.arrayContaining(["content"]));
+  expect(initial.options.ignoreChanges).toEqual(expect.arrayContaining(["content"]));
   const deployment = byName("flags-initial-deployment");
   expect(deployment.inputs).toMatchObject({ environmentId: "env5678", configurationProfileId: "prof9012", configurationVersion: "1", deploymentStrategyId: "strat-immediate" });
-  expect(deployment.ignoreChanges).toEqual(expect.arrayContaining(["configurationVersion", "deploymentStrategyId"]));
+  expect(deployment.options.ignoreChanges).toEqual(expect.arrayContaining(["configurationVersion", "deploymentStrategyId"]));
 });
 
 test("a gradual strategy with an alarm-watched bake and an immediate one without", async () => {

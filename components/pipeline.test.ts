@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import { installMocks, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import type { CliBundle } from "../scripts/pipeline/bundle";
 import type { Pipeline as PipelineType, PipelineArgs } from "./pipeline";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
@@ -14,42 +14,24 @@ import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
  */
 
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
+type Recorded = RecordedResource;
+let recorded: Recorded[] = [];
 
-const recorded: Recorded[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const arn = `arn:aws:${args.type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${args.name}`;
-      const state: Record<string, any> = { arn, ...args.inputs };
-      if (args.type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: `${args.name}-abc`, arn: `arn:aws:s3:::${args.name}-abc` });
-      if (args.type === "aws:kms/key:Key") state.arn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${args.name}`;
-      if (args.type === "aws:codebuild/project:Project") state.arn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${args.inputs.name}`;
-      if (args.type === "aws:codeconnections/connection:Connection") state.arn = `arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123`;
-      if (args.type === "aws:cloudwatch/eventRule:EventRule") state.name = `${args.name}-rule`;
-      return { id: `${args.name}-id`, state };
+beforeAll(async () => {
+  recorded = await installMocks({
+    stack: "prod",
+    region: REGION,
+    state: (type, name, inputs) => {
+      const state: Record<string, any> = { arn: `arn:aws:${type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${name}` };
+      if (type === "aws:s3/bucket:Bucket") Object.assign(state, { bucket: `${name}-abc`, arn: `arn:aws:s3:::${name}-abc` });
+      if (type === "aws:kms/key:Key") state.arn = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${name}`;
+      if (type === "aws:codebuild/project:Project") state.arn = `arn:aws:codebuild:${REGION}:${ACCOUNT}:project/${inputs.name}`;
+      if (type === "aws:codeconnections/connection:Connection") state.arn = `arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123`;
+      if (type === "aws:cloudwatch/eventRule:EventRule") state.name = `${name}-rule`;
+      return state;
     },
-    call(args) {
-      switch (args.token) {
-        case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDA" };
-        case "aws:index/getPartition:getPartition":
-          return { partition: "aws", dnsSuffix: "amazonaws.com" };
-        default:
-          throw new Error(`Unmocked invoke ${args.token}`);
-      }
-    },
-  },
-  "friday",
-  "prod",
-  false,
-);
+  });
+});
 
 let bundleDir: string;
 function fakeBundle(): CliBundle {
@@ -70,10 +52,6 @@ function baseArgs(overrides: Partial<PipelineArgs> = {}): PipelineArgs {
   };
 }
 
-async function settle(): Promise<void> {
-  await require("@pulumi/pulumi/runtime/settings").waitForRPCs?.();
-  await new Promise((r) => setTimeout(r, 50));
-}
 
 function one(type: string, name: string): Recorded {
   const found = recorded.filter((r) => r.type === type && r.name === name);

@@ -1,19 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
+import { FAKE_ACCOUNT, installMocks, promiseOf, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { parseStackConfig } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
 import { refreshParameterName } from "../scripts/staging/refresh-parameters";
 
-/** Resources the component registered. */
-interface Recorded {
-  type: string;
-  name: string;
-  parent?: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
-const parents = new Map<string, string>();
+let recorded: RecordedResource[] = [];
 
-const ACCOUNT = "123456789012";
+const ACCOUNT = FAKE_ACCOUNT;
 const REGION = "us-east-1";
 const rds = (kind: string, id: string) => `arn:aws:rds:${REGION}:${ACCOUNT}:${kind}:${id}`;
 const PROD_DB = rds("db", "friday-prod-db");
@@ -25,55 +18,20 @@ const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/friday-staging`;
 const REPOSITORY = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/friday-cli`;
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        recorded.push({ type: args.type, name: args.name, parent: parents.get(args.name), inputs: args.inputs });
-        const arn =
-          args.type === "aws:secretsmanager/secret:Secret"
-            ? `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${args.inputs.name}-Q1w2E3`
-            : args.type === "aws:ecs/taskDefinition:TaskDefinition"
-              ? `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${args.inputs.family}:1`
-              : `arn:aws:${args.type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${args.name}`;
-        const state: Record<string, any> = { ...args.inputs, arn };
-        if (args.type === "aws:ecs/taskDefinition:TaskDefinition") state.arnWithoutRevision = arn.replace(/:1$/, "");
-        if (args.type === "aws:cloudwatch/logGroup:LogGroup") state.arn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${args.inputs.name}`;
-        return { id: `${args.name}-id`, state };
-      },
-      call(args) {
-        switch (args.token) {
-          case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDA" };
-          case "aws:index/getRegion:getRegion":
-            return { name: REGION, region: REGION, id: REGION };
-          case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com" };
-          default:
-            throw new Error(`unexpected invoke ${args.token}`);
-        }
-      },
-    },
-    "friday",
-    "staging",
-    false,
-  );
-  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (request: any, callback: any) => {
-    parents.set(request.getName(), request.getParent());
-    return register(request, callback);
-  };
+  recorded = await installMocks({
+    stack: "staging",
+    region: REGION,
+    state: (type, name, inputs) =>
+      type === "aws:secretsmanager/secret:Secret"
+        ? { arn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${inputs.name}-Q1w2E3` }
+        : type === "aws:ecs/taskDefinition:TaskDefinition"
+          ? { arn: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${inputs.family}:1`, arnWithoutRevision: `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${inputs.family}` }
+          : type === "aws:cloudwatch/logGroup:LogGroup"
+            ? { arn: `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${inputs.name}` }
+            : { arn: `arn:aws:${type.split(":")[1].split("/")[0]}:${REGION}:${ACCOUNT}:${name}` },
+  });
 });
 
-async function settle(): Promise<void> {
-  const settings = require("@pulumi/pulumi/runtime/settings");
-  await settings.waitForRPCs?.();
-  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
-function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 const settings = parseStackConfig("staging", {
   ...readStackConfigFile("staging"),

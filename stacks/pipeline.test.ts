@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, StackConfigError } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
+import { installMocks, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
 
 /**
@@ -10,33 +11,17 @@ import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
  * real CLI bundle, and the staging stack's outputs read through a StackReference.
  */
 
-interface Recorded {
-  type: string;
-  name: string;
-  inputs: Record<string, any>;
-}
-const recorded: Recorded[] = [];
+let recorded: RecordedResource[] = [];
 let stagingOutputs: Record<string, unknown> = {};
 
-pulumi.runtime.setMocks(
-  {
-    newResource(args) {
-      recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-      if (args.type === "pulumi:pulumi:StackReference") {
-        return { id: args.name, state: { name: args.inputs.name, outputs: stagingOutputs, secretOutputNames: [] } };
-      }
-      return { id: `${args.name}-id`, state: { arn: `arn:aws:x:${REGION}:${ACCOUNT}:${args.name}`, ...args.inputs } };
-    },
-    call(args) {
-      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT };
-      if (args.token === "aws:index/getPartition:getPartition") return { partition: "aws" };
-      throw new Error(`Unmocked invoke ${args.token}`);
-    },
-  },
-  "friday",
-  "prod",
-  false,
-);
+beforeAll(async () => {
+  recorded = await installMocks({
+    stack: "prod",
+    region: REGION,
+    state: (_type, name) => ({ arn: `arn:aws:x:${REGION}:${ACCOUNT}:${name}` }),
+    stackReferenceOutputs: () => stagingOutputs,
+  });
+});
 
 const prodRaw = () => readStackConfigFile("prod");
 
