@@ -338,3 +338,57 @@ describe("scrubDatabase fails closed", () => {
     }
   });
 });
+
+describe("scrubDatabase on less common column types", () => {
+  let db: TestDatabase;
+  let client: Client;
+  beforeAll(async () => {
+    db = await createTestDatabase("scrub_types");
+    client = new Client({ connectionString: db.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+  });
+
+  it("masks json (not jsonb), fits varchar(n) and char(n), hashes to an odd length, shifts a plain timestamp, keeps NULL documents", async () => {
+    await client.query(`
+      CREATE TABLE contacts (id int PRIMARY KEY, doc json, code varchar(8), ref text UNIQUE, note char(12), seen timestamp, tags text[]);
+      INSERT INTO contacts VALUES
+        (1, '{"a": {"b": "Zoë@Example.com", "keep": 1}, "list": [{"email": "x@y.z"}]}', 'Margaret', 'REF-1', 'hello there!', '2024-02-29 12:00', '{a,b}'),
+        (2, NULL, NULL, 'REF-2', NULL, NULL, NULL),
+        (3, '{"a": "scalar"}', 'Al', 'REF-3', 'x', '2024-01-01', '{}')`);
+    const rules = parseScrubRules(
+      `version: 1
+tables:
+  contacts:
+    id: keep
+    doc: { strategy: json, paths: { a.b: email, list.0.email: { strategy: fixed, value: "redacted" } } }
+    code: name
+    ref: { strategy: hash, length: 17 }
+    note: text
+    seen: { strategy: shift, maxDays: 10 }
+    tags: keep
+`,
+      "types.yaml",
+    );
+    await scrubDatabase({ databaseUrl: db.url, rules, key: KEY });
+    const rows = (await client.query(`SELECT id, doc::text AS doc, code, ref, note, seen, tags FROM contacts ORDER BY id`)).rows;
+    const mac = createHmac("sha256", deriveKeyMaterial(KEY).macKey).update("Zoë@Example.com", "utf8").digest("hex");
+    expect(JSON.parse(rows[0].doc)).toEqual({ a: { b: `u${mac.slice(0, 24)}@scrubbed.invalid`, keep: 1 }, list: [{ email: "redacted" }] });
+    expect(rows[1].doc).toBeNull();
+    expect(JSON.parse(rows[2].doc)).toEqual({ a: "scalar" });
+    expect(rows[0].code.length).toBeLessThanOrEqual(8);
+    expect(rows[1].code).toBeNull();
+    expect(rows.map((r) => r.ref)).toEqual(
+      ["REF-1", "REF-2", "REF-3"].map((r) => createHmac("sha256", deriveKeyMaterial(KEY).macKey).update(r).digest("hex").slice(0, 17)),
+    );
+    expect(rows[0].note).toBe("lorem ip    ");
+    expect(rows[2].note).toBe("l           ");
+    const days = Math.abs((rows[0].seen as Date).getTime() - new Date("2024-02-29T12:00:00").getTime()) / 86400000;
+    expect(days).toBeGreaterThanOrEqual(1);
+    expect(days).toBeLessThanOrEqual(10);
+    expect(rows[0].tags).toEqual(["a", "b"]);
+  });
+});
