@@ -127,6 +127,9 @@ export function registerMigrate(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (opts: { dir: string; databaseUrl?: string; phase: "expand" | "contract"; release?: string; budget: number; local?: boolean; rows: number; lockTimeout?: number; json?: boolean }) => {
       try {
+        if (opts.local && (opts.databaseUrl || opts.phase !== "expand" || opts.release)) {
+          throw new Error("--local rehearses every migration on a throwaway embedded PostgreSQL: drop --database-url, --phase and --release (or drop --local to rehearse a real database).");
+        }
         const folder = loadMigrations(opts.dir);
         const common = { folder, budgetMs: opts.budget, lockTimeoutMs: opts.lockTimeout, log: stderr };
         const result = opts.local

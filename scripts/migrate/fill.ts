@@ -16,6 +16,8 @@ interface ColumnInfo {
   notNull: boolean;
   skip: boolean;
   checkLiteral?: string;
+  /** CHECK expressions that involve only this column (tried against candidate values). */
+  checks: string[];
 }
 
 interface ForeignKey {
@@ -28,7 +30,9 @@ async function columns(client: Client, table: string): Promise<ColumnInfo[]> {
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typtype, a.attnotnull AS not_null,
             (a.attidentity <> '' OR a.attgenerated <> '' OR a.atthasdef) AS skip,
             (SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c
-              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY(c.conkey) LIMIT 1) AS check_def
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND a.attnum = ANY(c.conkey) LIMIT 1) AS check_def,
+            ARRAY(SELECT pg_get_expr(c.conbin, c.conrelid) FROM pg_constraint c
+              WHERE c.conrelid = a.attrelid AND c.contype = 'c' AND c.conkey = ARRAY[a.attnum]) AS checks
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
@@ -36,7 +40,7 @@ async function columns(client: Client, table: string): Promise<ColumnInfo[]> {
   );
   return rows.map((r) => {
     const literal = r.check_def ? /'((?:[^']|'')*)'/.exec(r.check_def)?.[1] : undefined;
-    return { name: r.name, type: r.type, typtype: r.typtype, notNull: r.not_null, skip: r.skip, checkLiteral: literal };
+    return { name: r.name, type: r.type, typtype: r.typtype, notNull: r.not_null, skip: r.skip, checkLiteral: literal, checks: r.checks ?? [] };
   });
 }
 
@@ -48,6 +52,26 @@ async function foreignKeys(client: Client, table: string): Promise<ForeignKey[]>
     [quoteIdent(table)],
   );
   return rows.map((r) => ({ column: r.column, parent: r.parent.replace(/^"|"$/g, "") }));
+}
+
+/**
+ * For a column with CHECK constraints of its own, the first candidate expression whose values for a
+ * few rows satisfy them all (e.g. 'AA' for `country ~ '^[A-Z]{2}$'`); the first candidate when none do.
+ */
+async function satisfyChecks(client: Client, column: ColumnInfo, candidates: string[]): Promise<string> {
+  if (column.checks.length === 0) return candidates[0];
+  const condition = column.checks.map((c) => `coalesce((${c}), true)`).join(" AND ");
+  for (const candidate of candidates) {
+    try {
+      const { rows } = await client.query(
+        `SELECT bool_and(${condition}) AS ok FROM (SELECT ${candidate} AS ${quoteIdent(column.name)} FROM generate_series(1, 3) AS g) AS s`,
+      );
+      if (rows[0].ok) return candidate;
+    } catch {
+      // Not a valid value of this type: try the next one.
+    }
+  }
+  return candidates[0];
 }
 
 /** SQL expression producing a value of the column's type for row number `g` (1-based). */
@@ -115,7 +139,9 @@ export async function fillTables(
       if (expr === undefined) {
         throw new Error(`Cannot generate synthetic rows for ${table}.${c.name} (${c.type}, NOT NULL, no default): give it a default or fill ${table} yourself before rehearsing.`);
       }
-      exprs.push({ name: c.name, expr });
+      const type = c.type.toLowerCase();
+      const candidates = [expr, ...(/text|char/.test(type) ? ["'AA'", "'A'", "'a'", "'aa'", "'x-' || g"].map((v) => `(${v})::${type}`) : ["0", "1", "-1"].map((v) => `(${v})::${type}`))];
+      exprs.push({ name: c.name, expr: fk ? expr : await satisfyChecks(client, c, candidates) });
     }
     const batch = options.batchSize ?? 250_000;
     const started = Date.now();
@@ -126,7 +152,14 @@ export async function fillTables(
         exprs.length > 0
           ? `INSERT INTO ${quoteIdent(table)} (${colList}) SELECT ${exprs.map((e) => e.expr).join(", ")} FROM generate_series(${from}, ${to}) AS g`
           : `INSERT INTO ${quoteIdent(table)} SELECT FROM generate_series(${from}, ${to}) AS g`;
-      await client.query(sql);
+      try {
+        await client.query(sql);
+      } catch (error) {
+        throw new Error(
+          `Cannot generate synthetic rows for ${table}: ${error instanceof Error ? error.message : String(error)}. ` +
+            `Fill ${table} yourself before rehearsing (or rehearse against a restored, scrubbed snapshot with --database-url).`,
+        );
+      }
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
       const progress = { table, rows: to, total: rows, rowsPerSecond: Math.round(to / seconds) };
       options.onProgress?.(progress);
