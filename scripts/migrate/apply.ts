@@ -411,8 +411,10 @@ async function applyNonTransactional(
       async (attempt) => {
         maxAttempts = Math.max(maxAttempts, attempt);
         if (statement.concurrentIndexName) await dropInvalidIndex(client, statement.concurrentIndexName, log);
+        const started = Date.now();
         try {
           await runStatement(client, migration, index, statement, options.hooks);
+          log(`  line ${statement.line}: ${firstLine(statement.text)} (${Date.now() - started} ms)`);
         } catch (error) {
           // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind that still slows writes.
           if (statement.concurrentIndexName) await dropInvalidIndex(client, statement.concurrentIndexName, log).catch(() => undefined);
