@@ -412,3 +412,60 @@ describe("deploy errors: one clear message, nothing changed", () => {
     expect(() => validateDeployOptions({ stack: "prod", image: IMAGE_A, timeoutMinutes: 0 })).toThrow("--timeout-minutes must be from 1 to 1440 (got 0).");
   });
 });
+
+describe("deploy after a staging refresh: RDS secrets follow /friday/<stack>/db-secret-arn", () => {
+  const ACCOUNT_REGION = "us-east-1:123456789012";
+  const OLD = `arn:aws:secretsmanager:${ACCOUNT_REGION}:secret:rds!db-1111-AbCdEf`;
+  const LIVE = `arn:aws:secretsmanager:${ACCOUNT_REGION}:secret:rds!db-2222-GhIjKl`;
+  const OTHER = `arn:aws:secretsmanager:${ACCOUNT_REGION}:secret:friday/staging/api-key-MnOpQr`;
+
+  function templateWithSecrets() {
+    const template = templateTaskDefinition("staging");
+    template.containerDefinitions![0].secrets = [
+      { name: "PGUSER", valueFrom: `${OLD}:username::` },
+      { name: "PGPASSWORD", valueFrom: `${OLD}:password::` },
+      { name: "API_KEY", valueFrom: OTHER },
+      { name: "FLAG", valueFrom: "arn:aws:ssm:us-east-1:123456789012:parameter/friday/staging/flag" },
+    ];
+    return template;
+  }
+
+  function arrange(live: string | undefined) {
+    setUpHappyPath();
+    ssmMock.on(GetParametersCommand).callsFake((input: { Names: string[] }) => {
+      if (input.Names.length === 1 && input.Names[0] === "/friday/staging/db-secret-arn") {
+        return live ? { Parameters: [{ Name: input.Names[0], Value: live }], InvalidParameters: [] } : { Parameters: [], InvalidParameters: input.Names };
+      }
+      return stackParametersResponse("staging");
+    });
+    ecsMock.on(DescribeTaskDefinitionCommand).resolves({ taskDefinition: templateWithSecrets(), tags: [] });
+    ecsMock.on(DescribeServiceDeploymentsCommand).resolves({ serviceDeployments: [deployment("staging", "dep1", { status: "SUCCESSFUL", finishedAt: new Date("2026-11-26T08:05:00Z") })] });
+  }
+
+  const registeredSecrets = () => ecsMock.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input.containerDefinitions![0].secrets;
+
+  test("an RDS secret other than the live one is rewritten (JSON keys kept); other secrets and parameters are not", async () => {
+    arrange(LIVE);
+    const { promise, log } = run();
+    expect((await promise).ok).toBe(true);
+    expect(registeredSecrets()).toEqual([
+      { name: "PGUSER", valueFrom: `${LIVE}:username::` },
+      { name: "PGPASSWORD", valueFrom: `${LIVE}:password::` },
+      { name: "API_KEY", valueFrom: OTHER },
+      { name: "FLAG", valueFrom: "arn:aws:ssm:us-east-1:123456789012:parameter/friday/staging/flag" },
+    ]);
+    expect(ssmMock).toHaveReceivedCommandWith(GetParametersCommand, { Names: ["/friday/staging/db-secret-arn"] });
+    expect(log.all).toContain(`Secret follows the live database: app/PGUSER: ${OLD} → ${LIVE}`);
+  });
+
+  test("the template's secret is kept when it is the live one, or when the stack publishes none", async () => {
+    for (const live of [OLD, undefined, OTHER]) {
+      ecsMock.reset();
+      ssmMock.reset();
+      arrange(live);
+      const { promise } = run();
+      expect((await promise).ok).toBe(true);
+      expect(registeredSecrets()).toEqual(templateWithSecrets().containerDefinitions![0].secrets);
+    }
+  });
+});

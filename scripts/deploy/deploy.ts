@@ -6,7 +6,7 @@ import {
   TaskDefinition,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Command } from "commander";
 import { awsCall, DeployError } from "./aws";
 import {
@@ -23,6 +23,7 @@ import {
 import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, listDeployments, Log, IN_FLIGHT_STATUSES } from "./follow";
 import { describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
+import { parameterName } from "../../infra/stack-parameters";
 
 /**
  * The deploy step: start from the task-definition template the stack last published (so infra
@@ -99,6 +100,18 @@ const REGISTRABLE_FIELDS = [
   "enableFaultInjection",
 ] as const satisfies readonly (keyof TaskDefinition & keyof RegisterTaskDefinitionCommandInput)[];
 
+/** A described task definition's registrable fields and tags, as a RegisterTaskDefinition input in `family`. */
+export function registrableInput(template: TaskDefinition, tags: Tag[], family: string): RegisterTaskDefinitionCommandInput {
+  const input: RegisterTaskDefinitionCommandInput = { family, containerDefinitions: [] };
+  for (const field of REGISTRABLE_FIELDS) {
+    const value = template[field];
+    if (value !== undefined) (input as unknown as Record<string, unknown>)[field] = structuredClone(value);
+  }
+  input.family = family;
+  if (tags.length > 0) input.tags = structuredClone(tags);
+  return input;
+}
+
 /**
  * The RegisterTaskDefinition input for a deploy: the template's registrable fields, its tags, and
  * the app container's image swapped for `image`. Sidecars, secrets and environment are untouched.
@@ -117,15 +130,55 @@ export function buildTaskDefinitionInput(
         `(it has: ${containers.map((c) => c.name).join(", ") || "none"}). The stack's parameters are out of step: run \`pulumi up\` for this stack.`,
     );
   }
-  const input: RegisterTaskDefinitionCommandInput = { family, containerDefinitions: [] };
-  for (const field of REGISTRABLE_FIELDS) {
-    const value = template[field];
-    if (value !== undefined) (input as unknown as Record<string, unknown>)[field] = structuredClone(value);
-  }
-  input.family = family;
+  const input = registrableInput(template, tags, family);
   input.containerDefinitions = containers.map((c) => (c.name === containerName ? { ...structuredClone(c), image } : structuredClone(c)));
-  if (tags.length > 0) input.tags = structuredClone(tags);
   return input;
+}
+
+/**
+ * The secret ARN a container secret's `valueFrom` reads: `arn:…:secret:<name>` without the
+ * `:<json-key>:<stage>:<version>` suffix ECS accepts after it. Undefined for SSM parameters.
+ */
+export function secretArnOfValueFrom(valueFrom: string): string | undefined {
+  const parts = valueFrom.split(":");
+  if (parts[0] !== "arn" || parts[2] !== "secretsmanager" || parts[5] !== "secret" || parts.length < 7) return undefined;
+  return parts.slice(0, 7).join(":");
+}
+
+/** True for the ARN of a secret RDS manages for a database (`…:secret:rds!db-…`). */
+export function isRdsManagedSecretArn(arn: string): boolean {
+  return arn.includes(":secret:rds!");
+}
+
+/**
+ * Points container secrets at another secret in place: every `valueFrom` whose secret ARN `replace`
+ * maps to a new ARN gets that ARN, keeping its JSON-key suffix. Returns one line per change
+ * (`container/NAME: old → new`, ARNs only: never values).
+ */
+export function rewriteSecretArns(input: RegisterTaskDefinitionCommandInput, replace: (secretArn: string) => string | undefined): string[] {
+  const changes: string[] = [];
+  for (const container of input.containerDefinitions ?? []) {
+    for (const secret of container.secrets ?? []) {
+      const arn = secret.valueFrom ? secretArnOfValueFrom(secret.valueFrom) : undefined;
+      const to = arn ? replace(arn) : undefined;
+      if (!arn || !to || to === arn) continue;
+      secret.valueFrom = to + secret.valueFrom!.slice(arn.length);
+      changes.push(`${container.name}/${secret.name}: ${arn} → ${to}`);
+    }
+  }
+  return changes;
+}
+
+/**
+ * The stack's live RDS database secret (/friday/<stack>/db-secret-arn): after a staging refresh it
+ * is the new instance's, while the published template still names the old one. Undefined when the
+ * stack publishes none (or it is not an RDS-managed secret).
+ */
+export async function liveDatabaseSecretArn(ssm: SSMClient, stack: string): Promise<string | undefined> {
+  const name = parameterName(stack, "dbSecretArn");
+  const out = await awsCall("ssm:GetParameters", () => ssm.send(new GetParametersCommand({ Names: [name] })));
+  const value = out?.Parameters?.find((p) => p.Name === name)?.Value;
+  return value && isRdsManagedSecretArn(value) ? value : undefined;
 }
 
 /** Deploys an image to a stack and follows the deployment; `ok` is false unless ECS reports SUCCESSFUL. */
@@ -147,6 +200,31 @@ export async function deploy(deps: DeployDeps, raw: DeployOptions): Promise<Depl
   log(`Image: ${image}`);
 
   const input = buildTaskDefinitionInput(template, tags, ids.taskDefinitionFamily, ids.containerName, image);
+  // A staging refresh swaps in a database with its own RDS-managed secret and records it in SSM; the
+  // template still names the one the stack was created with, so follow SSM for RDS secrets.
+  const liveSecret = await liveDatabaseSecretArn(deps.ssm, options.stack);
+  if (liveSecret) {
+    for (const change of rewriteSecretArns(input, (arn) => (isRdsManagedSecretArn(arn) ? liveSecret : undefined))) log(`Secret follows the live database: ${change}`);
+  }
+  const followed = await registerAndFollow(deps, ids, input, { timeoutMinutes: options.timeoutMinutes, pollSeconds: options.pollSeconds });
+  return { ...followed, stack: options.stack, image, templateArn: ids.taskDefinitionTemplateArn };
+}
+
+/** The service a deployment targets (what registering and following need of a stack's identifiers). */
+export type ServiceTarget = Pick<StackIdentifiers, "stack" | "clusterName" | "serviceName">;
+
+/**
+ * Registers `input` as a new revision, points the service at it (UpdateService) and follows the
+ * service deployment to its end. `ok` is false unless ECS reports SUCCESSFUL. The deploy step and
+ * the staging refresh (moving the service onto a new database secret) both use it.
+ */
+export async function registerAndFollow(
+  deps: Pick<DeployDeps, "ecs" | "clock" | "log">,
+  ids: ServiceTarget,
+  input: RegisterTaskDefinitionCommandInput,
+  options: { timeoutMinutes: number; pollSeconds: number },
+): Promise<FollowResult & { taskDefinitionArn: string }> {
+  const { ecs, log } = deps;
   const registered = await awsCall("ecs:RegisterTaskDefinition", () => ecs.send(new RegisterTaskDefinitionCommand(input)));
   const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
   if (!taskDefinitionArn) throw new DeployError("RegisterTaskDefinition returned no task definition ARN; nothing was deployed.");
@@ -161,11 +239,11 @@ export async function deploy(deps: DeployDeps, raw: DeployOptions): Promise<Depl
     timeoutMinutes: options.timeoutMinutes,
     pollSeconds: options.pollSeconds,
   });
-  return { ...followed, stack: options.stack, image, taskDefinitionArn, templateArn: ids.taskDefinitionTemplateArn };
+  return { ...followed, taskDefinitionArn };
 }
 
 /** A new deployment on top of one in flight would fight it; say what is running and what to do. */
-export async function refuseWhileInFlight(ecs: ECSClient, ids: StackIdentifiers): Promise<void> {
+export async function refuseWhileInFlight(ecs: ECSClient, ids: ServiceTarget): Promise<void> {
   const inFlight = await findInFlight(ecs, ids);
   if (inFlight) {
     throw new DeployError(
@@ -190,7 +268,7 @@ async function currentImage(ecs: ECSClient, ids: StackIdentifiers): Promise<stri
  * UpdateService with the new revision (the stack configured ECS blue/green) and returns the new
  * service deployment's ARN: from the response, else the newest in-flight deployment.
  */
-export async function startDeployment(deps: DeployDeps, ids: StackIdentifiers, taskDefinitionArn: string): Promise<string> {
+export async function startDeployment(deps: Pick<DeployDeps, "ecs" | "clock">, ids: ServiceTarget, taskDefinitionArn: string): Promise<string> {
   const { ecs } = deps;
   const updated = await awsCall("ecs:UpdateService", () =>
     ecs.send(new UpdateServiceCommand({ cluster: ids.clusterName, service: ids.serviceName, taskDefinition: taskDefinitionArn })),

@@ -157,7 +157,7 @@ export async function describeRevisions(ecs: ECSClient, arns: string[]): Promise
 /** Service deployments newest first (ECS does not promise an order), at most `limit`; reads up to 1,000. */
 export async function listDeployments(
   ecs: ECSClient,
-  ids: StackIdentifiers,
+  ids: Pick<StackIdentifiers, "clusterName" | "serviceName">,
   options: { status?: ServiceDeploymentStatus[]; limit: number },
 ): Promise<ServiceDeploymentBrief[]> {
   const all: ServiceDeploymentBrief[] = [];
@@ -184,7 +184,7 @@ export async function listDeployments(
 }
 
 /** The deployment currently in flight on the service, if any. */
-export async function findInFlight(ecs: ECSClient, ids: StackIdentifiers): Promise<ServiceDeploymentBrief | undefined> {
+export async function findInFlight(ecs: ECSClient, ids: Pick<StackIdentifiers, "clusterName" | "serviceName">): Promise<ServiceDeploymentBrief | undefined> {
   const [newest] = await listDeployments(ecs, ids, { status: IN_FLIGHT_STATUSES, limit: 1 });
   return newest;
 }
