@@ -3,6 +3,7 @@ import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
 import { buildCli } from "../cli";
 import { applyMigrations } from "./apply";
 import { lintMigrations, LintFinding, LintResult } from "./lint";
+import { rewriteRulesFor } from "./rules";
 import { captureCli, tempMigrations, withClient } from "./test-helpers";
 
 const BASE = {
@@ -147,6 +148,13 @@ END $$;`,
 
     const fixed = await lint(good);
     expect(errorsOf(fixed)).toEqual([]);
+
+    // The rehearsal (which runs where squawk may not be installed) finds the same rewrite from the statement's shape.
+    if (!["expand-drop", "adding-required-field"].includes(rule)) {
+      expect(rewriteRulesFor(Object.values(bad)[0])).toContain(rule);
+    }
+    // (SET NOT NULL after a validated CHECK is safe, but only the earlier files show it.)
+    if (rule !== "expand-set-not-null") for (const sql of Object.values(good)) expect(rewriteRulesFor(sql.split("\n").filter((l) => !l.startsWith("--")).join("\n"))).not.toContain(rule);
   });
 
   it("catches DROP without the COLUMN keyword and inside a multi-action ALTER TABLE, but not DROP DEFAULT", async () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { readLedger } from "./apply";
@@ -57,15 +58,25 @@ export interface LintResult {
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 
-/** Path of the squawk binary from the pinned squawk-cli package. */
-export function squawkBinary(): string {
-  try {
-    return require.resolve(`@squawk-cli/${process.platform}-${process.arch}/bin/squawk`);
-  } catch {
-    const fallback = join(REPO_ROOT, "node_modules", ".bin", "squawk");
-    if (existsSync(fallback)) return fallback;
-    throw new Error("squawk is not installed: it is the pinned dev dependency squawk-cli; run npm ci.");
+/**
+ * Path of the squawk binary from the pinned squawk-cli package: resolved from this module, then from
+ * the current directory (the bundled CLI runs from elsewhere than the checkout it lints), then
+ * node_modules/.bin, then `squawk` on PATH.
+ */
+export function squawkBinary(cwd: string = process.cwd()): string {
+  const platformPackage = `@squawk-cli/${process.platform}-${process.arch}/bin/squawk`;
+  for (const resolveFrom of [require, createRequire(join(cwd, "package.json"))]) {
+    try {
+      return resolveFrom.resolve(platformPackage);
+    } catch {
+      // try the next place
+    }
   }
+  for (const root of [cwd, REPO_ROOT]) {
+    const bin = join(root, "node_modules", ".bin", "squawk");
+    if (existsSync(bin)) return bin;
+  }
+  return "squawk";
 }
 
 function findSquawkConfig(dir: string): string | undefined {
@@ -100,7 +111,9 @@ export function runSquawk(files: { path: string; transactional: boolean }[], con
     const args = ["--reporter", "json", transactional ? "--assume-in-transaction" : "--no-assume-in-transaction"];
     if (config) args.push("--config", config);
     const run = spawnSync(squawkBinary(), [...args, ...paths], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    if (run.error) throw new Error(`squawk could not run: ${run.error.message}`);
+    if (run.error) {
+      throw new Error(`squawk could not run (${run.error.message}): it comes with the pinned dev dependency squawk-cli — run npm ci in the checkout being linted.`);
+    }
     const out = run.stdout.trim();
     let parsed: SquawkViolation[];
     try {

@@ -3,8 +3,7 @@ import { applyMigrations, ApplyOptions, MigrationError, readLedger } from "./app
 import { connect, formatSize, TableSize, tableSizes } from "./db";
 import { loadMigrations, Migration, MigrationFolder, MigrationStatement, Phase } from "./files";
 import { fillTables, FillProgress } from "./fill";
-import { ruleInfo } from "./rules";
-import { lintMigrations } from "./lint";
+import { rewriteRulesFor, ruleInfo } from "./rules";
 import { now, percentile, startTraffic, Traffic, TrafficOp, trafficTargets } from "./traffic";
 
 /** What one statement did to the concurrent traffic. */
@@ -252,7 +251,7 @@ export async function rehearseMigrations(options: RehearseOptions): Promise<Rehe
       const m = measureStep(i, step, steps, samples, trafficDone, sizes, budgetMs);
       return flagged.has(`${m.migration}:${m.line}`) ? { ...m, overBudget: true } : m;
     });
-    const withRewrites = await attachRewrites(final, folder);
+    const withRewrites = attachRewrites(final, folder);
     const result: RehearseResult = {
       ok: failure === undefined,
       budgetMs,
@@ -370,14 +369,13 @@ function firstLine(text: string): string {
   return line.length > 100 ? `${line.slice(0, 97)}...` : line;
 }
 
-/** Adds the safe rewrite (from the lint rules matching the statement) to statements over budget. */
-async function attachRewrites(measurements: StatementMeasurement[], folder: MigrationFolder): Promise<StatementMeasurement[]> {
-  if (!measurements.some((m) => m.overBudget)) return measurements;
-  const lint = await lintMigrations({ folder, useDatabase: false });
+/** Adds the safe rewrite (from the rules matching the statement's shape) to statements over budget. */
+function attachRewrites(measurements: StatementMeasurement[], folder: MigrationFolder): StatementMeasurement[] {
   return measurements.map((m) => {
     if (!m.overBudget) return m;
-    const findings = lint.findings.filter((f) => f.file === m.file && f.line === m.line && ruleInfo(f.rule).kind !== "style");
-    const rewrite = findings.map((f) => `[${f.rule}] ${f.safeRewrite}`).join(" ");
+    const statement = folder.migrations.find((x) => x.id === m.migration)?.statements.find((s) => s.line === m.line);
+    const rules = statement ? rewriteRulesFor(statement.text) : [];
+    const rewrite = rules.map((rule) => `[${rule}] ${ruleInfo(rule).safeRewrite}`).join(" ");
     return { ...m, safeRewrite: rewrite || "Split the statement so no lock on a busy table is held for a scan or rewrite: see docs/runbooks/migrations.md." };
   });
 }

@@ -178,3 +178,28 @@ export const SUPERSEDED_SQUAWK_RULES: Record<string, string> = {
 export function ruleInfo(rule: string): RuleInfo {
   return RULES[rule] ?? { kind: "style", safeRewrite: `See https://squawkhq.com/docs/${rule}` };
 }
+
+/**
+ * Rules whose safe rewrite applies to a statement, from its shape alone (no squawk, no files): the
+ * rehearsal attaches these to a statement that blocked traffic over the budget.
+ */
+export function rewriteRulesFor(statementSql: string): string[] {
+  const sql = statementSql.replace(/--[^\n]*/g, " ").replace(/\s+/g, " ").trim().toUpperCase();
+  const rules: string[] = [];
+  const add = (rule: string, when: boolean) => {
+    if (when && !rules.includes(rule)) rules.push(rule);
+  };
+  add("require-concurrent-index-creation", /^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)/.test(sql));
+  add("require-concurrent-index-deletion", /^DROP INDEX (?!CONCURRENTLY)/.test(sql));
+  const alter = /^ALTER TABLE /.test(sql);
+  add("adding-foreign-key-constraint", alter && /\bFOREIGN KEY\b|\bREFERENCES\b/.test(sql) && !/\bNOT VALID\b/.test(sql));
+  add("constraint-missing-not-valid", alter && /ADD (CONSTRAINT \S+ )?CHECK\b/.test(sql) && !/\bNOT VALID\b/.test(sql));
+  add("disallowed-unique-constraint", alter && /ADD (CONSTRAINT \S+ )?UNIQUE\b/.test(sql) && !/USING INDEX/.test(sql));
+  add("adding-primary-key-constraint", alter && /ADD (CONSTRAINT \S+ )?PRIMARY KEY\b/.test(sql) && !/USING INDEX/.test(sql));
+  add("expand-type-change", alter && /ALTER (COLUMN )?\S+ (SET DATA )?TYPE /.test(sql));
+  add("expand-set-not-null", alter && /SET NOT NULL/.test(sql));
+  add("adding-field-with-default", alter && /ADD (COLUMN )?.*DEFAULT .*\(/.test(sql) && /GEN_RANDOM_UUID|RANDOM\(|CLOCK_TIMESTAMP|UUID_GENERATE|TIMEOFDAY|NEXTVAL/.test(sql));
+  add("unbatched-backfill", /^(UPDATE|DELETE FROM) /.test(sql));
+  add("expand-rename", alter && / RENAME /.test(sql));
+  return rules;
+}
