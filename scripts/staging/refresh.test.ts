@@ -18,9 +18,19 @@ import {
   Tag,
 } from "@aws-sdk/client-rds";
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
+  ECSClient,
+  ListServiceDeploymentsCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  TaskDefinition,
+  UpdateServiceCommand,
+} from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
@@ -41,6 +51,10 @@ const ISOLATED_SG = "sg-isolated";
 const STAGING_DB_SG = "sg-staging-db";
 const KEY_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-AbCdEf`;
 const STAGING_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf`;
+/** The managed secrets the fake RDS makes when asked to manage an instance's password: 1, 2, … */
+const managedSecret = (n: number) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-managed-${n}-XyZ123`;
+const NEW_SECRET = managedSecret(1);
+const API_KEY_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/api-key-MnOpQr`;
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:friday-staging-notifications`;
 const START = Date.parse("2026-11-26T03:00:00Z");
 const RUN = "r20261126030000";
@@ -65,6 +79,14 @@ class FakeRds {
   failWhen?: (name: string, input: any) => Error | undefined;
   /** Instances restored from a snapshot end in this state instead of "available". */
   restoreEndsIn?: (id: string) => string | undefined;
+  /** Managed secrets made so far, and those deleted with their instance (as RDS does). */
+  secretsMade = 0;
+  readonly deletedSecrets: string[] = [];
+
+  private manage(instance: FakeInstance): void {
+    instance.MasterUserSecret = { SecretArn: managedSecret(++this.secretsMade), SecretStatus: "creating" };
+    instance.next = { after: 2, apply: (i) => ((i.DBInstanceStatus = "available"), (i.MasterUserSecret!.SecretStatus = "active")) };
+  }
 
   addInstance(id: string, data: string, extra: Partial<FakeInstance> = {}): FakeInstance {
     const instance: FakeInstance = {
@@ -192,6 +214,7 @@ class FakeRds {
         TagList: input.Tags,
         next: { after: 2, apply: (i) => (i.DBInstanceStatus = endState) },
       });
+      if (input.ManageMasterUserPassword) this.manage(this.instances.get(id)!);
       return { DBInstance: { DBInstanceIdentifier: id } };
     });
     rds.on(ModifyDBInstanceCommand).callsFake((input: any) => {
@@ -212,6 +235,17 @@ class FakeRds {
           },
         };
       }
+      if (input.MasterUserPassword && instance.MasterUserSecret && input.ManageMasterUserPassword !== false) {
+        throw Object.assign(new Error("You can't specify MasterUserPassword for an instance whose password RDS manages"), { name: "InvalidParameterCombination" });
+      }
+      if (input.ManageMasterUserPassword === false && instance.MasterUserSecret) {
+        this.deletedSecrets.push(instance.MasterUserSecret.SecretArn!);
+        instance.MasterUserSecret = undefined;
+      }
+      if (input.ManageMasterUserPassword === true && !instance.MasterUserSecret) {
+        instance.DBInstanceStatus = "modifying";
+        this.manage(instance);
+      }
       if (input.MasterUserPassword) {
         instance.DBInstanceStatus = "resetting-master-credentials";
         instance.PendingModifiedValues = { MasterUserPassword: "****" };
@@ -230,6 +264,7 @@ class FakeRds {
       if (!["available", "failed", "incompatible-parameters", "incompatible-restore"].includes(instance.DBInstanceStatus!)) this.available(instance.DBInstanceIdentifier!);
       if (instance.DeletionProtection) throw new InvalidDBInstanceStateFault({ message: "deletion protection", $metadata: {} });
       instance.DBInstanceStatus = "deleting";
+      if (instance.MasterUserSecret?.SecretArn) this.deletedSecrets.push(instance.MasterUserSecret.SecretArn);
       instance.next = { after: 1, apply: (i) => this.instances.delete(i.DBInstanceIdentifier!) };
       return {};
     });
@@ -257,6 +292,84 @@ class FakeRds {
 }
 
 // ------------------------------------------------------------------------------------------------
+// A small fake of the app's ECS service: task definitions by ARN, the revision the service runs, and
+// deployments that end as `rollOutcome` says (SUCCESSFUL moves the service onto the new revision).
+
+const APP_FAMILY = "friday-staging-app";
+const tdArn = (revision: number) => `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/${APP_FAMILY}:${revision}`;
+
+class FakeService {
+  readonly taskDefinitions = new Map<string, TaskDefinition>();
+  current = tdArn(7);
+  rollOutcome: "SUCCESSFUL" | "ROLLBACK_SUCCESSFUL" = "SUCCESSFUL";
+  private deployments = new Map<string, { taskDefinition: string; status?: string }>();
+
+  constructor() {
+    this.taskDefinitions.set(tdArn(7), {
+      taskDefinitionArn: tdArn(7),
+      family: APP_FAMILY,
+      revision: 7,
+      status: "ACTIVE",
+      executionRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-staging-exec`,
+      taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-staging-task`,
+      networkMode: "awsvpc",
+      cpu: "512",
+      memory: "1024",
+      requiresCompatibilities: ["FARGATE"],
+      containerDefinitions: [
+        {
+          name: "app",
+          image: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-app@sha256:${"a".repeat(64)}`,
+          secrets: [
+            { name: "PGUSER", valueFrom: `${STAGING_SECRET}:username::` },
+            { name: "PGPASSWORD", valueFrom: `${STAGING_SECRET}:password::` },
+            { name: "API_KEY", valueFrom: API_KEY_SECRET },
+          ],
+        },
+        { name: "appconfig-agent", image: "public.ecr.aws/aws-appconfig/aws-appconfig-agent:2.x" },
+      ],
+    });
+  }
+
+  /** The secret ARNs the running revision's app container reads its database credentials from. */
+  databaseSecrets(arn = this.current): string[] {
+    const app = this.taskDefinitions.get(arn)!.containerDefinitions![0];
+    return [...new Set((app.secrets ?? []).filter((x) => x.name!.startsWith("PG")).map((x) => x.valueFrom!.split(":").slice(0, 7).join(":")))];
+  }
+
+  install(ecsStub: typeof ecs): void {
+    ecsStub.on(DescribeServicesCommand).callsFake(() => ({ services: [{ status: "ACTIVE", runningCount: 1, desiredCount: 1, taskDefinition: this.current }] }));
+    ecsStub.on(DescribeTaskDefinitionCommand).callsFake((input: any) => {
+      const found = this.taskDefinitions.get(input.taskDefinition);
+      if (!found) throw Object.assign(new Error("Unable to describe task definition."), { name: "ClientException" });
+      return { taskDefinition: structuredClone(found), tags: [{ key: "friday:stack", value: "staging" }] };
+    });
+    ecsStub.on(RegisterTaskDefinitionCommand).callsFake((input: any) => {
+      const revision = Math.max(...[...this.taskDefinitions.values()].map((t) => t.revision!)) + 1;
+      const registered: TaskDefinition = { ...structuredClone(input), taskDefinitionArn: tdArn(revision), revision, status: "ACTIVE" };
+      this.taskDefinitions.set(tdArn(revision), registered);
+      return { taskDefinition: registered };
+    });
+    ecsStub.on(UpdateServiceCommand).callsFake((input: any) => {
+      const arn = `arn:aws:ecs:${REGION}:${ACCOUNT}:service-deployment/friday-staging/${APP_FAMILY}/dep-${this.deployments.size + 1}`;
+      this.deployments.set(arn, { taskDefinition: input.taskDefinition });
+      return { service: { serviceName: APP_FAMILY, currentServiceDeployment: arn } };
+    });
+    ecsStub.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
+    ecsStub.on(DescribeServiceDeploymentsCommand).callsFake((input: any) => ({
+      serviceDeployments: input.serviceDeploymentArns.map((arn: string) => {
+        const d = this.deployments.get(arn)!;
+        if (!d.status) {
+          d.status = this.rollOutcome;
+          if (d.status === "SUCCESSFUL") this.current = d.taskDefinition;
+        }
+        return { serviceDeploymentArn: arn, status: d.status, lifecycleStage: "CLEAN_UP", startedAt: new Date(clock), finishedAt: new Date(clock), rollback: d.status === "SUCCESSFUL" ? undefined : { reason: "alarm friday-staging-5xx" } };
+      }),
+    }));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
 // The harness
 
 const rdsStub = mockClient(RDSClient);
@@ -268,7 +381,7 @@ const ecs = mockClient(ECSClient);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const clients = { rds: new RDSClient({}), ssm: new SSMClient({}), secretsManager: new SecretsManagerClient({}), sns: new SNSClient({}), ecs: new ECSClient({}), elb: new ElasticLoadBalancingV2Client({}) };
 
-const PARAMETERS: Record<string, string> = {
+const INITIAL_PARAMETERS: Record<string, string> = {
   [parameterName("staging", "dbInstanceIdentifier")]: STAGING,
   [parameterName("staging", "dbParameterGroupName")]: "friday-staging-db-postgres17",
   [parameterName("staging", "dbSubnetGroupName")]: "friday-staging-db-subnets",
@@ -286,10 +399,13 @@ const PARAMETERS: Record<string, string> = {
   [refreshParameterName("staging", "scrubConcurrency")]: "3",
 };
 
-const STAGING_PASSWORD = "staging-pass-Zq9";
+const PARAMETERS: Record<string, string> = { ...INITIAL_PARAMETERS };
+const DB_SECRET_PARAMETER = parameterName("staging", "dbSecretArn");
+
 const TEMP_PASSWORD = "temp-pass-Xk7Lw";
 
 let world: FakeRds;
+let service: FakeService;
 let clock: number;
 let keyValue: string | undefined;
 let healthy: boolean;
@@ -345,7 +461,7 @@ function mutations(): string[] {
         case "RestoreDBInstanceFromDBSnapshot":
           return `${name} ${i.DBSnapshotIdentifier} → ${i.DBInstanceIdentifier}`;
         case "ModifyDBInstance":
-          return `${name} ${i.DBInstanceIdentifier} ${i.NewDBInstanceIdentifier ? `→ ${i.NewDBInstanceIdentifier}` : i.MasterUserPassword ? "password" : i.EngineVersion ? `engine ${i.EngineVersion}` : JSON.stringify(i)}`;
+          return `${name} ${i.DBInstanceIdentifier} ${i.NewDBInstanceIdentifier ? `→ ${i.NewDBInstanceIdentifier}` : i.MasterUserPassword ? "password" : i.ManageMasterUserPassword ? "managed password" : i.EngineVersion ? `engine ${i.EngineVersion}` : JSON.stringify(i)}`;
         case "AddTagsToResource":
         case "RemoveTagsFromResource":
           return `${name} ${i.ResourceName.split(":").pop()} ${(i.Tags ?? i.TagKeys).map((t: any) => (typeof t === "string" ? t : `${t.Key}=${t.Key === TAG.keepUntil ? "…" : t.Value}`)).join(",")}`;
@@ -367,6 +483,17 @@ function expectStagingIntact(): void {
   expect(world.instances.has(PREVIOUS)).toBe(false);
   expect(leftovers()).toEqual([]);
   expect(world.instances.get(PROD)?.data).toBe("prod");
+  // The app's credentials: SSM and the running revision still name staging's own secret.
+  expect(staging?.MasterUserSecret?.SecretArn).toBe(STAGING_SECRET);
+  expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(STAGING_SECRET);
+  expect(service.databaseSecrets()).toEqual([STAGING_SECRET]);
+  expect(world.deletedSecrets).not.toContain(STAGING_SECRET);
+}
+
+/** True when the service reads the managed secret of the instance serving under staging's name. */
+function appCanConnect(): boolean {
+  const secret = world.instances.get(STAGING)?.MasterUserSecret?.SecretArn;
+  return Boolean(secret) && service.databaseSecrets().length === 1 && service.databaseSecrets()[0] === secret;
 }
 
 beforeEach(() => {
@@ -374,7 +501,11 @@ beforeEach(() => {
   world = new FakeRds();
   world.install(rds);
   world.addInstance(PROD, "prod", { DBInstanceClass: "db.m7g.large", MultiAZ: true, DeletionProtection: true, VpcSecurityGroups: [{ VpcSecurityGroupId: "sg-prod-db" }] });
-  world.addInstance(STAGING, "staging-old");
+  world.addInstance(STAGING, "staging-old", { MasterUserSecret: { SecretArn: STAGING_SECRET, SecretStatus: "active" } });
+  service = new FakeService();
+  service.install(ecs);
+  for (const key of Object.keys(PARAMETERS)) delete PARAMETERS[key];
+  Object.assign(PARAMETERS, INITIAL_PARAMETERS);
   clock = START;
   keyValue = "k".repeat(64);
   healthy = true;
@@ -384,8 +515,12 @@ beforeEach(() => {
     Parameters: input.Names!.filter((n: string) => PARAMETERS[n] !== undefined).map((n: string) => ({ Name: n, Value: PARAMETERS[n] })),
     InvalidParameters: input.Names!.filter((n: string) => PARAMETERS[n] === undefined),
   }));
+  ssm.on(PutParameterCommand).callsFake((input: any) => {
+    if (input.Name !== DB_SECRET_PARAMETER || !input.Overwrite) throw new Error(`TEST: unexpected PutParameter ${JSON.stringify(input)}`);
+    PARAMETERS[input.Name] = input.Value;
+    return { Version: 2 };
+  });
   secrets.on(GetSecretValueCommand).callsFake((input: any) => {
-    if (input.SecretId === STAGING_SECRET) return { SecretString: JSON.stringify({ username: "friday", password: STAGING_PASSWORD }) };
     if (input.SecretId === KEY_SECRET) {
       if (keyValue === undefined) throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", $metadata: {} });
       return { SecretString: keyValue };
@@ -398,14 +533,14 @@ beforeEach(() => {
   });
   sns.on(PublishCommand).resolves({ MessageId: "m-1" });
   ecs.on(ListTasksCommand).resolves({ taskArns: [] });
-  ecs.on(DescribeServicesCommand).callsFake(() => ({ services: [{ status: "ACTIVE", runningCount: 1, desiredCount: 1 }] }));
+  // Targets are healthy when the app can log in to the database under staging's name.
   elb.on(DescribeTargetHealthCommand).callsFake((input: any) =>
-    input.TargetGroupArn!.includes("blue") ? { TargetHealthDescriptions: [{ TargetHealth: { State: healthy ? "healthy" : "unhealthy" } }] } : { TargetHealthDescriptions: [] },
+    input.TargetGroupArn!.includes("blue") ? { TargetHealthDescriptions: [{ TargetHealth: { State: healthy && appCanConnect() ? "healthy" : "unhealthy" } }] } : { TargetHealthDescriptions: [] },
   );
 });
 
-// Whatever a test did: no call that modifies or deletes a prod resource was ever sent, and no
-// secret other than staging's database secret and the scrub key was read.
+// Whatever a test did: no call that modifies or deletes a prod resource was ever sent, and the only
+// secret the job touched in Secrets Manager is the scrub key (no database password is read or written).
 afterEach(() => {
   for (const call of rds.calls()) {
     const cmd = call.args[0] as any;
@@ -420,7 +555,7 @@ afterEach(() => {
     }
     if (name === "CreateDBSnapshotCommand" && input.DBInstanceIdentifier === PROD) expect(input.DBSnapshotIdentifier).toMatch(/^friday-staging-refresh-/);
   }
-  for (const call of secrets.calls()) expect([STAGING_SECRET, KEY_SECRET]).toContain((call.args[0] as any).input.SecretId);
+  for (const call of secrets.calls()) expect((call.args[0] as any).input.SecretId).toBe(KEY_SECRET);
 });
 
 const HAPPY_MUTATIONS = [
@@ -432,6 +567,7 @@ const HAPPY_MUTATIONS = [
   `CreateDBSnapshot ${NAMES.isolated} → ${NAMES.scrubbedSnapshot}`,
   `RestoreDBInstanceFromDBSnapshot ${NAMES.scrubbedSnapshot} → ${NAMES.replacement}`,
   `ModifyDBInstance ${NAMES.replacement} password`,
+  `ModifyDBInstance ${NAMES.replacement} managed password`,
   `AddTagsToResource ${STAGING} ${TAG.replacedBy}=${RUN},${TAG.keepUntil}=…`,
   `ModifyDBInstance ${STAGING} → ${PREVIOUS}`,
   `ModifyDBInstance ${NAMES.replacement} → ${STAGING}`,
@@ -462,17 +598,19 @@ describe("refreshStaging: the happy path", () => {
       PubliclyAccessible: false,
       BackupRetentionPeriod: 0,
     });
-    // The replacement: staging's security groups, staging's password (so the app's secret still works).
+    // The replacement: staging's security groups; prewarmed over a temporary password, then RDS
+    // manages its password in a secret of its own (nothing copied from staging's secret).
     expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBInstanceIdentifier: NAMES.replacement, VpcSecurityGroupIds: [STAGING_DB_SG], PubliclyAccessible: false });
     expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated, MasterUserPassword: TEMP_PASSWORD, ApplyImmediately: true });
-    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.replacement, MasterUserPassword: STAGING_PASSWORD });
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.replacement, MasterUserPassword: TEMP_PASSWORD, ApplyImmediately: true });
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.replacement, ManageMasterUserPassword: true, ApplyImmediately: true });
 
     // Scrub and verify ran on the isolated instance, with the key and the configured concurrency.
     const scrubInput = steps.scrub.mock.calls[0][0];
     expect(scrubInput.databaseUrl).toBe(`postgres://friday:${TEMP_PASSWORD}@${NAMES.isolated}.abc123.${REGION}.rds.amazonaws.com:5432/app?sslmode=no-verify`);
     expect(scrubInput).toMatchObject({ key: "k".repeat(64), concurrency: 3, rules: { tables: {} } });
     expect(steps.verify.mock.calls[0][0]).toMatchObject({ databaseUrl: scrubInput.databaseUrl, before: { sample: ["alice@example.com"] } });
-    expect(steps.prewarm.mock.calls[0][0].databaseUrl).toContain(`@${STAGING}.abc123.`);
+    expect(steps.prewarm.mock.calls[0][0].databaseUrl).toBe(`postgres://friday:${TEMP_PASSWORD}@${NAMES.replacement}.abc123.${REGION}.rds.amazonaws.com:5432/app?sslmode=no-verify`);
 
     // The result: scrubbed data under staging's name, the old one kept as -previous for 72 h, nothing else.
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
@@ -484,6 +622,49 @@ describe("refreshStaging: the happy path", () => {
     expect(previous.TagList).toContainEqual({ Key: TAG.replacedBy, Value: RUN });
     expect(leftovers()).toEqual([]);
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
+
+    // Credentials follow the swap: staging's instance has its own managed secret, SSM names it, and
+    // the service runs a revision of its task definition reading it; the old secret stays with -previous.
+    expect(world.instances.get(STAGING)?.MasterUserSecret).toEqual({ SecretArn: NEW_SECRET, SecretStatus: "active" });
+    expect(previous.MasterUserSecret?.SecretArn).toBe(STAGING_SECRET);
+    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: "/friday/staging/db-secret-arn", Value: NEW_SECRET, Type: "String", Overwrite: true });
+    expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 1);
+    const registered = ecs.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input;
+    const before = service.taskDefinitions.get(tdArn(7))!;
+    expect(registered).toMatchObject({ family: APP_FAMILY, executionRoleArn: before.executionRoleArn, taskRoleArn: before.taskRoleArn, cpu: "512", memory: "1024" });
+    expect(registered.containerDefinitions![0]).toEqual({
+      ...before.containerDefinitions![0],
+      secrets: [
+        { name: "PGUSER", valueFrom: `${NEW_SECRET}:username::` },
+        { name: "PGPASSWORD", valueFrom: `${NEW_SECRET}:password::` },
+        { name: "API_KEY", valueFrom: API_KEY_SECRET },
+      ],
+    });
+    expect(registered.containerDefinitions![1]).toEqual(before.containerDefinitions![1]);
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: "friday-staging", service: APP_FAMILY, taskDefinition: tdArn(8) });
+    expect(service.current).toBe(tdArn(8));
+    expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
+    expect(appCanConnect()).toBe(true);
+    // Order: the roll comes after the swap and SSM, and the health check after the roll.
+    expect(report.steps[4].detail).toMatch(new RegExp(`db-secret-arn → ${NEW_SECRET.replace(/[$!]/g, "\\$&")}; service rolled onto ${tdArn(8)} \\(2 secret\\(s\\) → .*\\); service healthy`));
+  });
+
+  it("sends no password to or from Secrets Manager for the new instance (only the scrub key is touched)", async () => {
+    await refreshStaging(clients, dbSteps(), options());
+    expect(secrets.calls().map((c) => [(c.args[0] as any).constructor.name, (c.args[0] as any).input.SecretId])).toEqual([["GetSecretValueCommand", KEY_SECRET]]);
+    // The only password the job sends anywhere is its own temporary one, to RDS, before RDS takes over.
+    const passwords = rds.commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input.MasterUserPassword).filter(Boolean);
+    expect(passwords).toEqual([TEMP_PASSWORD, TEMP_PASSWORD]);
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET]);
+  });
+
+  it("without the roll the app would break: the old secret goes with -previous", async () => {
+    // A sanity check of the fake: the new instance's password is not the old secret's.
+    await refreshStaging(clients, dbSteps(), options({ retentionHours: 0 }));
+    expect(world.deletedSecrets).toEqual([STAGING_SECRET]);
+    expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
+    expect(appCanConnect()).toBe(true);
   });
 
   it("reports every step with its duration, progress lines and a summary, and never logs a password or the key", async () => {
@@ -501,7 +682,7 @@ describe("refreshStaging: the happy path", () => {
     expect(lines[lines.length - 1]).toMatch(/^staging refresh r20261126030000 succeeded in \S+ — 1:done\(\S+\) 2:done/);
     expect(report.steps[2].detail).toMatch(/^scrubbed 2 tables, 420 rows, 210 rows\/s with 3 in parallel; verified$/);
     const all = lines.join("\n") + JSON.stringify(report);
-    for (const secret of [TEMP_PASSWORD, STAGING_PASSWORD, "k".repeat(64)]) expect(all).not.toContain(secret);
+    for (const secret of [TEMP_PASSWORD, "k".repeat(64)]) expect(all).not.toContain(secret);
   });
 
   it("verifies the servers' certificates when given the RDS CA bundle", async () => {
@@ -606,8 +787,11 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
     [4, "the replacement restore fails", () => (world.failWhen = (n, i) => (n === "RestoreDBInstanceFromDBSnapshot" && i.DBInstanceIdentifier === NAMES.replacement ? boom("StorageQuotaExceeded") : undefined)), /step 4 .* StorageQuotaExceeded/],
     [5, "renaming the old staging database fails", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.NewDBInstanceIdentifier === PREVIOUS ? boom("InvalidDBInstanceState") : undefined)), /step 5 .* InvalidDBInstanceState/],
     [5, "renaming the replacement to staging's name fails", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.NewDBInstanceIdentifier === STAGING ? boom("Throttling") : undefined)), /step 5 .* Throttling/],
-    [5, "prewarm fails", (s) => s.prewarm.mockRejectedValueOnce(new Error("connection refused")), /step 5 .* connection refused/],
+    [4, "prewarm fails", (s) => s.prewarm.mockRejectedValueOnce(new Error("connection refused")), /step 4 .* connection refused/],
+    [4, "the replacement's managed secret is never active", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.ManageMasterUserPassword ? boom("KMSKeyNotAccessibleFault") : undefined)), /step 4 .* KMSKeyNotAccessibleFault/],
     [5, "the service is unhealthy on the new database", () => (healthy = false), /step 5 .* the staging service did not become healthy on the new database \(1\/1 tasks running, 0 healthy and 1 unhealthy targets\)/],
+    [5, "the roll onto the new secret fails (ECS rolls it back)", () => (service.rollOutcome = "ROLLBACK_SUCCESSFUL"), /step 5 .* rolling friday-staging-app onto .*rds!db-managed-1-XyZ123 failed: Deployment FAILED: ECS rolled it back/],
+    [5, "SSM cannot be updated", () => ssm.on(PutParameterCommand).rejectsOnce(Object.assign(new Error("AccessDeniedException: not authorized to perform ssm:PutParameter"), { name: "AccessDeniedException" })), /step 5 .* not authorized to perform ssm:PutParameter/],
   ];
 
   it.each(cases)("step %i: %s", async (step, _label, arrange, message) => {
@@ -632,7 +816,7 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
   it("step 5: after the swap, an unhealthy service gets the old database back under staging's name", async () => {
     healthy = false;
     const report = await refreshStaging(clients, dbSteps(), options());
-    expect(mutations().slice(11)).toEqual([
+    expect(mutations().slice(12)).toEqual([
       `ModifyDBInstance ${STAGING} → ${NAMES.replacement}`,
       `ModifyDBInstance ${PREVIOUS} → ${STAGING}`,
       `RemoveTagsFromResource ${STAGING} ${TAG.replacedBy},${TAG.keepUntil}`,
@@ -641,7 +825,38 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
       `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
       `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
     ]);
-    expect(report.recovery[0]).toBe(`moved the replacement back to ${NAMES.replacement}`);
+    expect(report.recovery.slice(0, 4)).toEqual([
+      `moved the replacement back to ${NAMES.replacement}`,
+      `put the previous staging database back as ${STAGING}`,
+      `put /friday/staging/db-secret-arn back to ${STAGING_SECRET}`,
+      `rolled the service back onto ${tdArn(9)} (2 secret(s) → ${STAGING_SECRET})`,
+    ]);
+    // The service had been rolled onto the new secret (revision 8) and is back on one reading the old (9).
+    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET, STAGING_SECRET]);
+    expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.taskDefinition)).toEqual([tdArn(8), tdArn(9)]);
+    expect(service.current).toBe(tdArn(9));
+    // …before the replacement (and with it its secret) was deleted.
+    expect(world.deletedSecrets).toEqual([NEW_SECRET]);
+  });
+
+  it("step 5: a failed roll swaps back and puts SSM back; the service never left the old secret", async () => {
+    service.rollOutcome = "ROLLBACK_SUCCESSFUL";
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.ok).toBe(false);
+    expect(report.steps[4].detail).toMatch(/rolling friday-staging-app onto .* failed: Deployment FAILED: ECS rolled it back .*alarm friday-staging-5xx/);
+    expect(report.recovery).toContain(`put /friday/staging/db-secret-arn back to ${STAGING_SECRET}`);
+    expect(report.recovery.some((line) => line.startsWith("rolled the service back"))).toBe(false);
+    expect(ecs).toHaveReceivedCommandTimes(UpdateServiceCommand, 1);
+    expect(service.current).toBe(tdArn(7));
+    expectStagingIntact();
+  });
+
+  it("step 5: a roll that cannot start because a deploy is in flight swaps back too", async () => {
+    ecs.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [{ serviceDeploymentArn: "arn:aws:ecs:us-east-1:123456789012:service-deployment/friday-staging/friday-staging-app/pipeline", status: "IN_PROGRESS" }] });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.error).toMatch(/step 5 .* A deployment is already in flight on staging/);
+    expect(ecs).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
+    expectStagingIntact();
   });
 
   it("step 6: a cleanup failure keeps the new (healthy) staging database and leaves the rest to the next run", async () => {
@@ -745,7 +960,7 @@ describe("refreshStaging: resume after a crash", () => {
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
     // The rename was already sent: the resumed run waits for it instead of sending it again.
-    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(11));
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(12));
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
     expect(world.instances.get(PREVIOUS)?.data).toBe("staging-old");
   });
@@ -753,14 +968,37 @@ describe("refreshStaging: resume after a crash", () => {
   it("renames the replacement when the crash came between the two renames", async () => {
     const old = world.instances.get(STAGING)!;
     world.instances.delete(STAGING);
-    world.addInstance(PREVIOUS, "staging-old", { TagList: [...old.TagList!, { Key: TAG.replacedBy, Value: RUN }, { Key: TAG.keepUntil, Value: "2026-11-29T03:00:00.000Z" }] });
-    world.addInstance(NAMES.replacement, "prod+scrubbed", { TagList: [{ Key: "Name", Value: STAGING }, { Key: TAG.run, Value: RUN }, { Key: TAG.role, Value: "replacement" }] });
+    world.addInstance(PREVIOUS, "staging-old", { MasterUserSecret: old.MasterUserSecret, TagList: [...old.TagList!, { Key: TAG.replacedBy, Value: RUN }, { Key: TAG.keepUntil, Value: "2026-11-29T03:00:00.000Z" }] });
+    world.addInstance(NAMES.replacement, "prod+scrubbed", { MasterUserSecret: { SecretArn: NEW_SECRET, SecretStatus: "active" }, TagList: [{ Key: "Name", Value: STAGING }, { Key: TAG.run, Value: RUN }, { Key: TAG.role, Value: "replacement" }] });
     world.addInstance(NAMES.isolated, "prod+scrubbed", { VpcSecurityGroups: [{ VpcSecurityGroupId: ISOLATED_SG }], TagList: [{ Key: TAG.run, Value: RUN }, { Key: TAG.scrub, Value: "verified" }] });
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report.error).toBeUndefined();
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
     expect(mutations()).toEqual([`ModifyDBInstance ${NAMES.replacement} → ${STAGING}`, `DeleteDBInstance ${NAMES.isolated}`]);
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
+    expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("a run that crashed after moving SSM but before the roll rolls the service on resume (SSM not written again)", async () => {
+    // The process dies in the roll's first call (DescribeServices never answers), right after PutParameter.
+    let dead = false;
+    ecs.on(DescribeServicesCommand).callsFake(() => ((dead = true), new Promise(() => {})));
+    void refreshStaging(clients, dbSteps(), options());
+    for (let i = 0; i < 5000 && !dead; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(dead).toBe(true);
+    expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
+    expect(service.databaseSecrets()).toEqual([STAGING_SECRET]);
+    service.install(ecs);
+    clock += 3600_000;
+    ssm.resetHistory();
+    rds.resetHistory();
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
+    expect(appCanConnect()).toBe(true);
     expect(leftovers()).toEqual([]);
   });
 

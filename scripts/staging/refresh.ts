@@ -15,11 +15,13 @@ import {
   Tag,
 } from "@aws-sdk/client-rds";
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PARITY } from "../../infra/parity";
+import { refuseWhileInFlight, registerAndFollow, registrableInput, rewriteSecretArns, secretArnOfValueFrom, ServiceTarget } from "../deploy/deploy";
+import { describeTaskDefinition } from "../deploy/service";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
 import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "./refresh-parameters";
 
@@ -30,8 +32,10 @@ import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refre
  *   2 restore it to a temporary instance in the isolated security group (staging's engine version,
  *     parameter group and subnet group; private; encrypted)
  *   3 scrub and verify it (over a fresh master password set on the temporary instance only)
- *   4 snapshot the scrubbed instance; restore staging's replacement from it
- *   5 swap it in under staging's identifier (old → `<id>-previous`), prewarm, check the service
+ *   4 snapshot the scrubbed instance; restore staging's replacement from it, prewarm it (over a
+ *     temporary password), then let RDS manage its master password (its own managed secret)
+ *   5 swap it in under staging's identifier (old → `<id>-previous`); point SSM db-secret-arn at the
+ *     new secret and roll the service onto a revision reading it; check the service
  *   6 delete the temporaries; delete a `-previous` whose retention has run out
  *
  * All state lives in AWS: every resource a run makes is named `friday-<stack>-refresh-<runId>-<role>`
@@ -107,6 +111,8 @@ export interface RefreshOptions {
   readonly waitTimeoutSeconds?: number;
   /** Longest wait for the service to be healthy on the new database. @default 15 minutes */
   readonly healthTimeoutSeconds?: number;
+  /** Longest wait for the service to roll onto the new database secret (one ECS deployment). @default 30 */
+  readonly rollTimeoutMinutes?: number;
   /** Consecutive healthy polls required after the swap. @default 3 */
   readonly healthyPolls?: number;
   /** Waits; tests pass one that only advances a fake clock. */
@@ -115,7 +121,7 @@ export interface RefreshOptions {
   readonly now?: () => Date;
   /** Progress lines. */
   readonly log?: (line: string) => void;
-  /** Fresh master passwords for the temporary instance. */
+  /** Fresh master passwords for the temporary instance (and the replacement, until RDS manages it). */
   readonly generatePassword?: () => string;
   /**
    * PEM bundle of the RDS certificate authorities: with it, connections verify the server
@@ -133,8 +139,8 @@ export const STEP_NAMES = [
   "snapshot prod",
   "restore isolated instance",
   "scrub and verify",
-  "snapshot scrubbed, restore replacement",
-  "swap, prewarm, health check",
+  "snapshot scrubbed, restore replacement, prewarm",
+  "swap, move credentials, health check",
   "clean up",
 ] as const;
 
@@ -637,11 +643,21 @@ class RefreshRun {
       );
     }
     replacement = await this.waitForInstance(this.names.replacement);
-    // The app keeps its credentials: the replacement gets the password in staging's secret.
-    const credentials = await this.stagingCredentials();
-    await this.setMasterPassword(replacement, credentials.password);
-    await this.waitForInstance(this.names.replacement);
-    return `${resumed ? "resumed" : "restored"} ${this.names.replacement} from ${this.names.scrubbedSnapshot}`;
+    let prewarmed = "prewarmed earlier";
+    if (!replacement.MasterUserSecret?.SecretArn) {
+      // Prewarm (the restored volume loads from S3 on first read) over a temporary password held in
+      // memory only, then hand the password to RDS: the replacement gets its own managed secret,
+      // which the swap points the app at. No password is copied from or written to Secrets Manager.
+      const password = this.generatePassword();
+      this.secrets.push(password);
+      await this.setMasterPassword(replacement, password);
+      const ready = await this.waitForInstance(this.names.replacement);
+      const warm = await this.db.prewarm({ databaseUrl: databaseUrlOf(ready, password, undefined, this.options.caBundlePath) });
+      prewarmed = `prewarmed ${warm.tables} tables`;
+      await this.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: this.names.replacement, ManageMasterUserPassword: true, ApplyImmediately: true }));
+    }
+    const managed = await this.waitForInstance(this.names.replacement, (i) => i.MasterUserSecret?.SecretStatus === "active" && Boolean(i.MasterUserSecret.SecretArn));
+    return `${resumed ? "resumed" : "restored"} ${this.names.replacement} from ${this.names.scrubbedSnapshot}; ${prewarmed}; its master password is managed by RDS (${managed.MasterUserSecret!.SecretArn})`;
   }
 
   private async swap(): Promise<string> {
@@ -672,12 +688,76 @@ class RefreshRun {
     } else {
       parts.push("already swapped");
     }
-    const credentials = await this.stagingCredentials();
     const staging = await this.waitForInstance(stagingId);
-    const warm = await this.db.prewarm({ databaseUrl: databaseUrlOf(staging, credentials.password, credentials.username, this.options.caBundlePath) });
-    parts.push(`prewarmed ${warm.tables} tables`);
+    parts.push(...(await this.moveCredentials(staging)));
     parts.push(await this.waitHealthy());
     return parts.join("; ");
+  }
+
+  /**
+   * The swapped-in instance has its own RDS-managed secret (the old one stays with `-previous`, is
+   * rotated for it and deleted with it): point /friday/<stack>/db-secret-arn at the new secret and
+   * roll the service onto a revision of its current task definition that reads it.
+   */
+  private async moveCredentials(staging: DBInstance): Promise<string[]> {
+    const newArn = staging.MasterUserSecret?.SecretArn;
+    if (!newArn) throw new Error(`${staging.DBInstanceIdentifier} has no RDS-managed master secret, so the app would have no credentials for it`);
+    const previous = await this.describeInstance(this.previousId);
+    const oldArns = new Set([this.targets.target.secretArn, previous?.MasterUserSecret?.SecretArn].filter((a): a is string => Boolean(a) && a !== newArn));
+    const parts: string[] = [];
+    const parameter = parameterName(this.options.stack, "dbSecretArn");
+    if (this.targets.target.secretArn !== newArn) {
+      await this.clients.ssm.send(new PutParameterCommand({ Name: parameter, Value: newArn, Type: "String", Overwrite: true }));
+      parts.push(`${parameter} → ${newArn}`);
+    }
+    parts.push(await this.rollService(oldArns, newArn));
+    return parts;
+  }
+
+  /**
+   * Registers a revision of the service's current task definition with every container secret that
+   * reads one of `from` reading `to` instead, and follows the deployment to its end (the deploy
+   * command's code). A deployment that does not succeed throws.
+   */
+  private async rollService(from: ReadonlySet<string>, to: string): Promise<string> {
+    const target = this.targets.target;
+    const ids: ServiceTarget = { stack: this.options.stack, clusterName: target.clusterName, serviceName: target.serviceName };
+    const out = await this.clients.ecs.send(new DescribeServicesCommand({ cluster: target.clusterName, services: [target.serviceName] }));
+    const current = out.services?.[0]?.taskDefinition;
+    if (!current) throw new Error(`service ${target.serviceName} in ${target.clusterName} has no task definition: run \`pulumi up -s ${this.options.stack}\``);
+    const { taskDefinition, tags } = await describeTaskDefinition(this.clients.ecs, current, `the service's task definition is gone; run \`pulumi up -s ${this.options.stack}\`.`);
+    const input = registrableInput(taskDefinition, tags, taskDefinition.family!);
+    const changes = rewriteSecretArns(input, (arn) => (from.has(arn) ? to : undefined));
+    if (changes.length === 0) {
+      const reads = (taskDefinition.containerDefinitions ?? []).some((c) => (c.secrets ?? []).some((x) => x.valueFrom && secretArnOfValueFrom(x.valueFrom) === to));
+      return reads ? `service already reads ${to}` : `service reads none of ${[...from].join(", ") || "the old secrets"}: not rolled`;
+    }
+    await refuseWhileInFlight(this.clients.ecs, ids);
+    this.log(`  rolling ${target.serviceName} from ${current}: ${changes.join("; ")}`);
+    const clock = { now: () => this.now().getTime(), sleep: this.sleep };
+    const result = await registerAndFollow({ ecs: this.clients.ecs, clock, log: (line) => this.log(`  ${line}`) }, ids, input, {
+      timeoutMinutes: this.options.rollTimeoutMinutes ?? 30,
+      pollSeconds: Math.max(1, Math.min(300, this.pollMs / 1000)),
+    });
+    if (!result.ok) throw new Error(`rolling ${target.serviceName} onto ${to} failed: ${result.message}`);
+    return `service rolled onto ${result.taskDefinitionArn} (${changes.length} secret(s) → ${to})`;
+  }
+
+  /**
+   * Undoes moveCredentials after the old instance is back under staging's name: SSM names the old
+   * secret again and the service reads it again. Runs before the replacement (and its secret) is deleted.
+   */
+  private async restoreCredentials(oldArn: string, newArn: string): Promise<string[]> {
+    const done: string[] = [];
+    const parameter = parameterName(this.options.stack, "dbSecretArn");
+    const values = await readParameters(this.clients.ssm, [parameter]);
+    if (values[parameter] !== oldArn) {
+      await this.clients.ssm.send(new PutParameterCommand({ Name: parameter, Value: oldArn, Type: "String", Overwrite: true }));
+      done.push(`put ${parameter} back to ${oldArn}`);
+    }
+    const rolled = await this.rollService(new Set([newArn]), oldArn);
+    if (rolled.startsWith("service rolled")) done.push(rolled.replace("service rolled onto", "rolled the service back onto"));
+    return done;
   }
 
   private async cleanUp(): Promise<string> {
@@ -734,6 +814,13 @@ class RefreshRun {
         const restored = await this.waitForInstance(stagingId);
         await this.send(new RemoveTagsFromResourceCommand({ ResourceName: restored.DBInstanceArn, TagKeys: [TAG.replacedBy, TAG.keepUntil] }));
         report.recovery.push(`put the previous staging database back as ${stagingId}`);
+      }
+      if (failedStep === 5) {
+        const restored = await this.describeInstance(stagingId);
+        const replacement = await this.describeInstance(this.names.replacement);
+        const oldArn = tagValue(restored?.TagList, TAG.run) === this.runId ? undefined : (restored?.MasterUserSecret?.SecretArn ?? this.targets.target.secretArn);
+        const newArn = replacement?.MasterUserSecret?.SecretArn;
+        if (oldArn && newArn && oldArn !== newArn) report.recovery.push(...(await this.restoreCredentials(oldArn, newArn)));
       }
       if (failedStep !== 6) {
         const deleted = await this.deleteRunTemporaries(this.runId);
@@ -994,19 +1081,6 @@ class RefreshRun {
     const stored = out.SecretString ?? key;
     this.secrets.push(stored);
     return stored;
-  }
-
-  private async stagingCredentials(): Promise<{ username: string; password: string }> {
-    const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: this.targets.target.secretArn }));
-    let parsed: { username?: string; password?: string } = {};
-    try {
-      parsed = JSON.parse(out.SecretString ?? "{}");
-    } catch {
-      /* reported below */
-    }
-    if (!parsed.password) throw new Error(`staging's database secret (${this.targets.target.secretArn}) holds no JSON password`);
-    this.secrets.push(parsed.password);
-    return { username: parsed.username ?? PARITY.database.masterUsername, password: parsed.password };
   }
 
   /** Removes every secret this run holds (passwords, the key) from a message. */
