@@ -22,6 +22,16 @@ export function validateStackParametersArgs(name: string, args: StackParametersA
 }
 
 /**
+ * Parameters the stack writes only when it creates them. `dbSecretArn`: the staging refresh swaps in
+ * a database with its own RDS-managed secret and points the parameter at it (the deploy step and
+ * the refresh read it); a later `pulumi up` must not put back the secret of the instance it was
+ * created with, which RDS deletes with that instance. Every stack gets the same rule so staging and
+ * prod stay alike; in prod (no refresh) the value never changes anyway. A database replaced by
+ * Pulumi itself (new secret) needs the parameter updated by hand — see docs/runbooks/staging-refresh.md.
+ */
+export const OWNED_AFTER_CREATION: readonly StackParameterKey[] = ["dbSecretArn"];
+
+/**
  * Publishes the stack's identifiers as SSM parameters under /friday/<stack>/, so operator commands
  * and the pipeline find the cluster, service, alarms and database with AWS credentials alone.
  */
@@ -38,7 +48,7 @@ export class StackParameters extends pulumi.ComponentResource {
         value: args.values[key]!,
         description: `friday ${args.stack}: ${key}`,
         tags: args.tags,
-      }, { parent: this }));
+      }, { parent: this, ignoreChanges: OWNED_AFTER_CREATION.includes(key) ? ["value"] : [] }));
     this.registerOutputs({});
   }
 }
