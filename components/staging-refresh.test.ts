@@ -15,6 +15,8 @@ const PROD_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-p
 const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:friday-staging-notifications`;
 const SERVICE = `arn:aws:ecs:${REGION}:${ACCOUNT}:service/friday-staging/friday-staging-app`;
 const CLUSTER = `arn:aws:ecs:${REGION}:${ACCOUNT}:cluster/friday-staging`;
+const APP_TASK_ROLE = `arn:aws:iam::${ACCOUNT}:role/friday-staging-service-task-role`;
+const APP_EXECUTION_ROLE = `arn:aws:iam::${ACCOUNT}:role/friday-staging-service-execution-role`;
 const REPOSITORY = `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/friday-cli`;
 
 beforeAll(async () => {
@@ -50,7 +52,8 @@ async function build(overrides: Record<string, unknown> = {}) {
     clusterArn: CLUSTER,
     serviceArn: SERVICE,
     databaseSecurityGroupId: "sg-staging-db",
-    databaseSecretArn: STAGING_SECRET,
+    taskRoleArn: APP_TASK_ROLE,
+    taskExecutionRoleArn: APP_EXECUTION_ROLE,
     databaseSubnetGroupName: "friday-staging-db-subnets",
     databaseParameterGroupName: "friday-staging-db-postgres17",
     notificationsTopicArn: TOPIC,
@@ -178,16 +181,51 @@ describe("StagingRefresh", () => {
       expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-staging-db-postgres17"))).toBe(true);
     });
 
-    it("reads the scrub key and staging's database secret, and no other secret (prod's included)", () => {
+    it("reads the scrub key and no other secret (staging's and prod's database secrets included)", () => {
       const keyArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-Q1w2E3`;
       expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", keyArn)).toBe(true);
       expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", keyArn)).toBe(true);
-      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", STAGING_SECRET)).toBe(true);
+      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", STAGING_SECRET)).toBe(false);
       expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
       expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
       // Even a broader grant added later cannot open prod's secret: the deny names everything else.
       const widened = { Statement: [...taskPolicy.Statement, { Effect: "Allow" as const, Action: "secretsmanager:GetSecretValue", Resource: "*" }] };
       expect(allowed(widened, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
+    });
+
+    it("lets RDS create the replacement's managed secret, only through RDS", () => {
+      const statement = taskPolicy.Statement.find((s: any) => s.Sid === "RdsCreatesManagedSecrets") as any;
+      expect(statement).toEqual({
+        Sid: "RdsCreatesManagedSecrets",
+        Effect: "Allow",
+        Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
+        Resource: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-*`],
+        Condition: { "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } },
+      });
+      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
+      expect(allowed(taskPolicy, "secretsmanager:CreateSecret", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/prod/anything`)).toBe(false);
+    });
+
+    it("moves staging's app onto the new secret: its own db-secret-arn parameter, its own service, its own roles", () => {
+      const ssm = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-secret-arn"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/prod/db-secret-arn"))).toBe(false);
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+      for (const action of ["ecs:UpdateService", "ecs:ListServiceDeployments", "ecs:DescribeServices"]) {
+        expect(allowed(taskPolicy, action, SERVICE)).toBe(true);
+        expect(allowed(taskPolicy, action, SERVICE.replace(/staging/g, "prod"))).toBe(false);
+      }
+      const deployment = `arn:aws:ecs:${REGION}:${ACCOUNT}:service-deployment/friday-staging/friday-staging-app/abc123`;
+      expect(allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment)).toBe(true);
+      expect(allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment.replace(/staging/g, "prod"))).toBe(false);
+      expect(allowed(taskPolicy, "ecs:RegisterTaskDefinition", "*")).toBe(true);
+      expect(allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-app:9`)).toBe(true);
+      expect(allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-prod-app:9`)).toBe(false);
+      expect(allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE)).toBe(true);
+      expect(allowed(taskPolicy, "iam:PassRole", APP_EXECUTION_ROLE)).toBe(true);
+      expect(allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE.replace("staging", "prod"))).toBe(false);
+      expect(allowed(taskPolicy, "iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe(false);
+      expect(taskPolicy.Statement.find((s: any) => s.Sid === "PassAppRoles")).toMatchObject({ Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
     });
 
     it("reads only its own stack's parameters (and prod's database identifier)", () => {
@@ -204,18 +242,18 @@ describe("StagingRefresh", () => {
         for (const s of policy.Statement) {
           for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
           if (s.Resource === "*" || list(s.Resource).includes("*")) {
-            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth", "ecs:ListTasks"]).toEqual(expect.arrayContaining(list(s.Action)));
+            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth", "ecs:ListTasks", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"]).toEqual(expect.arrayContaining(list(s.Action)));
             if (list(s.Action).includes("ecs:ListTasks")) expect(s.Condition).toEqual({ ArnEquals: { "ecs:cluster": CLUSTER } });
           }
         }
       }
     });
 
-    it("publishes failures, reads only its own service's health", () => {
+    it("publishes failures, reads and updates only its own service", () => {
       expect(allowed(taskPolicy, "sns:Publish", TOPIC)).toBe(true);
       expect(allowed(taskPolicy, "sns:Publish", TOPIC.replace("staging", "prod"))).toBe(false);
       expect(allowed(taskPolicy, "ecs:DescribeServices", SERVICE)).toBe(true);
-      expect(allowed(taskPolicy, "ecs:UpdateService", SERVICE)).toBe(false);
+      expect(allowed(taskPolicy, "ecs:UpdateService", SERVICE.replace(/staging/g, "prod"))).toBe(false);
     });
 
     it("grants use of a customer-managed database key only through RDS, when one is given", async () => {
@@ -293,7 +331,7 @@ describe("StagingRefresh", () => {
 });
 
 describe("validateStagingRefreshArgs", () => {
-  const base = { stack: "staging", image: "x", imageRepositoryArn: "x", vpcId: "x", subnetIds: [], clusterArn: "x", serviceArn: "x", databaseSecurityGroupId: "x", databaseSecretArn: "x", databaseSubnetGroupName: "x", databaseParameterGroupName: "x", notificationsTopicArn: "x", settings };
+  const base = { stack: "staging", image: "x", imageRepositoryArn: "x", vpcId: "x", subnetIds: [], clusterArn: "x", serviceArn: "x", databaseSecurityGroupId: "x", taskRoleArn: "x", taskExecutionRoleArn: "x", databaseSubnetGroupName: "x", databaseParameterGroupName: "x", notificationsTopicArn: "x", settings };
 
   it.each([
     [{ stack: "prod" }, 'StagingRefresh "r": stack must be "staging": the refresh only ever replaces staging\'s database (got "prod").'],

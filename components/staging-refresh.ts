@@ -26,12 +26,14 @@ export interface StagingRefreshArgs {
   readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** ECS cluster the scheduled task runs on (`friday-<stack>`). */
   readonly clusterArn: pulumi.Input<string>;
-  /** The stack's app service: the job reads its health after the swap. */
+  /** The stack's app service: after the swap the job rolls it onto the new database secret and reads its health. */
   readonly serviceArn: pulumi.Input<string>;
+  /** The app's task role: the revision the job registers runs as it (iam:PassRole on exactly this role). */
+  readonly taskRoleArn: pulumi.Input<string>;
+  /** The app's task execution role (reads the database secret): iam:PassRole on exactly this role. */
+  readonly taskExecutionRoleArn: pulumi.Input<string>;
   /** Security group of the refreshed database: the job gets a rule into it (to prewarm). */
   readonly databaseSecurityGroupId: pulumi.Input<string>;
-  /** The refreshed database's master secret: the replacement gets the same password. */
-  readonly databaseSecretArn: pulumi.Input<string>;
   /** DB subnet group of the refreshed database (restores go there). */
   readonly databaseSubnetGroupName: pulumi.Input<string>;
   /** DB parameter group of the refreshed database (restores use it). */
@@ -190,8 +192,9 @@ export class StagingRefresh extends pulumi.ComponentResource {
   /**
    * The job's role. Prod: CreateDBSnapshot into a snapshot named with the refresh prefix — nothing
    * else (and an explicit deny on every change to prod's instance). Everything it restores, modifies,
-   * renames or deletes is named `friday-<stack>-…`. Secrets: the scrub key and staging's database
-   * secret only (an explicit deny on reading any other secret).
+   * renames or deletes is named `friday-<stack>-…`. Secrets: reads the scrub key only (an explicit
+   * deny on reading any other secret); lets RDS create the replacement's managed secret. After the
+   * swap: writes staging's db-secret-arn parameter and rolls staging's service onto the new secret.
    */
   private createTaskRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
     const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: ecsTasksTrust(), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
@@ -203,8 +206,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
       {
         role: role.id,
         policy: pulumi
-          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.databaseSecretArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? "", args.notificationsTopicKeyArn ?? ""])
-          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, databaseSecretArn, topicArn, serviceArn, clusterArn, kmsKeyArn, topicKeyArn]) =>
+          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.taskRoleArn, args.taskExecutionRoleArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? "", args.notificationsTopicKeyArn ?? ""])
+          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, appTaskRoleArn, appExecutionRoleArn, topicArn, serviceArn, clusterArn, kmsKeyArn, topicKeyArn]) =>
             JSON.stringify(
               stagingRefreshPolicy({
                 rdsArn: (kind: string, id: string) => `arn:${part}:rds:${regionName}:${accountId}:${kind}:${id}`,
@@ -215,13 +218,16 @@ export class StagingRefresh extends pulumi.ComponentResource {
                 subnetGroup,
                 parameterGroup,
                 keySecretArn,
-                databaseSecretArn,
+                appTaskRoleArn,
+                appExecutionRoleArn,
                 topicArn,
                 serviceArn,
                 clusterArn,
                 kmsKeyArn: kmsKeyArn || undefined,
                 topicKeyArn: topicKeyArn || undefined,
                 region: regionName,
+                account: accountId,
+                partition: part,
               }),
             ),
           ),
@@ -377,7 +383,9 @@ export interface StagingRefreshPolicyInputs {
   readonly subnetGroup: string;
   readonly parameterGroup: string;
   readonly keySecretArn: string;
-  readonly databaseSecretArn: string;
+  /** The app's task and execution roles: the only roles the job may pass (in the revision it registers). */
+  readonly appTaskRoleArn: string;
+  readonly appExecutionRoleArn: string;
   readonly topicArn: string;
   readonly serviceArn: string;
   readonly clusterArn: string;
@@ -385,6 +393,8 @@ export interface StagingRefreshPolicyInputs {
   /** KMS key of the notifications topic, when it is encrypted with a customer-managed key. */
   readonly topicKeyArn?: string;
   readonly region: string;
+  readonly account: string;
+  readonly partition: string;
 }
 
 /** The refresh job's IAM policy document (a pure function, so tests read it directly too). */
@@ -431,10 +441,28 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     },
     { Sid: "ReadStackParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [p.ssmParameterArn(`${parameterPrefix(p.stack)}/*`), p.ssmParameterArn(parameterName(p.sourceStack, "dbInstanceIdentifier"))] },
     { Sid: "ScrubKey", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"], Resource: [p.keySecretArn] },
-    { Sid: "StagingDatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [p.databaseSecretArn] },
-    { Sid: "NoOtherSecrets", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], NotResource: [p.keySecretArn, p.databaseSecretArn] },
+    // The job reads no database password: it prewarms over a temporary one and RDS manages the rest.
+    { Sid: "NoOtherSecrets", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], NotResource: [p.keySecretArn] },
+    // ModifyDBInstance ManageMasterUserPassword: RDS creates the replacement's secret with the caller's
+    // permissions (RDS user guide, "Permissions required for Secrets Manager integration"); only through RDS.
+    {
+      Sid: "RdsCreatesManagedSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
+      Resource: [`arn:${p.partition}:secretsmanager:${p.region}:${p.account}:secret:rds!db-*`],
+      Condition: { "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } },
+    },
+    { Sid: "PointAppAtNewDatabaseSecret", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [p.ssmParameterArn(parameterName(p.stack, "dbSecretArn"))] },
     { Sid: "NotifyFailures", Effect: "Allow", Action: ["sns:Publish"], Resource: [p.topicArn] },
     { Sid: "ReadServiceHealth", Effect: "Allow", Action: ["ecs:DescribeServices"], Resource: [p.serviceArn] },
+    // Rolling staging's service onto the new secret (the deploy command's code path).
+    { Sid: "RollService", Effect: "Allow", Action: ["ecs:UpdateService", "ecs:ListServiceDeployments"], Resource: [p.serviceArn] },
+    { Sid: "FollowServiceDeployments", Effect: "Allow", Action: ["ecs:DescribeServiceDeployments"], Resource: [`${p.serviceArn.replace(":service/", ":service-deployment/")}/*`] },
+    // RegisterTaskDefinition and DescribeTaskDefinition take no resource type: "*" is required. What a
+    // revision may run as is bounded by PassAppRoles, what it may replace by UpdateService on one service.
+    { Sid: "RegisterAppRevision", Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], Resource: "*" },
+    { Sid: "TagAppRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [`arn:${p.partition}:ecs:${p.region}:${p.account}:task-definition/friday-${p.stack}*:*`] },
+    { Sid: "PassAppRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [p.appTaskRoleArn, p.appExecutionRoleArn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
     // One run at a time: the job lists its own running tasks (ListTasks is scoped by cluster condition only).
     { Sid: "ListOwnRuns", Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": p.clusterArn } } },
     // DescribeTargetHealth has no resource-level permissions.
