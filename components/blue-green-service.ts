@@ -28,8 +28,20 @@ export interface BlueGreenServiceArgs {
   readonly environment?: Record<string, pulumi.Input<string>>;
   /** Secrets injected by ECS: env name → Secrets Manager `valueFrom` (e.g. `arn:…:password::`). */
   readonly secrets?: Record<string, pulumi.Input<string>>;
-  /** ARNs of the secrets the execution role may read (the `valueFrom`s without the JSON key suffix). */
+  /**
+   * ARNs of the secrets the execution role may read (the `valueFrom`s without the JSON key suffix).
+   * An RDS-managed secret (`…:secret:rds!db-…`) is granted by the database it belongs to instead (see
+   * `databaseIdentifiers`), so a secret RDS makes later for a swapped-in instance stays readable.
+   */
   readonly secretArns: pulumi.Input<string>[];
+  /**
+   * DB instance identifiers (wildcards allowed) whose RDS-managed master secrets the execution role
+   * may read, matched on the `aws:rds:primaryDBInstanceArn` tag RDS puts on those secrets. The staging
+   * refresh swaps in an instance restored as `<serviceName>-refresh-<run>-new` and renamed to
+   * `<serviceName>-db`, with a secret of its own whose ARN is unknown at deploy time.
+   * @default [`${serviceName}-db`, `${serviceName}-refresh-*-new`]
+   */
+  readonly databaseIdentifiers?: string[];
   /** Extra containers in the task (e.g. the AppConfig agent). */
   readonly sidecars?: pulumi.Input<ContainerDefinition>[];
   /** Task counts: initial, and the auto-scaling range. */
@@ -55,6 +67,34 @@ export interface BlueGreenServiceArgs {
   readonly hook: { functionArn: pulumi.Input<string>; invokeRoleArn: pulumi.Input<string>; lifecycleStages: string[] };
   /** Tags for every resource. */
   readonly tags?: Record<string, string>;
+}
+
+/**
+ * The execution role's secret grants. RDS-managed master secrets are granted by owner: any
+ * `rds!db-*` secret in their account and region whose `aws:rds:primaryDBInstanceArn` tag names one of
+ * `databaseIdentifiers` (RDS names the secret randomly and makes a new one for each instance). Other
+ * secrets are granted by exact ARN.
+ */
+export function taskSecretStatements(secretArns: string[], databaseIdentifiers: string[]): Array<Record<string, unknown>> {
+  const managed = secretArns.filter((arn) => arn.includes(":secret:rds!"));
+  const others = secretArns.filter((arn) => !managed.includes(arn));
+  const statements: Array<Record<string, unknown>> = [];
+  const scopes = [...new Set(managed.map((arn) => arn.split(":").slice(0, 5).join(":")))]; // arn:<partition>:secretsmanager:<region>:<account>
+  if (scopes.length) {
+    const owners = scopes.flatMap((scope) => {
+      const [, partition, , region, account] = scope.split(":");
+      return databaseIdentifiers.map((id) => `arn:${partition}:rds:${region}:${account}:db:${id}`);
+    });
+    statements.push({
+      Sid: "TaskSecrets",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: scopes.map((scope) => `${scope}:secret:rds!db-*`),
+      Condition: { StringLike: { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": owners } },
+    });
+  }
+  if (others.length) statements.push({ Sid: "TaskOtherSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: others });
+  return statements;
 }
 
 const FARGATE_CPU = [256, 512, 1024, 2048, 4096, 8192, 16384];
@@ -148,7 +188,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
           { Sid: "EcrToken", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
           { Sid: "EcrPull", Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: repositoryArn },
           { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
-          { Sid: "TaskSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArns },
+          ...taskSecretStatements(secretArns, args.databaseIdentifiers ?? [`${args.serviceName}-db`, `${args.serviceName}-refresh-*-new`]),
         ],
       })),
     }, { parent: this });

@@ -182,7 +182,20 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
     expect([...watch.Resource].sort()).toEqual(rollbackAlarms.map((a) => a.state.arn).sort());
     const execution = policyDocuments(run()).find((p) => p.name.endsWith("-service-execution-policy"))!.doc;
     const secrets = execution.Statement.find((s: { Sid: string }) => s.Sid === "TaskSecrets");
-    expect(secrets.Resource).toEqual([one(run(), "aws:rds/instance:Instance").state.masterUserSecrets[0].secretArn]);
+    // By owner, not by ARN: the staging refresh swaps in an instance with a managed secret of its own.
+    const db = one(run(), "aws:rds/instance:Instance");
+    const secretArn: string = db.state.masterUserSecrets[0].secretArn;
+    const [, partition, , region, account] = secretArn.split(":");
+    expect(secrets.Resource).toEqual([`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`]);
+    expect(secrets.Condition).toEqual({
+      StringLike: {
+        "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": [
+          `arn:${partition}:rds:${region}:${account}:db:${db.inputs.identifier}`,
+          `arn:${partition}:rds:${region}:${account}:db:friday-${stackName}-refresh-*-new`,
+        ],
+      },
+    });
+    expect(execution.Statement.some((s: { Sid: string }) => s.Sid === "TaskOtherSecrets")).toBe(false);
   });
 
   it("spans the parity AZ count with private subnets for tasks and the database", () => {
