@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, StackConfigError } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
-import { installMocks, type RecordedResource } from "../scripts/lib/pulumi-mocks";
+import { installMocks, promiseOf, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
 
 /**
@@ -61,8 +61,9 @@ describe("the friday:pipeline config section", () => {
 describe("createPipeline", () => {
   let createPipeline: typeof import("./pipeline").createPipeline;
   let readStackOutputs: typeof import("./pipeline").readStackOutputs;
+  let defaultCliBundle: typeof import("./pipeline").defaultCliBundle;
   beforeAll(async () => {
-    ({ createPipeline, readStackOutputs } = await import("./pipeline"));
+    ({ createPipeline, readStackOutputs, defaultCliBundle } = await import("./pipeline"));
   });
 
   test("refuses a staging config and names every missing prod output", () => {
@@ -90,9 +91,9 @@ describe("createPipeline", () => {
     const staging = await readStackOutputs(reference);
     const raw = { ...prodRaw(), "friday:pipeline": JSON.stringify({ repository: "acme/app", manualApproval: false, filePaths: ["app/**", "package-lock.json"] }) };
     const pipeline = createPipeline({ config: parseStackConfig("prod", raw), prod: fakeStack("prod"), staging });
-    const bundlePath = await new Promise<string>((resolve) => pulumi.output(require("./pipeline").defaultCliBundle()).apply((b: any) => resolve(b.path)));
-    await new Promise<string>((resolve) => pipeline.pipelineName.apply(resolve));
-    await require("@pulumi/pulumi/runtime/settings").waitForRPCs?.();
+    const bundlePath = (await defaultCliBundle()).path;
+    await promiseOf(pipeline.pipelineName);
+    await settle();
 
     const inputs = recorded.find((r) => r.type === "aws:codepipeline/pipeline:Pipeline")!.inputs;
     expect(inputs.stages.find((s: any) => s.name === "Source").actions[0].configuration).toMatchObject({ FullRepositoryId: "acme/app", BranchName: "main" });
