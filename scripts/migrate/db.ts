@@ -97,4 +97,3 @@ export function pgCode(error: unknown): string | undefined {
 }
 
 export const LOCK_NOT_AVAILABLE = "55P03";
-export const QUERY_CANCELED = "57014";

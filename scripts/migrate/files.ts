@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { describeStatement, splitStatements, SqlStatement, StatementInfo } from "./sql";
 
 /**
@@ -174,8 +174,4 @@ export function contractHeaderProblems(migration: Migration, all: readonly Migra
 /** Short label for messages, e.g. "0006_users_full_name (expand)". */
 export function label(migration: Pick<Migration, "id" | "phase">): string {
   return `${migration.id} (${migration.phase})`;
-}
-
-export function fileLabel(migration: Migration): string {
-  return basename(migration.path);
 }

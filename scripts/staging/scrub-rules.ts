@@ -263,11 +263,3 @@ export function loadScrubRules(path: string): ScrubRules {
   }
   return parseScrubRules(text, path);
 }
-
-/** The rule of a column, or undefined when the rules do not mention it. */
-export function ruleFor(rules: ScrubRules, table: string, column: string): ColumnRule | "truncate" | undefined {
-  const t = rules.tables[table];
-  if (!t) return undefined;
-  if (t.truncate) return "truncate";
-  return t.columns[column];
-}
