@@ -146,11 +146,10 @@ export function validatePipelineArgs(name: string, args: PipelineArgs): void {
   if (!args.databaseName) fail("databaseName", args.databaseName, "must name the app's database");
   const architecture = args.architecture ?? DEFAULTS.architecture;
   if (!(architecture in BUILD_ENVIRONMENTS)) fail("architecture", architecture, `must be one of ${Object.keys(BUILD_ENVIRONMENTS).join(", ")}`);
-  for (const stack of ["prod", "staging"] as const) {
-    const alarms = args[stack]?.rollbackAlarmNames;
-    if (typeof alarms === "string" && stack === "prod" && splitList(alarms).length > MAX_CONDITION_RULES) {
-      fail("prod.rollbackAlarmNames", alarms, `must name at most ${MAX_CONDITION_RULES} alarms (a stage condition holds ${MAX_CONDITION_RULES} rules); use a composite alarm`);
-    }
+  // Only prod's alarms become stage-condition rules.
+  const prodAlarms = args.prod?.rollbackAlarmNames;
+  if (typeof prodAlarms === "string" && splitList(prodAlarms).length > MAX_CONDITION_RULES) {
+    fail("prod.rollbackAlarmNames", prodAlarms, `must name at most ${MAX_CONDITION_RULES} alarms (a stage condition holds ${MAX_CONDITION_RULES} rules); use a composite alarm`);
   }
   if (!args.prod || !args.staging) fail(args.prod ? "staging" : "prod", undefined, "must carry that stack's outputs");
 }
