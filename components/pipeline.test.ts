@@ -33,9 +33,10 @@ beforeAll(async () => {
   });
 });
 
-let bundleDir: string;
+/** One fake bundle for every baseArgs() call (one temporary directory, removed after the file). */
+let bundleDir: string | undefined;
 function fakeBundle(): CliBundle {
-  bundleDir = mkdtempSync(join(tmpdir(), "friday-pipeline-test-"));
+  bundleDir ??= mkdtempSync(join(tmpdir(), "friday-pipeline-test-"));
   const path = join(bundleDir, "friday.js");
   writeFileSync(path, "console.log('friday');\n");
   return { path, sha256: "a".repeat(64), bytes: 23, stubbed: [] };
@@ -70,7 +71,7 @@ beforeAll(async () => {
   await settle();
 });
 
-afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+afterAll(() => bundleDir && rmSync(bundleDir, { recursive: true, force: true }));
 
 const pipelineInputs = () => one("aws:codepipeline/pipeline:Pipeline", "friday-pipeline").inputs;
 const stage = (name: string) => pipelineInputs().stages.find((s: any) => s.name === name);
