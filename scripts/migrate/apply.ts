@@ -244,8 +244,9 @@ export async function applyMigrations(options: ApplyOptions): Promise<ApplyResul
 async function applyLocked(client: Client, folder: MigrationFolder, options: ApplyOptions, log: (line: string) => void): Promise<ApplyResult> {
   const lockTimeoutMs = options.lockTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 900_000;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   await setTimeouts(client, lockTimeoutMs, statementTimeoutMs);
-  await withLockRetry(() => ensureLedger(client), { ...DEFAULT_RETRY, ...options.retry }, options, () => undefined);
+  await withLockRetry(() => ensureLedger(client), policy, options, () => undefined);
   const ledger = await readLedger(client);
   const integrity = integrityProblems(ledger, folder.migrations);
   if (integrity.length > 0) {
@@ -264,7 +265,6 @@ async function applyLocked(client: Client, folder: MigrationFolder, options: App
   log(`${selected.length} pending ${options.phase === "all" ? "" : options.phase + " "}migration(s)${leftPending.length ? `, ${leftPending.length} of the other phase left pending` : ""}`);
   const applied: AppliedMigration[] = [];
   const retries: ApplyResult["retries"] = [];
-  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   for (const migration of selected) {
     const started = Date.now();
     log(`applying ${label(migration)}: ${migration.statements.length} statement(s), ${migration.transactional ? "one transaction" : "no transaction (statement by statement)"}`);
@@ -372,10 +372,7 @@ async function applyTransactional(
         }
         const commit = options.hooks?.beforeCommit ? await options.hooks.beforeCommit(migration) : true;
         if (!commit) throw new RolledBack();
-        await client.query(
-          `INSERT INTO ${LEDGER_TABLE} (id, phase, file_name, checksum, release, duration_ms, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [migration.id, migration.phase, migration.fileName, migration.checksum, options.release ?? null, Date.now() - started, attempt],
-        );
+        await recordApplied(client, migration, options.release, Date.now() - started, attempt);
         await client.query("COMMIT");
         if (options.hooks?.afterCommit) await options.hooks.afterCommit(migration);
       } catch (error) {
