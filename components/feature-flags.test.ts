@@ -1,4 +1,4 @@
-import { FAKE_ACCOUNT, installMocks, promiseOf, type RecordedResource } from "../scripts/lib/pulumi-mocks";
+import { FAKE_ACCOUNT, installMocks, promiseOf, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { parseFlagsFile } from "../infra/flags";
 
 const ACCOUNT = FAKE_ACCOUNT;
@@ -43,7 +43,7 @@ async function build() {
   const { FeatureFlags } = await import("./feature-flags");
   const component = new FeatureFlags("flags", { stack: "staging", rollbackAlarmArns: alarmArns, taskRoleName: "friday-staging-task", flags, tags: { app: "friday" } });
   await promiseOf(component.profileReadArn);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await settle();
   const byName = (name: string) => {
     const found = recorded.find((r) => r.name === name);
     if (!found) throw new Error(`no resource ${name}: ${recorded.map((r) => r.name).join(", ")}`);
