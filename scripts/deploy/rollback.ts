@@ -17,7 +17,7 @@ import {
   Log,
   ROLLING_BACK_STATUSES,
 } from "./follow";
-import { describeTaskDefinition, imageRepository, runningRevision } from "./service";
+import { appImageOf, describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
 
 /**
@@ -97,9 +97,7 @@ function wrongFamily(to: string, family: string): DeployError {
 }
 
 function appImage(revision: ServiceRevision | undefined, containerName: string): string | undefined {
-  const c = revision?.containerImages?.find((x) => x.containerName === containerName);
-  if (!c) return undefined;
-  return c.image && c.imageDigest ? `${imageRepository(c.image)}@${c.imageDigest}` : c.image;
+  return appImageOf(revision, containerName).imageByDigest;
 }
 
 /** Works out what the button would do, changing nothing. */

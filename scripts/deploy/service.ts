@@ -1,4 +1,4 @@
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Service, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Service, ServiceRevision, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
 import { awsCall, DeployError, explainAwsError } from "./aws";
 import { describeRevisions } from "./follow";
 import { StackIdentifiers } from "./stack";
@@ -40,6 +40,17 @@ export function imageRepository(image: string): string {
   return lastColon > lastSlash ? withoutDigest.slice(0, lastColon) : withoutDigest;
 }
 
+/** The app container's image in a service revision: as written, the digest ECS resolved, and pinned by that digest. */
+export function appImageOf(
+  revision: ServiceRevision | undefined,
+  containerName: string,
+): { image?: string; imageDigest?: string; imageByDigest?: string } {
+  const container = revision?.containerImages?.find((c) => c.containerName === containerName);
+  const image = container?.image;
+  const imageDigest = container?.imageDigest;
+  return { image, imageDigest, imageByDigest: image && imageDigest ? `${imageRepository(image)}@${imageDigest}` : image };
+}
+
 /**
  * The revision serving now. While a deployment is in flight the service has two current revisions;
  * the one with the most running tasks is reported (the caller decides whether that matters).
@@ -49,15 +60,10 @@ export async function runningRevision(ecs: ECSClient, ids: StackIdentifiers, ser
   const current = [...(svc.currentServiceRevisions ?? [])].sort((a, b) => (b.runningTaskCount ?? 0) - (a.runningTaskCount ?? 0))[0];
   if (!current?.arn) return { taskDefinitionArn: svc.taskDefinition };
   const [revision] = await describeRevisions(ecs, [current.arn]);
-  const container = revision?.containerImages?.find((c) => c.containerName === ids.containerName);
-  const image = container?.image;
-  const imageDigest = container?.imageDigest;
   return {
     serviceRevisionArn: current.arn,
     taskDefinitionArn: revision?.taskDefinition ?? svc.taskDefinition,
-    image,
-    imageDigest,
-    imageByDigest: image && imageDigest ? `${imageRepository(image)}@${imageDigest}` : image,
+    ...appImageOf(revision, ids.containerName),
     runningTaskCount: current.runningTaskCount,
     requestedTaskCount: current.requestedTaskCount,
   };

@@ -15,7 +15,7 @@ import {
   IN_FLIGHT_STATUSES,
   listDeployments,
 } from "./follow";
-import { describeService, imageRepository } from "./service";
+import { appImageOf, describeService } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
 
 /**
@@ -76,12 +76,8 @@ export interface StatusReport {
 }
 
 function revisionInfo(revision: ServiceRevision | undefined, containerName: string): Pick<RevisionInfo, "taskDefinitionArn" | "image" | "imageDigest"> {
-  const c = revision?.containerImages?.find((x) => x.containerName === containerName);
-  return {
-    taskDefinitionArn: revision?.taskDefinition,
-    image: c?.image && c.imageDigest ? `${imageRepository(c.image)}@${c.imageDigest}` : c?.image,
-    imageDigest: c?.imageDigest,
-  };
+  const { imageByDigest, imageDigest } = appImageOf(revision, containerName);
+  return { taskDefinitionArn: revision?.taskDefinition, image: imageByDigest, imageDigest };
 }
 
 export async function readAlarms(cloudwatch: CloudWatchClient, names: string[]): Promise<AlarmInfo[]> {
