@@ -170,6 +170,15 @@ export async function rehearseMigrations(options: RehearseOptions): Promise<Rehe
     let failedMigration: string | undefined;
     let failure: string | undefined;
     let appliedIds: string[] = [];
+    /** Measures a migration once the monitor has sampled past it; records the failure when a statement blocked traffic over the budget. */
+    const blockedOverBudget = async (migration: Migration): Promise<boolean> => {
+      await waitOneSample(samples, interval);
+      const over = measureMigration(migration).filter((m) => m.overBudget);
+      if (over.length === 0) return false;
+      failedMigration = migration.id;
+      failure = describeFailure(over, budgetMs);
+      return true;
+    };
     try {
       const result = await applyMigrations({
         databaseUrl: options.databaseUrl,
@@ -193,26 +202,11 @@ export async function rehearseMigrations(options: RehearseOptions): Promise<Rehe
             step.end = now();
             if (error) step.error = error instanceof Error ? error.message : String(error);
           },
-          beforeCommit: async (migration) => {
-            await waitOneSample(samples, interval);
-            const measured = measureMigration(migration);
-            const over = measured.filter((m) => m.overBudget);
-            if (over.length > 0) {
-              failedMigration = migration.id;
-              failure = describeFailure(over, budgetMs);
-              return false;
-            }
-            return true;
-          },
+          beforeCommit: async (migration) => !(await blockedOverBudget(migration)),
           afterCommit: async (migration) => {
             for (const step of steps) if (step.migration.id === migration.id) step.released = now();
             if (migration.transactional) return;
-            await waitOneSample(samples, interval);
-            const measured = measureMigration(migration);
-            const over = measured.filter((m) => m.overBudget);
-            if (over.length > 0) {
-              failedMigration = migration.id;
-              failure = describeFailure(over, budgetMs);
+            if (await blockedOverBudget(migration)) {
               throw new MigrationError(`${migration.fileName} blocked traffic longer than the budget (it ran outside a transaction, so its statements stay applied).`, "budget");
             }
           },
