@@ -4,6 +4,7 @@ import { connect, formatSize, TableSize, tableSizes } from "./db";
 import { loadMigrations, Migration, MigrationFolder, MigrationStatement, Phase } from "./files";
 import { fillTables, FillProgress } from "./fill";
 import { rewriteRulesFor, ruleInfo } from "./rules";
+import { quoteIdent } from "./sql";
 import { now, percentile, startTraffic, Traffic, TrafficOp, trafficTargets } from "./traffic";
 
 /** What one statement did to the concurrent traffic. */
@@ -397,13 +398,13 @@ export async function prewarmTables(
       `SELECT c.relname, pg_prewarm(c.oid) AS blocks FROM pg_class c
         WHERE c.oid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t)
            OR c.oid IN (SELECT i.indexrelid FROM pg_index i WHERE i.indrelid IN (SELECT to_regclass(t) FROM unnest($1::text[]) t))`,
-      [tables.map((t) => `"${t.replace(/"/g, '""')}"`)],
+      [tables.map(quoteIdent)],
     );
     const blocks = rows.reduce((sum, r) => sum + Number(r.blocks), 0);
     log(`prewarmed ${rows.length} relation(s), ${blocks} block(s) with pg_prewarm in ${Date.now() - started} ms`);
     return { method: "pg_prewarm", relations: rows.length };
   }
-  for (const table of tables) await client.query(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`);
+  for (const table of tables) await client.query(`SELECT count(*) FROM ${quoteIdent(table)}`);
   log(`prewarmed ${tables.length} table(s) by sequential scan in ${Date.now() - started} ms (install pg_prewarm to warm indexes too)`);
   return { method: "sequential-scan", relations: tables.length };
 }
