@@ -20,7 +20,7 @@ import {
   progressLog,
   timeoutOption,
 } from "./cli-support";
-import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, listDeployments, Log, IN_FLIGHT_STATUSES } from "./follow";
+import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, Log } from "./follow";
 import { describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
 import { parameterName } from "../../infra/stack-parameters";
@@ -276,7 +276,7 @@ export async function startDeployment(deps: Pick<DeployDeps, "ecs" | "clock">, i
   const fromResponse = updated.service?.currentServiceDeployment;
   if (fromResponse) return fromResponse;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const [newest] = await listDeployments(ecs, ids, { status: IN_FLIGHT_STATUSES, limit: 1 });
+    const newest = await findInFlight(ecs, ids);
     if (newest?.serviceDeploymentArn) return newest.serviceDeploymentArn;
     await deps.clock.sleep(3000);
   }
