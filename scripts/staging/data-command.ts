@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Command, InvalidArgumentError } from "commander";
+import { stagingCommand } from "./refresh-command";
 import { formatScrubSummary, scrubDatabase } from "./scrub";
 import { loadScrubRules } from "./scrub-rules";
 import { suggestRules } from "./suggest";
@@ -96,17 +97,12 @@ function withDatabaseFlags(command: Command): Command {
     .option("--database-url-env <VAR>", "read the database URL from this environment variable instead (default: DATABASE_URL)");
 }
 
-/** Gets or creates the `staging` command group (`friday staging refresh` is registered there too). */
-function stagingGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === "staging") ?? program.command("staging").description("Staging's database: refresh it from prod, scrub, verify, suggest rules.");
-}
-
 /** Registers `friday staging scrub`, `friday staging verify` and `friday staging rules`. */
 export function registerStagingData(program: Command, deps: StagingDataDependencies = {}): void {
   const out = deps.stdout ?? ((text: string) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`));
   const err = deps.stderr ?? ((text: string) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`));
   const env = deps.env ?? process.env;
-  const staging = stagingGroup(program);
+  const staging = stagingCommand(program);
 
   withDatabaseFlags(
     staging
