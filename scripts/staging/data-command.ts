@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Command, InvalidArgumentError } from "commander";
+import { terminalPrompt } from "../deploy/cli-support";
 import { stagingCommand } from "./refresh-command";
 import { formatScrubSummary, scrubDatabase } from "./scrub";
 import { loadScrubRules } from "./scrub-rules";
@@ -55,16 +55,6 @@ export function describeDatabase(url: string): string {
     throw new Error(`--database-url is not a URL: use postgres://user:password@host:5432/database`);
   }
 }
-
-const terminalPrompt = async (question: string): Promise<boolean | undefined> => {
-  if (!process.stdin.isTTY) return undefined;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-};
 
 function integer(flag: string, min: number, max: number) {
   return (raw: string) => {
