@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { PARITY } from "../infra/parity";
 
 export interface AlarmThresholds {
   /** ALB 5xx responses (ELB + targets) as a percentage of requests. */
@@ -32,8 +33,11 @@ export interface AlarmsArgs {
   readonly tags?: Record<string, string>;
 }
 
-/** The alarm set, one key per alarm; blue/green deploys, flag deployments and the pipeline roll back on all of them. */
-export const ROLLBACK_ALARM_KEYS = ["alb-5xx-rate", "alb-p99-latency", "unhealthy-targets", "db-cpu", "db-free-storage"] as const;
+/**
+ * The alarm set (parity-locked: PARITY.alarmSet), one key per alarm; blue/green deploys, flag
+ * deployments and the pipeline roll back on all of them.
+ */
+export const ROLLBACK_ALARM_KEYS = PARITY.alarmSet;
 export type RollbackAlarmKey = (typeof ROLLBACK_ALARM_KEYS)[number];
 
 export function alarmName(namePrefix: string, key: RollbackAlarmKey): string {

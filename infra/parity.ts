@@ -44,7 +44,7 @@ export const PARITY = {
     cpuArchitecture: "ARM64",
   },
   /** The rollback alarm set; thresholds are per-stack knobs, the set itself is not. */
-  alarmSet: ["alb-5xx-rate", "alb-p99-latency", "unhealthy-targets", "db-cpu", "db-free-storage"] as readonly string[],
+  alarmSet: ["alb-5xx-rate", "alb-p99-latency", "unhealthy-targets", "db-cpu", "db-free-storage"],
 } as const;
 
 /** The PostgreSQL major version of the RDS engine, e.g. 17. */
