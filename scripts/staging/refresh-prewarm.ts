@@ -1,4 +1,5 @@
 import { Client } from "pg";
+import { ident } from "./scrub-sql";
 
 /**
  * Prewarms a database restored from a snapshot: RDS loads a restored volume's blocks from S3 the
@@ -20,7 +21,7 @@ export async function prewarmDatabase(input: { databaseUrl: string; onTable?: (t
     );
     let total = 0;
     for (const t of tables) {
-      const qualified = `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
+      const qualified = `${ident(t.schema)}.${ident(t.name)}`;
       const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ONLY ${qualified}`);
       const count = Number(rows[0].n);
       total += count;
@@ -30,8 +31,4 @@ export async function prewarmDatabase(input: { databaseUrl: string; onTable?: (t
   } finally {
     await client.end();
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
