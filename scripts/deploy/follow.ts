@@ -128,30 +128,23 @@ export async function describeDeployment(ecs: ECSClient, arn: string): Promise<S
   return found;
 }
 
-/** DescribeServiceDeployments takes at most 20 ARNs per call. */
-export async function describeDeployments(ecs: ECSClient, arns: string[]): Promise<ServiceDeployment[]> {
-  const out: ServiceDeployment[] = [];
-  for (let i = 0; i < arns.length; i += 20) {
-    const batch = arns.slice(i, i + 20);
-    const response = await awsCall("ecs:DescribeServiceDeployments", () =>
-      ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch })),
-    );
-    out.push(...(response.serviceDeployments ?? []));
-  }
+/** ECS's DescribeServiceDeployments and DescribeServiceRevisions take at most 20 ARNs per call. */
+async function inBatchesOf20<T>(arns: string[], describe: (batch: string[]) => Promise<T[] | undefined>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < arns.length; i += 20) out.push(...((await describe(arns.slice(i, i + 20))) ?? []));
   return out;
 }
 
-/** DescribeServiceRevisions takes at most 20 ARNs per call. */
-export async function describeRevisions(ecs: ECSClient, arns: string[]): Promise<ServiceRevision[]> {
-  const out: ServiceRevision[] = [];
-  for (let i = 0; i < arns.length; i += 20) {
-    const batch = arns.slice(i, i + 20);
-    const response = await awsCall("ecs:DescribeServiceRevisions", () =>
-      ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch })),
-    );
-    out.push(...(response.serviceRevisions ?? []));
-  }
-  return out;
+export function describeDeployments(ecs: ECSClient, arns: string[]): Promise<ServiceDeployment[]> {
+  return inBatchesOf20(arns, async (batch) =>
+    (await awsCall("ecs:DescribeServiceDeployments", () => ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch })))).serviceDeployments,
+  );
+}
+
+export function describeRevisions(ecs: ECSClient, arns: string[]): Promise<ServiceRevision[]> {
+  return inBatchesOf20(arns, async (batch) =>
+    (await awsCall("ecs:DescribeServiceRevisions", () => ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: batch })))).serviceRevisions,
+  );
 }
 
 /** Service deployments newest first (ECS does not promise an order), at most `limit`; reads up to 1,000. */

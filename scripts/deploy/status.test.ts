@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
+import { describeDeployments, describeRevisions } from "./follow";
 import { checkStagingGate } from "./gate";
 import { formatStatus, getStatus } from "./status";
 import {
@@ -248,5 +249,21 @@ describe("deployment history paging", () => {
     const report = await getStatus(deps(), { stack: STACK, last: 1 });
     expect(report.deployments.map((d) => d.serviceDeploymentArn)).toEqual([DEP("d9")]);
     expect(ecsMock).toHaveReceivedCommandWith(ListServiceDeploymentsCommand, { nextToken: "page2" });
+  });
+
+  test("describes deployments and revisions 20 ARNs per call (ECS's limit)", async () => {
+    const deps = Array.from({ length: 45 }, (_, i) => DEP(`d${i}`));
+    const revs = Array.from({ length: 21 }, (_, i) => REV(`r${i}`));
+    ecsMock.on(DescribeServiceDeploymentsCommand).callsFake((input: { serviceDeploymentArns: string[] }) => ({
+      serviceDeployments: input.serviceDeploymentArns.map((serviceDeploymentArn) => ({ serviceDeploymentArn })),
+    }));
+    ecsMock.on(DescribeServiceRevisionsCommand).callsFake((input: { serviceRevisionArns: string[] }) => ({
+      serviceRevisions: input.serviceRevisionArns.map((serviceRevisionArn) => ({ serviceRevisionArn })),
+    }));
+    const ecs = new ECSClient({ region: "us-east-1" });
+    expect((await describeDeployments(ecs, deps)).map((d) => d.serviceDeploymentArn)).toEqual(deps);
+    expect((await describeRevisions(ecs, revs)).map((r) => r.serviceRevisionArn)).toEqual(revs);
+    expect(ecsMock.commandCalls(DescribeServiceDeploymentsCommand).map((c) => c.args[0].input.serviceDeploymentArns?.length)).toEqual([20, 20, 5]);
+    expect(ecsMock.commandCalls(DescribeServiceRevisionsCommand).map((c) => c.args[0].input.serviceRevisionArns?.length)).toEqual([20, 1]);
   });
 });
