@@ -1,15 +1,12 @@
-import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { FLAGS_FILE, loadFlagsFile } from "../../infra/flags";
+import { type Prompt, terminalPrompt } from "../deploy/cli-support";
 import { createFlagsClients, FlagsClients, FlagsError, resolveFlagsResources } from "./aws";
 import { changeFlag, ChangeOptions, ChangeResult, FlagChange, FlagRow, flagRows, readStackFlags, renderRows, syncFlags, validateChange } from "./flags";
 
 /**
  * `friday flags list|on|off|rollout|team|kill|sync`: the commander layer over scripts/flags/flags.ts.
  */
-
-/** Asks a yes/no question; undefined when nobody can answer (no terminal). */
-export type Prompt = (question: string) => Promise<boolean | undefined>;
 
 export interface FlagsCliContext {
   clients(region?: string): FlagsClients;
@@ -19,16 +16,6 @@ export interface FlagsCliContext {
   stdout(text: string): void;
   stderr(text: string): void;
 }
-
-const terminalPrompt: Prompt = async (question) => {
-  if (!process.stdin.isTTY) return undefined;
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-};
 
 function defaultContext(): FlagsCliContext {
   return {
