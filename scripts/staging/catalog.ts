@@ -255,6 +255,27 @@ export function isTruncated(rules: ScrubRules, table: string): boolean {
   return rules.tables[table]?.truncate === true;
 }
 
+/** True when the scrub changes the table: it is truncated, or at least one of its columns is masked. */
+export function isChangedByScrub(rules: ScrubRules, table: string): boolean {
+  return isTruncated(rules, table) || Object.values(columnRules(rules, table)).some(isMasked);
+}
+
+/** One row of friday_scrub.state: a table a scrub finished, with the rules and key it used. */
+export interface ScrubStateRow {
+  readonly action: string;
+  readonly rulesDigest: string;
+  readonly keyFingerprint: string;
+  readonly rows: number;
+}
+
+/** The scrub's record of finished tables ("schema.table" → row), or undefined when no scrub ever ran here. */
+export async function readScrubState(client: ClientBase): Promise<Map<string, ScrubStateRow> | undefined> {
+  const present = (await client.query(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`)).rows[0].present as boolean;
+  if (!present) return undefined;
+  const { rows } = await client.query(`SELECT table_name, action, rules_digest, key_fingerprint, rows FROM ${SCRUB_SCHEMA}.state`);
+  return new Map(rows.map((r) => [r.table_name as string, { action: r.action, rulesDigest: r.rules_digest, keyFingerprint: r.key_fingerprint, rows: Number(r.rows) }]));
+}
+
 function sameRule(a: ColumnRule | undefined, b: ColumnRule | undefined): boolean {
   return JSON.stringify(a ?? { strategy: "keep" }) === JSON.stringify(b ?? { strategy: "keep" });
 }
@@ -312,8 +333,7 @@ export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCat
   }
   if (options.coverageOnly) return problems;
   for (const table of catalog.tables.values()) {
-    const changes = isTruncated(rules, table.name) || Object.values(columnRules(rules, table.name)).some(isMasked);
-    if (changes && !table.owned) {
+    if (isChangedByScrub(rules, table.name) && !table.owned) {
       problems.push(`${table.name} is owned by another role: the scrub rewrites tables, so connect as their owner (on RDS, the role that ran the migrations, or a role granted it)`);
     }
   }

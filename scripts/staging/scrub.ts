@@ -1,5 +1,5 @@
 import { Client } from "pg";
-import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, ForeignKeyInfo, isMasked, isTruncated, readCatalog, SCRUB_SCHEMA, TableInfo } from "./catalog";
+import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, ForeignKeyInfo, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, ScrubStateRow, TableInfo } from "./catalog";
 import { ScrubRules } from "./scrub-rules";
 import { columnMaskSql, deriveKeyMaterial, HELPER_FUNCTIONS_SQL, ident, KEY_SETTINGS, literal, ScrubKeyMaterial } from "./scrub-sql";
 
@@ -191,17 +191,13 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
     // 1. Preflight: nothing is written until the rules are known to fit.
     const catalog = await readCatalog(main);
     const problems = checkRulesAgainstCatalog(rules, catalog);
-    const done = new Map<string, { action: string; rules_digest: string; key_fingerprint: string; rows: string }>();
-    const hasState = (await main.query(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`)).rows[0].present as boolean;
-    if (hasState) {
-      for (const row of (await main.query(`SELECT table_name, action, rules_digest, key_fingerprint, rows FROM ${SCRUB_SCHEMA}.state`)).rows) done.set(row.table_name, row);
-      for (const [table, row] of done) {
-        if (row.rules_digest !== rules.digest || row.key_fingerprint !== material.fingerprint) {
-          problems.push(
-            `${table} was already scrubbed with ${row.rules_digest !== rules.digest ? "different rules" : "a different key"}: a scrubbed database cannot be scrubbed again; restore a fresh copy and scrub that`,
-          );
-          break;
-        }
+    const done = (await readScrubState(main)) ?? new Map<string, ScrubStateRow>();
+    for (const [table, row] of done) {
+      if (row.rulesDigest !== rules.digest || row.keyFingerprint !== material.fingerprint) {
+        problems.push(
+          `${table} was already scrubbed with ${row.rulesDigest !== rules.digest ? "different rules" : "a different key"}: a scrubbed database cannot be scrubbed again; restore a fresh copy and scrub that`,
+        );
+        break;
       }
     }
     if (problems.length) throw new ScrubPreflightError(problems);
@@ -249,7 +245,7 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
     for (const plan of [...plans.filter((p) => isTruncated(rules, p.table.name) && done.has(p.table.name)), ...work.filter((p) => done.has(p.table.name) || !p.sql)]) {
       const prior = done.get(plan.table.name);
       const action = prior ? "already done" : "kept";
-      results.push({ table: plan.table.name, action, maskedColumns: plan.maskedColumns, rows: Number(prior?.rows ?? 0), seconds: 0, rowsPerSecond: 0 });
+      results.push({ table: plan.table.name, action, maskedColumns: plan.maskedColumns, rows: prior?.rows ?? 0, seconds: 0, rowsPerSecond: 0 });
       report({ table: plan.table.name, phase: "skipped", action, message: `${plan.table.name}: ${prior ? "already scrubbed by an earlier run" : "every column kept"}` });
     }
     const rewrites = work.filter((p) => !done.has(p.table.name) && p.sql);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Client } from "pg";
-import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, isMasked, isTruncated, readCatalog, SCRUB_SCHEMA, TableInfo } from "./catalog";
+import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, isChangedByScrub, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, TableInfo } from "./catalog";
 import { ColumnRule, JsonPathRule, ScrubRules } from "./scrub-rules";
 import { CITIES, EMAIL_HEX_LENGTH, FIRST_NAMES, ident, LAST_NAMES, literal, LOREM, PHONE_PREFIX, STREETS, STREET_SUFFIXES } from "./scrub-sql";
 
@@ -105,8 +105,7 @@ export async function takeVerifySample(options: { databaseUrl: string; rules: Sc
       if (table.kind === "r" || table.kind === "p") rowCounts[table.name] = Number((await client.query(`SELECT count(*) AS n FROM ${table.sql}`)).rows[0].n);
     }
     // Tables an earlier (interrupted) run already scrubbed hold masked values: nothing to compare.
-    const hasState = (await client.query(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`)).rows[0].present as boolean;
-    const alreadyScrubbed = new Set<string>(hasState ? (await client.query(`SELECT table_name FROM ${SCRUB_SCHEMA}.state`)).rows.map((r) => r.table_name) : []);
+    const alreadyScrubbed = new Set((await readScrubState(client))?.keys() ?? []);
     const values: SampledColumn[] = [];
     for (const target of maskedTargets(options.rules, catalog)) {
       if (!CHANGES_VALUE.has(target.rule.strategy) || alreadyScrubbed.has(target.table.name)) continue;
@@ -203,16 +202,14 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
 
     await check("scrub state", checks, async (problems) => {
       if (options.requireState === false) return;
-      const present = (await q(`SELECT to_regclass('${SCRUB_SCHEMA}.state') IS NOT NULL AS present`))[0].present;
-      if (!present) {
+      const state = await readScrubState(client);
+      if (!state) {
         problems.push(`no ${SCRUB_SCHEMA}.state table: this database was not scrubbed by friday staging scrub`);
         return;
       }
-      const state = new Map((await q(`SELECT table_name, rules_digest FROM ${SCRUB_SCHEMA}.state`)).map((r) => [r.table_name as string, r.rules_digest as string]));
       for (const table of catalog.tables.values()) {
-        const needs = isTruncated(rules, table.name) || Object.values(columnRules(rules, table.name)).some(isMasked);
-        if (!needs) continue;
-        const digest = state.get(table.name);
+        if (!isChangedByScrub(rules, table.name)) continue;
+        const digest = state.get(table.name)?.rulesDigest;
         if (digest === undefined) problems.push(`${table.name} has masked columns but was not scrubbed (no entry in ${SCRUB_SCHEMA}.state)`);
         else if (digest !== rules.digest) problems.push(`${table.name} was scrubbed with other rules (digest ${digest.slice(0, 12)}, these are ${rules.digest.slice(0, 12)})`);
       }
