@@ -206,6 +206,62 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
   });
 });
 
+describe.each(["staging", "prod"])("feature flags in the %s program", (stackName) => {
+  const run = () => (stackName === "prod" ? prod : staging);
+
+  it("provisions application friday-<stack>, environment <stack> and the FeatureFlags profile `flags`", () => {
+    one(run(), "friday:flags:FeatureFlags");
+    const application = one(run(), "aws:appconfig/application:Application");
+    expect(application.inputs.name).toBe(`friday-${stackName}`);
+    expect(application.inputs.tags).toMatchObject({ "friday:stack": stackName });
+    expect(one(run(), "aws:appconfig/environment:Environment").inputs.name).toBe(stackName);
+    expect(one(run(), "aws:appconfig/configurationProfile:ConfigurationProfile").inputs).toMatchObject({ name: "flags", type: "AWS.AppConfig.FeatureFlags" });
+    expect(ofType(run(), "aws:appconfig/deploymentStrategy:DeploymentStrategy").map((s) => s.inputs.name).sort()).toEqual([`friday-${stackName}-gradual`, `friday-${stackName}-immediate`]);
+  });
+
+  it("monitors the flag environment with exactly the service's rollback alarms", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    const rollbackAlarms = ofType(run(), "aws:cloudwatch/metricAlarm:MetricAlarm").filter((a) => service.inputs.alarms.alarmNames.includes(a.inputs.name));
+    expect(rollbackAlarms.length).toBeGreaterThan(0);
+    const monitors = one(run(), "aws:appconfig/environment:Environment").inputs.monitors as Array<{ alarmArn: string; alarmRoleArn: string }>;
+    expect(monitors.map((m) => m.alarmArn).sort()).toEqual(rollbackAlarms.map((a) => a.state.arn).sort());
+    const monitorRole = one(run(), "aws:iam/role:Role", "-flags-monitor-role");
+    for (const monitor of monitors) expect(monitor.alarmRoleArn).toBe(monitorRole.state.arn);
+  });
+
+  it("runs the AppConfig Agent as a sidecar prefetching this stack's flags, and points the app at it", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    const taskDefinition = ofType(run(), "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.state.arn === service.inputs.taskDefinition)!;
+    expect(taskDefinition).toBeDefined();
+    const containers = JSON.parse(taskDefinition.inputs.containerDefinitions) as Array<Record<string, any>>;
+    const agent = containers.find((c) => c.name === "appconfig-agent")!;
+    expect(agent).toMatchObject({ essential: false, image: expect.stringMatching(/^public\.ecr\.aws\/aws-appconfig\/aws-appconfig-agent:/), portMappings: [{ containerPort: 2772 }] });
+    expect(agent.environment).toContainEqual({ name: "PREFETCH_LIST", value: `/applications/friday-${stackName}/environments/${stackName}/configurations/flags` });
+    const app = containers.find((c) => c.essential !== false)!;
+    expect(app.environment).toEqual(expect.arrayContaining([
+      { name: "APPCONFIG_APPLICATION", value: `friday-${stackName}` },
+      { name: "APPCONFIG_ENVIRONMENT", value: stackName },
+    ]));
+  });
+
+  it("lets the task role read only its own flags: two actions, one profile ARN", () => {
+    const service = one(run(), "aws:ecs/service:Service");
+    const taskDefinition = ofType(run(), "aws:ecs/taskDefinition:TaskDefinition").find((t) => t.state.arn === service.inputs.taskDefinition)!;
+    const taskRole = ofType(run(), "aws:iam/role:Role").find((r) => r.state.arn === taskDefinition.inputs.taskRoleArn)!;
+    expect(taskRole).toBeDefined();
+    const read = one(run(), "aws:iam/rolePolicy:RolePolicy", "-flags-task-read");
+    expect(read.inputs.role).toBe(taskRole.state.name ?? taskRole.inputs.name);
+    const [statement, ...rest] = JSON.parse(read.inputs.policy).Statement;
+    expect(rest).toEqual([]);
+    expect(statement.Action).toEqual(["appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration"]);
+    const environment = one(run(), "aws:appconfig/environment:Environment");
+    const profile = one(run(), "aws:appconfig/configurationProfile:ConfigurationProfile");
+    expect(statement.Resource).toBe(`${environment.state.arn}/configuration/${profile.state.configurationProfileId}`);
+    const others = ofType(run(), "aws:iam/rolePolicy:RolePolicy").filter((p) => p !== read && JSON.stringify(p.inputs.policy).includes("appconfig:"));
+    expect(others.map((p) => p.name)).toEqual([]);
+  });
+});
+
 describe("parity between staging and prod", () => {
   it("differs only in the per-stack knobs", () => {
     const diff = diffStacks(staging, prod);
