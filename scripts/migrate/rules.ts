@@ -120,7 +120,6 @@ export const RULES: Record<string, RuleInfo> = {
     safeRewrite:
       "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_col_key ON t (col); in its own migration, then ALTER TABLE t ADD CONSTRAINT t_col_key UNIQUE USING INDEX t_col_key; (instant).",
   },
-  "adding-not-nullable-field": { kind: "lock", safeRewrite: "" /* filled below from expand-set-not-null */ },
   "adding-field-with-default": {
     kind: "lock",
     safeRewrite: "ADD COLUMN without the volatile default (or with a constant default: instant on PostgreSQL 11+), then backfill in batches and set the default for new rows.",
@@ -129,7 +128,6 @@ export const RULES: Record<string, RuleInfo> = {
     kind: "compat",
     safeRewrite: "ADD COLUMN nullable or with a constant DEFAULT so the running code's INSERTs keep working; enforce NOT NULL later via the CHECK … NOT VALID route.",
   },
-  "changing-column-type": { kind: "lock", safeRewrite: "" /* filled below */ },
   "adding-serial-primary-key-field": {
     kind: "lock",
     safeRewrite: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_pkey_idx ON t (id); then ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_idx;",
@@ -143,10 +141,6 @@ export const RULES: Record<string, RuleInfo> = {
     kind: "discipline",
     safeRewrite: "Put the CONCURRENTLY statement in its own file; the runner then runs it outside a transaction.",
   },
-  "ban-drop-column": { kind: "compat", safeRewrite: "" },
-  "ban-drop-table": { kind: "compat", safeRewrite: "" },
-  "renaming-column": { kind: "compat", safeRewrite: "" },
-  "renaming-table": { kind: "compat", safeRewrite: "" },
   "ban-drop-not-null": { kind: "compat", safeRewrite: "Keep NOT NULL until the code no longer relies on it; drop it in a contract migration." },
   "ban-drop-database": { kind: "compat", safeRewrite: "Never drop a database from a migration." },
   "ban-truncate-cascade": { kind: "compat", safeRewrite: "Delete the rows you mean explicitly, in batches." },
@@ -158,12 +152,6 @@ export const RULES: Record<string, RuleInfo> = {
   "prefer-timestamptz": { kind: "style", safeRewrite: "Use timestamptz." },
   "prefer-robust-stmts": { kind: "style", safeRewrite: "Use IF NOT EXISTS / IF EXISTS so the migration can be re-run." },
 };
-RULES["adding-not-nullable-field"] = { kind: "lock", safeRewrite: RULES["expand-set-not-null"].safeRewrite };
-RULES["changing-column-type"] = { kind: "compat", safeRewrite: RULES["expand-type-change"].safeRewrite };
-RULES["ban-drop-column"] = { kind: "compat", safeRewrite: RULES["expand-drop"].safeRewrite };
-RULES["ban-drop-table"] = { kind: "compat", safeRewrite: RULES["expand-drop"].safeRewrite };
-RULES["renaming-column"] = { kind: "compat", safeRewrite: RULES["expand-rename"].safeRewrite };
-RULES["renaming-table"] = { kind: "compat", safeRewrite: RULES["expand-rename"].safeRewrite };
 
 /** Squawk rules that friday's own phase-aware rules replace (squawk cannot know the phase or earlier files). */
 export const SUPERSEDED_SQUAWK_RULES: Record<string, string> = {
@@ -175,8 +163,9 @@ export const SUPERSEDED_SQUAWK_RULES: Record<string, string> = {
   "adding-not-nullable-field": "expand-set-not-null",
 };
 
+/** A rule's verdict and rewrite; a squawk rule friday supersedes answers with friday's rule. */
 export function ruleInfo(rule: string): RuleInfo {
-  return RULES[rule] ?? { kind: "style", safeRewrite: `See https://squawkhq.com/docs/${rule}` };
+  return RULES[SUPERSEDED_SQUAWK_RULES[rule] ?? rule] ?? { kind: "style", safeRewrite: `See https://squawkhq.com/docs/${rule}` };
 }
 
 /**
