@@ -23,7 +23,7 @@ const networkSchema = z
   .object({
     /** NAT gateways: 1 (cheap, one AZ's egress is a single point of failure) up to one per AZ. */
     natGateways: int(1, PARITY.azCount).default(1),
-    /** Interface endpoints for ECR, logs and Secrets Manager (S3 gateway endpoint is always on). */
+    /** Interface endpoints for ECR, CloudWatch Logs, Secrets Manager, SSM and CloudWatch (the S3 gateway endpoint is always on). */
     interfaceEndpoints: z.boolean().default(true),
   })
   .strict();
