@@ -1,17 +1,15 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   StopServiceDeploymentCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetParametersCommand } from "@aws-sdk/client-ssm";
 import { CommanderError } from "commander";
 import { buildCli } from "../cli";
 import { Prompt, setCliContextForTests } from "./cli-support";
@@ -22,6 +20,7 @@ import {
   fakeClock,
   IMAGE_A,
   IMAGE_B,
+  mockDeployClients,
   REPO,
   serviceDeploymentArn,
   serviceRevisionArn,
@@ -35,9 +34,7 @@ import {
  * send() for every instance, so the clients the commands construct themselves are mocked too.
  */
 
-const ecsMock = mockClient(ECSClient);
-const ssmMock = mockClient(SSMClient);
-const cwMock = mockClient(CloudWatchClient);
+const { ecs: ecsMock, ssm: ssmMock, cloudwatch: cwMock } = mockDeployClients();
 
 let stdout: string[];
 let stderr: string[];
@@ -69,9 +66,6 @@ function stack(name: string) {
 }
 
 beforeEach(() => {
-  ecsMock.reset();
-  ssmMock.reset();
-  cwMock.reset();
   ecsMock.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
   useContext();
 });

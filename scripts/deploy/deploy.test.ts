@@ -3,24 +3,24 @@ import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   RegisterTaskDefinitionCommand,
   StopServiceDeploymentCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetParametersCommand } from "@aws-sdk/client-ssm";
 import { buildTaskDefinitionInput, deploy, validateDeployOptions } from "./deploy";
 import {
   awsError,
   deployment,
+  deployClients,
   DIGEST_A,
   fakeClock,
   ids,
   IMAGE_A,
   IMAGE_B,
   lines,
+  mockDeployClients,
   REPO,
   serviceDeploymentArn,
   serviceRevisionArn,
@@ -29,8 +29,7 @@ import {
   templateTaskDefinition,
 } from "./test-fixtures";
 
-const ecsMock = mockClient(ECSClient);
-const ssmMock = mockClient(SSMClient);
+const { ecs: ecsMock, ssm: ssmMock } = mockDeployClients();
 const DEP = serviceDeploymentArn("staging", "dep1");
 const NEW_TD = taskDefinitionArn("staging", 8);
 
@@ -46,18 +45,13 @@ function run(options: Partial<Parameters<typeof deploy>[1]> = {}) {
   const clock = fakeClock();
   const log = lines();
   const promise = deploy(
-    { ecs: new ECSClient({ region: "us-east-1" }), ssm: new SSMClient({ region: "us-east-1" }), clock, log },
+    { ...deployClients(), clock, log },
     { stack: "staging", image: IMAGE_B, timeoutMinutes: 30, pollSeconds: 10, ...options },
   );
   return { clock, log, promise };
 }
 
 const stage = (lifecycleStage: string, extra = {}) => deployment("staging", "dep1", { status: "IN_PROGRESS", lifecycleStage: lifecycleStage as never, ...extra });
-
-beforeEach(() => {
-  ecsMock.reset();
-  ssmMock.reset();
-});
 
 describe("deploy", () => {
   test("success: registers the template with the new digest, updates the service, prints every lifecycle stage", async () => {

@@ -3,20 +3,19 @@ import {
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   ServiceDeployment,
   ServiceRevision,
   StopServiceDeploymentCommand,
   UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetParametersCommand } from "@aws-sdk/client-ssm";
 import { DeployError } from "./aws";
 import { IN_FLIGHT_STATUSES } from "./follow";
 import { parseTo, rollback, RollbackOptions, RollbackPlan } from "./rollback";
 import {
   awsError,
+  deployClients,
   deployment,
   DIGEST_A,
   DIGEST_B,
@@ -24,27 +23,21 @@ import {
   IMAGE_A,
   IMAGE_B,
   lines,
-  REPO,
+  mockDeployClients,
   serviceDeploymentArn,
+  serviceRevision,
   serviceRevisionArn,
   stackParametersResponse,
   taskDefinitionArn,
 } from "./test-fixtures";
 
-const ecsMock = mockClient(ECSClient);
-const ssmMock = mockClient(SSMClient);
+const { ecs: ecsMock, ssm: ssmMock } = mockDeployClients();
 const STACK = "prod";
 const TD = (n: number) => taskDefinitionArn(STACK, n);
 const REV = (id: string) => serviceRevisionArn(STACK, id);
 const DEP = (id: string) => serviceDeploymentArn(STACK, id);
 
-function revision(id: string, td: number, digest: string): ServiceRevision {
-  return {
-    serviceRevisionArn: REV(id),
-    taskDefinition: TD(td),
-    containerImages: [{ containerName: "app", image: `${REPO}:build-${td}`, imageDigest: digest }],
-  };
-}
+const revision = (id: string, td: number, digest: string) => serviceRevision(STACK, id, td, digest);
 
 /** DescribeServiceRevisions answers from this table, whatever ARNs are asked for. */
 function revisions(...all: ServiceRevision[]) {
@@ -91,8 +84,7 @@ function run(options: Partial<RollbackOptions> = {}, confirm: (plan: RollbackPla
   const confirmed: RollbackPlan[] = [];
   const promise = rollback(
     {
-      ecs: new ECSClient({ region: "us-east-1" }),
-      ssm: new SSMClient({ region: "us-east-1" }),
+      ...deployClients(),
       clock,
       log,
       confirm: async (plan) => {
@@ -106,8 +98,6 @@ function run(options: Partial<RollbackOptions> = {}, confirm: (plan: RollbackPla
 }
 
 beforeEach(() => {
-  ecsMock.reset();
-  ssmMock.reset();
   ssmMock.on(GetParametersCommand).resolves(stackParametersResponse(STACK));
   ecsMock.on(ListServiceDeploymentsCommand).resolves({ serviceDeployments: [] });
 });

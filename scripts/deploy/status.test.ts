@@ -1,44 +1,41 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import { DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeServiceDeploymentsCommand,
   DescribeServiceRevisionsCommand,
   DescribeServicesCommand,
-  ECSClient,
   ListServiceDeploymentsCommand,
   ServiceDeployment,
   ServiceRevision,
 } from "@aws-sdk/client-ecs";
-import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { mockClient } from "aws-sdk-client-mock";
+import { GetParametersCommand } from "@aws-sdk/client-ssm";
 import { describeDeployments, describeRevisions } from "./follow";
 import { checkStagingGate } from "./gate";
 import { formatStatus, getStatus } from "./status";
 import {
   awsError,
+  deployClients,
   deployment,
   DIGEST_A,
   DIGEST_B,
   fakeClock,
   IMAGE_A,
   IMAGE_B,
+  mockDeployClients,
   REPO,
   serviceDeploymentArn,
+  serviceRevision,
   serviceRevisionArn,
   stackParametersResponse,
   taskDefinitionArn,
 } from "./test-fixtures";
 
-const ecsMock = mockClient(ECSClient);
-const ssmMock = mockClient(SSMClient);
-const cwMock = mockClient(CloudWatchClient);
+const { ecs: ecsMock, ssm: ssmMock, cloudwatch: cwMock } = mockDeployClients();
 const STACK = "staging";
 const TD = (n: number) => taskDefinitionArn(STACK, n);
 const REV = (id: string) => serviceRevisionArn(STACK, id);
 const DEP = (id: string) => serviceDeploymentArn(STACK, id);
 
-function revision(id: string, td: number, digest: string): ServiceRevision {
-  return { serviceRevisionArn: REV(id), taskDefinition: TD(td), containerImages: [{ containerName: "app", image: `${REPO}:b${td}`, imageDigest: digest }] };
-}
+const revision = (id: string, td: number, digest: string) => serviceRevision(STACK, id, td, digest);
 
 function world(options: {
   current: { id: string; running: number }[];
@@ -102,18 +99,7 @@ const inFlight = deployment(STACK, "d10", {
   targetServiceRevision: { arn: REV("r10") },
 });
 
-const deps = () => ({
-  ecs: new ECSClient({ region: "us-east-1" }),
-  ssm: new SSMClient({ region: "us-east-1" }),
-  cloudwatch: new CloudWatchClient({ region: "us-east-1" }),
-  clock: fakeClock(Date.parse("2026-11-26T08:00:00Z")),
-});
-
-beforeEach(() => {
-  ecsMock.reset();
-  ssmMock.reset();
-  cwMock.reset();
-});
+const deps = () => ({ ...deployClients(), clock: fakeClock(Date.parse("2026-11-26T08:00:00Z")) });
 
 describe("friday status", () => {
   test("running revision and digest, the deployment in flight with its stage, last deployments with outcome and duration, alarms", async () => {
@@ -260,7 +246,7 @@ describe("deployment history paging", () => {
     ecsMock.on(DescribeServiceRevisionsCommand).callsFake((input: { serviceRevisionArns: string[] }) => ({
       serviceRevisions: input.serviceRevisionArns.map((serviceRevisionArn) => ({ serviceRevisionArn })),
     }));
-    const ecs = new ECSClient({ region: "us-east-1" });
+    const { ecs } = deployClients();
     expect((await describeDeployments(ecs, deps)).map((d) => d.serviceDeploymentArn)).toEqual(deps);
     expect((await describeRevisions(ecs, revs)).map((r) => r.serviceRevisionArn)).toEqual(revs);
     expect(ecsMock.commandCalls(DescribeServiceDeploymentsCommand).map((c) => c.args[0].input.serviceDeploymentArns?.length)).toEqual([20, 20, 5]);

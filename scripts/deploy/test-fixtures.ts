@@ -1,9 +1,32 @@
-import { ServiceDeployment, TaskDefinition } from "@aws-sdk/client-ecs";
-import { GetParametersCommand } from "@aws-sdk/client-ssm";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ECSClient, ServiceDeployment, ServiceRevision, TaskDefinition } from "@aws-sdk/client-ecs";
+import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
+import { DeployClients } from "./aws";
 import { Clock } from "./follow";
 
 /** Shared fixtures for the deploy command tests (aws-sdk-client-mock clients, a fake clock). */
+
+/**
+ * Mocks every ECS, SSM and CloudWatch client (aws-sdk-client-mock replaces send() for all instances,
+ * including those the CLI constructs itself) and resets them before each test of the calling file.
+ * Call it at the top of a test file, before the file's own beforeEach that arranges answers.
+ */
+export function mockDeployClients() {
+  const mocks = { ecs: mockClient(ECSClient), ssm: mockClient(SSMClient), cloudwatch: mockClient(CloudWatchClient) };
+  beforeEach(() => {
+    mocks.ecs.reset();
+    mocks.ssm.reset();
+    mocks.cloudwatch.reset();
+  });
+  return mocks;
+}
+
+/** Clients to hand the functions under test (their send() is what mockDeployClients() replaces). */
+export function deployClients(): DeployClients {
+  return { ecs: new ECSClient({ region: REGION }), ssm: new SSMClient({ region: REGION }), cloudwatch: new CloudWatchClient({ region: REGION }) };
+}
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
@@ -36,6 +59,15 @@ export function serviceDeploymentArn(stack: string, id: string): string {
 
 export function serviceRevisionArn(stack: string, id: string): string {
   return `arn:aws:ecs:${REGION}:${ACCOUNT}:service-revision/friday-${stack}/friday-${stack}-app/${id}`;
+}
+
+/** A service revision of `stack` whose app container (task definition revision `td`) ECS resolved to `digest`. */
+export function serviceRevision(stack: string, id: string, td: number, digest: string): ServiceRevision {
+  return {
+    serviceRevisionArn: serviceRevisionArn(stack, id),
+    taskDefinition: taskDefinitionArn(stack, td),
+    containerImages: [{ containerName: "app", image: `${REPO}:build-${td}`, imageDigest: digest }],
+  };
 }
 
 /** The GetParameters answer a stack that was brought up gives. */
