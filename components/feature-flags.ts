@@ -1,14 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FlagsFile, loadFlagsFile } from "../infra/flags";
-import { appConfigNames, FLAGS_PROFILE_NAME, toAppConfigDocument } from "../infra/flags-appconfig";
+import { appConfigNames, toAppConfigDocument } from "../infra/flags-appconfig";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
 
 /** The AppConfig Agent image (AWS's public ECR; 2.x follows agent fixes within major version 2). */
 export const APPCONFIG_AGENT_IMAGE = "public.ecr.aws/aws-appconfig/aws-appconfig-agent:2.x";
 export const APPCONFIG_AGENT_PORT = 2772;
 export const APPCONFIG_AGENT_CONTAINER = "appconfig-agent";
-export { appConfigNames, FLAGS_PROFILE_NAME };
 
 export interface FeatureFlagsArgs {
   /** Stack name ("staging" or "prod"): the application is friday-<stack>, the environment <stack>. */
