@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "pg";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
+import { databaseUrlOn, withClient } from "../scripts/migrate/db";
 import { loadMigrations } from "../scripts/migrate/files";
 import { rehearseMigrations, StatementMeasurement } from "../scripts/migrate/rehearse";
 
@@ -123,28 +123,13 @@ function arg(name: string): string | undefined {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function query(url: string, sql: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(serverUrl: string, name: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  await withClient(url, (client) => client.query(sql));
 }
 
 async function buildBase(serverUrl: string, rows: number): Promise<void> {
   await query(serverUrl, "CREATE DATABASE bench_base");
-  const url = withDatabase(serverUrl, "bench_base");
   const accounts = Math.max(1000, Math.floor(rows / 100));
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
+  await withClient(databaseUrlOn(serverUrl, "bench_base"), async (client) => {
     await client.query(`CREATE TABLE accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);
       CREATE TABLE orders (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -173,9 +158,7 @@ async function buildBase(serverUrl: string, rows: number): Promise<void> {
     await client.query("VACUUM ANALYZE orders");
     const size = await client.query(`SELECT pg_size_pretty(pg_total_relation_size('orders')) AS s`);
     log(`base database ready: orders ${rows.toLocaleString("en-US")} rows, ${size.rows[0].s}; accounts ${accounts.toLocaleString("en-US")} rows`);
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 interface Row {
@@ -193,7 +176,7 @@ async function runVariant(serverUrl: string, pattern: Pattern, kind: "dangerous"
   const dir = mkdtempSync(join(tmpdir(), "friday-bench-migrations-"));
   try {
     for (const [file, sql] of Object.entries(variant.files)) writeFileSync(join(dir, file), sql);
-    const url = withDatabase(serverUrl, name);
+    const url = databaseUrlOn(serverUrl, name);
     const started = Date.now();
     const result = await rehearseMigrations({ databaseUrl: url, folder: loadMigrations(dir), budgetMs, createPrewarmExtension: true, statementTimeoutMs: 3_600_000 });
     log(`  ${pattern.name} / ${variant.label}: ${result.ok ? "within budget" : "OVER BUDGET"} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -8,8 +8,8 @@
 // on it: the floor, then the scrub with 2 tables in parallel (this machine's core count), then — on a
 // second copy — the scrub with 1 (no parallelism), so the gain from parallel tables is visible.
 import { readdirSync, readFileSync } from "node:fs";
-import { Client } from "pg";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
+import { databaseUrlOn, withClient } from "../scripts/migrate/db";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture, fixtureRowCounts } from "../scripts/staging/scrub-fixture";
 import { parseScrubRules } from "../scripts/staging/scrub-rules";
 import { scrubDatabase, ScrubSummary } from "../scripts/staging/scrub";
@@ -30,22 +30,6 @@ const rules = parseScrubRules(FIXTURE_RULES_YAML, "fixture");
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function dbUrl(serverUrl: string, name: string): string {
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 /**
  * CPU seconds the whole PostgreSQL server has used so far: the postmaster and every live child
@@ -141,7 +125,7 @@ async function main(): Promise<void> {
   try {
     const t0 = process.hrtime.bigint();
     await withClient(server.url, (c) => c.query("CREATE DATABASE scrub_template"));
-    await withClient(dbUrl(server.url, "scrub_template"), async (c) => {
+    await withClient(databaseUrlOn(server.url, "scrub_template"), async (c) => {
       await c.query(FIXTURE_SCHEMA_SQL);
       await fillFixture(c, users);
       await c.query("VACUUM ANALYZE");
@@ -161,7 +145,7 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const copy = async (name: string) => {
         await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE scrub_template`));
-        return dbUrl(server.url, name);
+        return databaseUrlOn(server.url, name);
       };
       const a = await copy(`scrub_a${round}`);
       const f = await floor(a, rewritten, port);

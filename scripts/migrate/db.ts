@@ -36,6 +36,24 @@ export async function connect(databaseUrl: string | undefined, applicationName =
   return client;
 }
 
+/** Runs `work` with a plain connected client (no libpq fallback, no application name), then closes it. */
+export async function withClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of another database on the same server, e.g. a copy made with CREATE DATABASE … TEMPLATE. */
+export function databaseUrlOn(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
 /** Size of a table as the database's own statistics see it (no full count: cheap on any size). */
 export interface TableSize {
   readonly table: string;

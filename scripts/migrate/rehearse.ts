@@ -1,6 +1,6 @@
 import { Client } from "pg";
 import { applyMigrations, ApplyOptions, MigrationError, readLedger } from "./apply";
-import { connect, formatSize, TableSize, tableSizes } from "./db";
+import { connect, databaseUrlOn, formatSize, TableSize, tableSizes } from "./db";
 import { loadMigrations, Migration, MigrationFolder, MigrationStatement, Phase } from "./files";
 import { fillTables, FillProgress } from "./fill";
 import { rewriteRulesFor, ruleInfo } from "./rules";
@@ -463,9 +463,7 @@ export async function rehearseLocal(options: LocalRehearseOptions): Promise<Rehe
   const admin = await connect(serverUrl);
   await admin.query(`CREATE DATABASE ${dbName}`);
   await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
+  const databaseUrl = databaseUrlOn(serverUrl, dbName);
   const rows = options.rows ?? 100_000;
   const merged: StatementMeasurement[] = [];
   const applied: string[] = [];

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Client } from "pg";
 
 /** A temporary migrations folder for tests: `write({ "0001_x.expand.sql": "..." })`. */
 export function tempMigrations(files: Record<string, string> = {}): { dir: string; write(files: Record<string, string>): void; remove(name: string): void; cleanup(): void } {
@@ -18,16 +17,7 @@ export function tempMigrations(files: Record<string, string> = {}): { dir: strin
   };
 }
 
-/** Runs `fn` with a connected client, then closes it. */
-export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+export { withClient } from "./db";
 
 /** Captures what the CLI writes to stdout/stderr while `fn` runs, and the exit code it set. */
 export async function captureCli(fn: () => Promise<unknown>): Promise<{ stdout: string; stderr: string; exitCode: number }> {

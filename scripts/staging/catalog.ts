@@ -1,4 +1,5 @@
-import { Client, ClientBase } from "pg";
+import { ClientBase } from "pg";
+import { withClient } from "../migrate/db";
 import { ColumnRule, ScrubRules } from "./scrub-rules";
 
 /**
@@ -225,14 +226,8 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
 }
 
 /** Connects, reads the catalog, disconnects. */
-export async function readCatalogAt(databaseUrl: string): Promise<DatabaseCatalog> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return await readCatalog(client);
-  } finally {
-    await client.end();
-  }
+export function readCatalogAt(databaseUrl: string): Promise<DatabaseCatalog> {
+  return withClient(databaseUrl, readCatalog);
 }
 
 const TEXT_STRATEGIES = new Set(["email", "name", "phone", "address", "text", "hash"]);
