@@ -37,6 +37,8 @@ export interface Environment {
 
 /** The repository root: the app's Docker build context (app/Dockerfile copies app/ and packages/). */
 const REPO_ROOT = join(__dirname, "..");
+/** Docker platform of the images: the tasks' parity-locked CPU architecture. */
+const IMAGE_PLATFORM = PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64";
 
 /**
  * The one environment both stacks run: staging and prod differ only in the knobs of their stack
@@ -59,7 +61,7 @@ export function createEnvironment(config: StackConfig): Environment {
     dockerfile: "app/Dockerfile",
     sourceDirs: ["app", "packages"],
     imageUri: config.imageUri,
-    platform: PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+    platform: IMAGE_PLATFORM,
     keepImages: config.pipeline?.imageRetentionCount,
     tags,
   });
@@ -174,7 +176,7 @@ export function createEnvironment(config: StackConfig): Environment {
       dockerfile: "scripts/Dockerfile",
       sourceDirs: ["package-lock.json", "scripts", "infra", "stacks", "components", "lambdas", "packages", "app/scrub-rules.yaml"],
       imageUri: config.opsImageUri,
-      platform: PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64" : "linux/amd64",
+      platform: IMAGE_PLATFORM,
       tags,
     });
     new StagingRefresh(`${prefix}-refresh`, {
