@@ -233,8 +233,11 @@ interface Targets {
   refresh: { isolatedSecurityGroupId: string; keySecretArn: string; retentionHours?: number; concurrency?: number };
 }
 
+/** Instance states a wait gives up on: the instance will not become available by itself. */
+const FAILED_STATES = new Set(["failed", "incompatible-restore", "incompatible-parameters", "incompatible-network", "storage-full", "inaccessible-encryption-credentials", "restore-error"]);
+
 /** Instance states a deletion may start from (a failed restore is deleted as it is). */
-const DELETABLE = new Set(["available", "failed", "incompatible-restore", "incompatible-parameters", "incompatible-network", "storage-full", "inaccessible-encryption-credentials", "restore-error", "stopped"]);
+const DELETABLE = new Set(["available", "stopped", ...FAILED_STATES]);
 
 const MUTATING_RDS = new Set(["ModifyDBInstanceCommand", "DeleteDBInstanceCommand", "DeleteDBSnapshotCommand", "AddTagsToResourceCommand", "RemoveTagsFromResourceCommand", "RestoreDBInstanceFromDBSnapshotCommand", "CreateDBSnapshotCommand"]);
 
@@ -925,7 +928,7 @@ class RefreshRun {
     return this.poll(`${id} to be available`, async () => {
       const instance = await this.describeInstance(id);
       if (!instance) throw new Error(`${id} does not exist`);
-      if (["failed", "incompatible-restore", "incompatible-parameters", "incompatible-network", "storage-full", "inaccessible-encryption-credentials", "restore-error"].includes(instance.DBInstanceStatus ?? "")) {
+      if (FAILED_STATES.has(instance.DBInstanceStatus ?? "")) {
         throw new Error(`${id} is in state "${instance.DBInstanceStatus}"`);
       }
       return instance.DBInstanceStatus === "available" && ready(instance) ? instance : undefined;
