@@ -1,7 +1,11 @@
 import type { PipelineStackRefs } from "../../components/pipeline";
+import { FAKE_ACCOUNT } from "../../scripts/lib/pulumi-mocks";
 
-/** Fake identifiers for tests of the delivery pipeline. */
-export const ACCOUNT = "123456789012";
+/**
+ * Fake identifiers for tests of the delivery pipeline. The account is the one the mock harness's
+ * getCallerIdentity answers with, so ARNs the component builds and ARNs built here agree.
+ */
+export const ACCOUNT = FAKE_ACCOUNT;
 export const REGION = "us-east-1";
 
 /** Fake outputs of one stack: every identifier carries the stack's name. */
