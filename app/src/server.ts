@@ -118,7 +118,7 @@ export function listen(server: Server, port: number, host = "0.0.0.0"): Promise<
 /**
  * Graceful stop: /healthz answers 503 from now on, no new connections are accepted, idle keep-alive
  * connections close, requests in flight finish. After `timeoutMs` the remaining connections are cut.
- * Resolves with how many connections had to be cut.
+ * Resolves with whether any had to be cut (`forced`).
  */
 export async function stopServer(server: Server, timeoutMs: number): Promise<{ forced: boolean }> {
   draining.add(server);
