@@ -20,7 +20,7 @@ import {
   progressLog,
   timeoutOption,
 } from "./cli-support";
-import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, Log } from "./follow";
+import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, Log, validateFollowLimits } from "./follow";
 import { describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
 import { parameterName } from "../../infra/stack-parameters";
@@ -71,8 +71,7 @@ export function validateDeployOptions(options: DeployOptions): Required<DeployOp
   }
   const timeoutMinutes = options.timeoutMinutes ?? 60;
   const pollSeconds = options.pollSeconds ?? 15;
-  if (!(timeoutMinutes >= 1 && timeoutMinutes <= 1440)) throw new DeployError(`--timeout-minutes must be from 1 to 1440 (got ${timeoutMinutes}).`);
-  if (!(pollSeconds >= 1 && pollSeconds <= 300)) throw new DeployError(`--poll-seconds must be from 1 to 300 (got ${pollSeconds}).`);
+  validateFollowLimits(timeoutMinutes, pollSeconds);
   return { stack: options.stack, image: options.image, timeoutMinutes, pollSeconds };
 }
 

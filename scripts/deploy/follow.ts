@@ -52,6 +52,12 @@ export interface FollowOptions {
   pollSeconds: number;
 }
 
+/** Checks the --timeout-minutes and --poll-seconds a following command was given. */
+export function validateFollowLimits(timeoutMinutes: number, pollSeconds: number): void {
+  if (!(timeoutMinutes >= 1 && timeoutMinutes <= 1440)) throw new DeployError(`--timeout-minutes must be from 1 to 1440 (got ${timeoutMinutes}).`);
+  if (!(pollSeconds >= 1 && pollSeconds <= 300)) throw new DeployError(`--poll-seconds must be from 1 to 300 (got ${pollSeconds}).`);
+}
+
 export type FollowOutcome = "SUCCEEDED" | "ROLLED_BACK" | "ROLLBACK_FAILED" | "STOPPED" | "UNEXPECTED_SUCCESS" | "TIMED_OUT";
 
 export interface FollowResult {

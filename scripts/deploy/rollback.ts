@@ -16,6 +16,7 @@ import {
   listDeployments,
   Log,
   ROLLING_BACK_STATUSES,
+  validateFollowLimits,
 } from "./follow";
 import { appImageOf, describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
@@ -69,8 +70,7 @@ export function validateRollbackOptions(options: RollbackOptions): Required<Omit
   validateStackName(options.stack);
   const timeoutMinutes = options.timeoutMinutes ?? 30;
   const pollSeconds = options.pollSeconds ?? 15;
-  if (!(timeoutMinutes >= 1 && timeoutMinutes <= 1440)) throw new DeployError(`--timeout-minutes must be from 1 to 1440 (got ${timeoutMinutes}).`);
-  if (!(pollSeconds >= 1 && pollSeconds <= 300)) throw new DeployError(`--poll-seconds must be from 1 to 300 (got ${pollSeconds}).`);
+  validateFollowLimits(timeoutMinutes, pollSeconds);
   if (options.to !== undefined) parseTo(options.to);
   return { stack: options.stack, to: options.to, timeoutMinutes, pollSeconds };
 }
