@@ -58,16 +58,20 @@ export interface StagingRefreshArgs {
   readonly tags?: Record<string, string>;
 }
 
+/** The stacks and database identifiers the refresh works on, with their defaults filled in. */
+function databaseNames(args: StagingRefreshArgs): { sourceStack: string; source: string; target: string } {
+  const sourceStack = args.sourceStack ?? "prod";
+  return { sourceStack, source: args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`, target: args.databaseIdentifier ?? `friday-${args.stack}-db` };
+}
+
 /** Throws one error naming the component, the field, the bad value and the fix. */
 export function validateStagingRefreshArgs(name: string, args: StagingRefreshArgs): void {
   const fail = (field: string, got: unknown, fix: string) => {
     throw new Error(`StagingRefresh "${name}": ${field} ${fix} (got ${JSON.stringify(got)}).`);
   };
-  const sourceStack = args.sourceStack ?? "prod";
+  const { sourceStack, source, target } = databaseNames(args);
   if (args.stack !== "staging") fail("stack", args.stack, 'must be "staging": the refresh only ever replaces staging\'s database');
   if (sourceStack === args.stack) fail("sourceStack", sourceStack, "must differ from stack");
-  const source = args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`;
-  const target = args.databaseIdentifier ?? `friday-${args.stack}-db`;
   if (!target.startsWith(stackResourcePrefix(args.stack))) fail("databaseIdentifier", target, `must start with "${stackResourcePrefix(args.stack)}" (the job's IAM is scoped to that prefix)`);
   if (source.startsWith(stackResourcePrefix(args.stack))) fail("sourceDatabaseIdentifier", source, `must not start with "${stackResourcePrefix(args.stack)}": the job may modify and delete everything named so`);
   const cpu = args.cpu ?? 1024;
@@ -102,14 +106,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
   constructor(name: string, args: StagingRefreshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:data:StagingRefresh", name, {}, opts);
     validateStagingRefreshArgs(name, args);
-    const sourceStack = args.sourceStack ?? "prod";
-    this.names = {
-      prefix: `friday-${args.stack}-staging-refresh`,
-      source: args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`,
-      target: args.databaseIdentifier ?? `friday-${args.stack}-db`,
-      sourceStack,
-      family: refreshTaskFamily(args.stack),
-    };
+    this.names = { ...databaseNames(args), prefix: `friday-${args.stack}-staging-refresh`, family: refreshTaskFamily(args.stack) };
     const tags = { ...(args.tags ?? {}), "friday:stack": args.stack, "friday:component": "staging-refresh" };
 
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/friday/${args.stack}/staging-refresh`, retentionInDays: args.logRetentionDays ?? 30, tags }, { parent: this });
