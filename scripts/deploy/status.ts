@@ -16,7 +16,7 @@ import {
   listDeployments,
 } from "./follow";
 import { appImageOf, describeService } from "./service";
-import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
+import { loadStackIdentifiers, validateStackName } from "./stack";
 
 /**
  * `friday status`: what runs (revision and image digest), what is in flight (with its lifecycle
@@ -98,12 +98,12 @@ export async function readAlarms(cloudwatch: CloudWatchClient, names: string[]):
   });
 }
 
-export async function getStatus(deps: StatusDeps, options: { stack: string; last?: number; ids?: StackIdentifiers }): Promise<StatusReport> {
+export async function getStatus(deps: StatusDeps, options: { stack: string; last?: number }): Promise<StatusReport> {
   validateStackName(options.stack);
   const last = options.last ?? 5;
   if (!(Number.isInteger(last) && last >= 1 && last <= 50)) throw new DeployError(`--last must be a whole number from 1 to 50 (got ${last}).`);
   const { ecs } = deps;
-  const ids = options.ids ?? (await loadStackIdentifiers(deps.ssm, options.stack));
+  const ids = await loadStackIdentifiers(deps.ssm, options.stack);
   const service = await describeService(ecs, ids);
 
   const briefs = await listDeployments(ecs, ids, { limit: last });
