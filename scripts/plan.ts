@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { runOffline, type OfflineRun, type RecordedResource } from "./lib/offline-program";
 import { mermaidDiagram } from "./lib/mermaid";
+import { validateStackName } from "./deploy/stack";
 import { diffStacks, formatDiffTable, type StackDiff } from "./lib/stack-diff";
 
 /** Settings worth a glance per resource type in the plan table. */
@@ -45,9 +46,7 @@ export interface PlanReport {
 
 /** Runs both stacks offline and reports what `stack` would create and how staging differs from prod. */
 export async function planStack(stack: string): Promise<PlanReport> {
-  if (stack !== "staging" && stack !== "prod") {
-    throw new Error(`--stack must be "staging" or "prod" (got "${stack}").`);
-  }
+  validateStackName(stack);
   const staging = await runOffline("staging");
   const prod = await runOffline("prod", { stagingOutputs: staging.outputs });
   const run: OfflineRun = stack === "prod" ? prod : staging;
