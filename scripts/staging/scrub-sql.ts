@@ -199,7 +199,8 @@ function jsonFixedSql(value: string | number | boolean): string {
   return `to_jsonb(${value ? "true" : "false"})`;
 }
 
-function jsonPathArray(path: string): string {
+/** A dot-separated JSON path as the text[] that #>, #>> and jsonb_set take. */
+export function jsonPathArray(path: string): string {
   return `ARRAY[${path.split(".").map(literal).join(",")}]::text[]`;
 }
 

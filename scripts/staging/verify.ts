@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Client } from "pg";
 import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, isChangedByScrub, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, TableInfo } from "./catalog";
 import { ColumnRule, JsonPathRule, ScrubRules } from "./scrub-rules";
-import { CITIES, EMAIL_HEX_LENGTH, FIRST_NAMES, ident, LAST_NAMES, literal, LOREM, PHONE_PREFIX, STREETS, STREET_SUFFIXES } from "./scrub-sql";
+import { CITIES, EMAIL_HEX_LENGTH, FIRST_NAMES, ident, jsonPathArray, LAST_NAMES, literal, LOREM, PHONE_PREFIX, STREETS, STREET_SUFFIXES } from "./scrub-sql";
 
 /**
  * `friday staging verify`: checks a scrubbed database. Fails (ok: false) when
@@ -62,10 +62,6 @@ export interface VerifyOptions {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
-function pathArray(path: string): string {
-  return `ARRAY[${path.split(".").map(literal).join(",")}]::text[]`;
-}
-
 /** Every (table, column, json path?) the rules mask with a strategy that must change values. */
 function maskedTargets(rules: ScrubRules, catalog: DatabaseCatalog): { table: TableInfo; column: string; path?: string; rule: ColumnRule | JsonPathRule }[] {
   const targets: { table: TableInfo; column: string; path?: string; rule: ColumnRule | JsonPathRule }[] = [];
@@ -82,7 +78,7 @@ function maskedTargets(rules: ScrubRules, catalog: DatabaseCatalog): { table: Ta
 
 function valueSql(column: string, path?: string, alias?: string): string {
   const c = alias ? `${alias}.${ident(column)}` : ident(column);
-  return path ? `(${c} #>> ${pathArray(path)})` : `${c}::text`;
+  return path ? `(${c} #>> ${jsonPathArray(path)})` : `${c}::text`;
 }
 
 /** Strategies whose output never equals a real value by accident (compared with every sampled value, not only the same row's). */
@@ -273,7 +269,7 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
           const v = valueSql(target.column, target.path);
           const rule = target.rule;
           if (rule.strategy === "null") {
-            const held = target.path ? `${ident(target.column)} #> ${pathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`;
+            const held = target.path ? `${ident(target.column)} #> ${jsonPathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`;
             counts.push({ sql: held, problem: (n) => `${where} should be null but ${n} rows hold a value` });
             continue;
           }
