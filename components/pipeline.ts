@@ -120,6 +120,9 @@ const DEFAULTS = {
   architecture: "ARM64" as CpuArchitecture,
 };
 
+/** The args with every default filled in. */
+type Settings = PipelineArgs & typeof DEFAULTS;
+
 /** Synchronous checks; throws one error naming the component, the field, the value and the fix. */
 export function validatePipelineArgs(name: string, args: PipelineArgs): void {
   const fail = (field: string, got: unknown, fix: string): never => {
@@ -189,7 +192,7 @@ export class Pipeline extends pulumi.ComponentResource {
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:delivery:Pipeline", name, {}, opts);
     validatePipelineArgs(name, args);
-    const settings = { ...DEFAULTS, ...definedOnly(args) };
+    const settings = { ...DEFAULTS, ...definedOnly(args) } as Settings;
 
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
@@ -226,18 +229,17 @@ export class Pipeline extends pulumi.ComponentResource {
 
   private createProjects(
     name: string,
-    s: typeof DEFAULTS & Partial<PipelineArgs>,
+    args: Settings,
     scope: pulumi.Output<PipelineScope>,
     staging: pulumi.Output<StackScope>,
     prod: pulumi.Output<StackScope>,
   ): Record<ProjectKey, PipelineBuildProject> {
-    const args = s as PipelineArgs & typeof DEFAULTS;
     const cli: ProjectVariable[] = [
       { name: "FRIDAY_CLI_BUCKET", value: this.artifacts.bucket.bucket },
       { name: "FRIDAY_CLI_KEY", value: this.artifacts.cliKey },
       { name: "FRIDAY_CLI_SHA256", value: this.artifacts.cliSha256 },
     ];
-    const common = { architecture: s.architecture, artifactsKeyArn: this.artifacts.key.arn };
+    const common = { architecture: args.architecture, artifactsKeyArn: this.artifacts.key.arn };
     const project = (key: ProjectKey, suffix: string, description: string, rest: Omit<ConstructorParameters<typeof PipelineBuildProject>[1], "projectName" | "description" | "artifactsKeyArn" | "policy">, extra: (p: PipelineScope, stg: StackScope, prd: StackScope) => Statement[], writesArtifacts = false) => {
       const projectName = `${name}-${suffix}`;
       const policy = pulumi.all([scope, staging, prod]).apply(([p, stg, prd]) => document([...baseStatements(p, projectName, { writesArtifacts }), ...extra(p, stg, prd)]));
@@ -310,7 +312,7 @@ export class Pipeline extends pulumi.ComponentResource {
 
   private createPipelineRole(
     name: string,
-    s: typeof DEFAULTS & Partial<PipelineArgs>,
+    args: Settings,
     scope: pulumi.Output<PipelineScope>,
     prod: pulumi.Output<StackScope>,
   ): aws.iam.Role {
@@ -326,7 +328,6 @@ export class Pipeline extends pulumi.ComponentResource {
       { parent: this },
     );
     const projectArns = pulumi.all(Object.values(this.projects).map((p) => p.projectArn));
-    const args = s as PipelineArgs & typeof DEFAULTS;
     const policy = pulumi
       .all([scope, prod, this.connectionArn, projectArns, args.prod.notificationsTopicArn])
       .apply(([p, prd, connectionArn, arns, topicArn]) =>
@@ -345,8 +346,7 @@ export class Pipeline extends pulumi.ComponentResource {
     return role;
   }
 
-  private createPipeline(name: string, s: typeof DEFAULTS & Partial<PipelineArgs>): aws.codepipeline.Pipeline {
-    const args = s as PipelineArgs & typeof DEFAULTS;
+  private createPipeline(name: string, args: Settings): aws.codepipeline.Pipeline {
     const p = this.projects;
     const codeBuild = (
       actionName: string,
