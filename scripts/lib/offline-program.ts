@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { installMocks, settle, type RecordedResource } from "./pulumi-mocks";
+import { installMocks, promiseOf, settle, type RecordedResource } from "./pulumi-mocks";
 
 /**
  * Runs the real Pulumi program in-process under `pulumi.runtime.setMocks`, with a stack's real YAML
@@ -48,7 +48,7 @@ export function readStackConfigFile(stack: string, root = REPO_ROOT): Record<str
 
 async function resolveDeep(value: unknown): Promise<any> {
   if (pulumi.Output.isInstance(value)) {
-    return resolveDeep(await new Promise((resolve) => (value as pulumi.Output<unknown>).apply(resolve)));
+    return resolveDeep(await promiseOf(value as pulumi.Output<unknown>));
   }
   if (value instanceof Promise) return resolveDeep(await value);
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
