@@ -188,11 +188,6 @@ export function maskTextSql(rule: Exclude<JsonPathRule, { strategy: "null" | "fi
   throw new Error(`no text mask for strategy ${(rule as { strategy: string }).strategy}`);
 }
 
-function fixedSql(value: string | number | boolean): string {
-  if (typeof value === "string") return literal(value);
-  return literal(String(value));
-}
-
 function jsonFixedSql(value: string | number | boolean): string {
   if (typeof value === "string") return `to_jsonb(${literal(value)}::text)`;
   if (typeof value === "number") return `to_jsonb(${literal(String(value))}::numeric)`;
@@ -217,7 +212,7 @@ export function columnMaskSql(rule: ColumnRule, column: ColumnInfo, emailDomain:
     case "null":
       return cast("NULL");
     case "fixed":
-      return cast(fixedSql(rule.value));
+      return cast(literal(String(rule.value)));
     case "email":
     case "hash":
     case "name":
