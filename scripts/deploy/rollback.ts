@@ -150,6 +150,10 @@ export async function planRollback(deps: RollbackDeps, raw: RollbackOptions): Pr
   }
 
   const running = await runningRevision(ecs, ids);
+  const redeploy = (to: Pick<RollbackPlan, "toTaskDefinition" | "toImage" | "chosenBecause">) => ({
+    ids,
+    plan: { stack: ids.stack, action: "redeploy" as const, fromTaskDefinition: running.taskDefinitionArn, fromImage: running.imageByDigest, ...to },
+  });
   if (options.to) {
     const reference = parseTo(options.to, ids.taskDefinitionFamily);
     const { taskDefinition } = await describeTaskDefinition(ecs, reference, "pick an existing revision (see `friday status`).");
@@ -157,33 +161,19 @@ export async function planRollback(deps: RollbackDeps, raw: RollbackOptions): Pr
     if (arn === running.taskDefinitionArn) {
       throw new DeployError(`${ids.stack} already runs ${arn}: nothing to roll back to. Pick another revision with --to.`);
     }
-    return {
-      ids,
-      plan: {
-        stack: ids.stack,
-        action: "redeploy",
-        fromTaskDefinition: running.taskDefinitionArn,
-        fromImage: running.imageByDigest,
-        toTaskDefinition: arn,
-        toImage: taskDefinition.containerDefinitions?.find((c) => c.name === ids.containerName)?.image,
-        chosenBecause: `--to ${options.to}`,
-      },
-    };
+    return redeploy({
+      toTaskDefinition: arn,
+      toImage: taskDefinition.containerDefinitions?.find((c) => c.name === ids.containerName)?.image,
+      chosenBecause: `--to ${options.to}`,
+    });
   }
 
   const previous = await previousKnownGood(ecs, ids, running.taskDefinitionArn);
-  return {
-    ids,
-    plan: {
-      stack: ids.stack,
-      action: "redeploy",
-      fromTaskDefinition: running.taskDefinitionArn,
-      fromImage: running.imageByDigest,
-      toTaskDefinition: previous.revision.taskDefinition,
-      toImage: appImage(previous.revision, ids.containerName),
-      chosenBecause: previous.because,
-    },
-  };
+  return redeploy({
+    toTaskDefinition: previous.revision.taskDefinition,
+    toImage: appImage(previous.revision, ids.containerName),
+    chosenBecause: previous.because,
+  });
 }
 
 /**
