@@ -203,8 +203,6 @@ export const stackSettingsSchema = z
   .strict();
 
 export type StackSettings = z.infer<typeof stackSettingsSchema>;
-/** The validated `friday:pipeline` section (prod). */
-export type PipelineSettings = z.infer<typeof pipelineSchema>;
 /** The validated `friday:stagingRefresh` section. */
 export type StagingRefreshSettings = z.infer<typeof stagingRefreshSchema>;
 export type StackRole = "staging" | "prod";

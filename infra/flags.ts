@@ -114,7 +114,6 @@ export const flagsFileSchema = z
 
 export type FlagsFile = z.infer<typeof flagsFileSchema>;
 export type FlagDeclaration = FlagsFile["flags"][string];
-export type FlagVariant = NonNullable<FlagDeclaration["variants"]>[number];
 
 /** A flags file that does not validate: one message listing every problem by its YAML path. */
 export class FlagsFileError extends Error {
