@@ -230,6 +230,15 @@ export function readCatalogAt(databaseUrl: string): Promise<DatabaseCatalog> {
   return withClient(databaseUrl, readCatalog);
 }
 
+/**
+ * " TABLESAMPLE SYSTEM (p)" reading about 20 × `size` of a table's `rows` rows, or "" when that is the
+ * whole table: a random sample of a big table without reading or sorting all of it.
+ */
+export function tableSampleClause(rows: number, size: number): string {
+  const percent = rows > size * 20 ? Math.min(100, (100 * size * 20) / rows) : 100;
+  return percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(4)})` : "";
+}
+
 const TEXT_STRATEGIES = new Set(["email", "name", "phone", "address", "text", "hash"]);
 const SHIFT_TYPES = new Set(["date", "timestamp", "timestamptz"]);
 /** Strategies that can map two different values to the same output. */

@@ -1,5 +1,5 @@
 import { Client } from "pg";
-import { ColumnInfo, readCatalog, TableInfo } from "./catalog";
+import { ColumnInfo, readCatalog, TableInfo, tableSampleClause } from "./catalog";
 import { ident } from "./scrub-sql";
 
 /**
@@ -137,8 +137,7 @@ export async function suggestRules(options: SuggestOptions): Promise<string> {
       const sampled = table.columns.filter((c) => c.category === "S" || c.baseType === "json" || c.baseType === "jsonb");
       let samples: Record<string, unknown>[] = [];
       if (sampled.length && table.kind === "r") {
-        const percent = table.estimatedRows > size * 20 ? Math.min(100, (100 * size * 20) / table.estimatedRows) : 100;
-        const sample = percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(4)})` : "";
+        const sample = tableSampleClause(table.estimatedRows, size);
         samples = (await client.query(`SELECT ${sampled.map((c) => `${ident(c.name)}::text AS ${ident(c.name)}`).join(", ")} FROM ${table.sql}${sample} LIMIT ${size}`)).rows;
       }
       const hint = /(^|_)(sessions?|tokens?|audit|logs?|events?|otp|password_resets?)$/.test(table.name.split(".")[1]) ? "  # consider truncate if staging does not need these rows" : "";

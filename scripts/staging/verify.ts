@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Client } from "pg";
-import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, isChangedByScrub, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, TableInfo } from "./catalog";
+import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, isChangedByScrub, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, TableInfo, tableSampleClause } from "./catalog";
 import { ColumnRule, JsonPathRule, ScrubRules } from "./scrub-rules";
 import { CITIES, EMAIL_HEX_LENGTH, FIRST_NAMES, ident, jsonPathArray, LAST_NAMES, literal, LOREM, PHONE_PREFIX, STREETS, STREET_SUFFIXES } from "./scrub-sql";
 
@@ -106,10 +106,7 @@ export async function takeVerifySample(options: { databaseUrl: string; rules: Sc
     for (const target of maskedTargets(options.rules, catalog)) {
       if (!CHANGES_VALUE.has(target.rule.strategy) || alreadyScrubbed.has(target.table.name)) continue;
       const pk = target.table.primaryKey.length === 1 ? target.table.primaryKey[0] : undefined;
-      const rows = rowCounts[target.table.name] ?? 0;
-      // A random sample without sorting the whole table: SYSTEM sampling on big tables.
-      const percent = rows > size * 20 ? Math.min(100, (100 * size * 20) / rows) : 100;
-      const sample = percent < 100 ? ` TABLESAMPLE SYSTEM (${percent.toFixed(4)})` : "";
+      const sample = tableSampleClause(rowCounts[target.table.name] ?? 0, size);
       const value = valueSql(target.column, target.path);
       const result = await client.query<{ k: string | null; v: string }>(
         `SELECT ${pk ? `${ident(pk)}::text` : "NULL"} AS k, ${value} AS v FROM ${target.table.sql}${sample} WHERE ${value} IS NOT NULL AND ${value} <> '' LIMIT ${size}`,
