@@ -357,14 +357,16 @@ class RefreshRun {
     }
     if (!this.options.rulesPath) throw new RefreshInputError("--rules is empty: pass the scrub rules file (see docs/runbooks/staging-refresh.md).");
 
-    const wanted: Array<[string, string]> = [];
     const stackKeys: StackParameterKey[] = ["dbInstanceIdentifier", "dbParameterGroupName", "dbSubnetGroupName", "dbEngineVersion", "dbSecretArn", "clusterName", "serviceName", "blueTargetGroupArn", "greenTargetGroupArn", "notificationsTopicArn"];
-    for (const key of stackKeys) wanted.push([`target.${key}`, parameterName(stack, key)]);
-    wanted.push(["source.dbInstanceIdentifier", parameterName(sourceStack, "dbInstanceIdentifier")]);
-    const refreshKeys: RefreshParameterKey[] = ["isolatedSecurityGroupId", "scrubKeySecretArn", "retentionHours", "scrubConcurrency"];
-    for (const key of refreshKeys) wanted.push([`refresh.${key}`, refreshParameterName(stack, key)]);
-    const values = await readParameters(this.clients.ssm, wanted.map(([, name]) => name));
-    const missing = wanted.filter(([label, name]) => values[name] === undefined && !/retentionHours|scrubConcurrency/.test(label)).map(([, name]) => name);
+    const required = [
+      ...stackKeys.map((key) => parameterName(stack, key)),
+      parameterName(sourceStack, "dbInstanceIdentifier"),
+      ...(["isolatedSecurityGroupId", "scrubKeySecretArn"] as const).map((key) => refreshParameterName(stack, key)),
+    ];
+    // Settings with defaults (72 h, 2 tables): read when published, never missing.
+    const settings = (["retentionHours", "scrubConcurrency"] as const).map((key) => refreshParameterName(stack, key));
+    const values = await readParameters(this.clients.ssm, [...required, ...settings]);
+    const missing = required.filter((name) => values[name] === undefined);
     if (missing.length) {
       throw new RefreshInputError(`SSM parameters missing: ${missing.join(", ")}. Run \`pulumi up -s staging\` (and prod) so the stacks publish them, with the StagingRefresh component in staging.`);
     }
