@@ -1,5 +1,5 @@
 import { PARITY } from "../infra/parity";
-import { STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
+import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
 import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../scripts/lib/offline-program";
 import { diffStacks, formatDiffTable, isOneSided, parityViolations } from "../scripts/lib/stack-diff";
 
@@ -259,6 +259,22 @@ describe.each(["staging", "prod"])("feature flags in the %s program", (stackName
     expect(statement.Resource).toBe(`${environment.state.arn}/configuration/${profile.state.configurationProfileId}`);
     const others = ofType(run(), "aws:iam/rolePolicy:RolePolicy").filter((p) => p !== read && JSON.stringify(p.inputs.policy).includes("appconfig:"));
     expect(others.map((p) => p.name)).toEqual([]);
+  });
+});
+
+describe("StackParameters", () => {
+  const parameters = (run: OfflineRun) => run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter" && String(r.inputs.name).startsWith(`/friday/${run.stack}/`) && !String(r.inputs.name).includes("/staging-refresh/"));
+
+  it.each(["staging", "prod"])("%s: db-secret-arn is the stack's only at creation (the staging refresh moves it); every other parameter follows the stack", (stack) => {
+    const run = stack === "staging" ? staging : prod;
+    const all = parameters(run);
+    const secret = all.find((p) => p.inputs.name === parameterName(stack, "dbSecretArn"));
+    expect(secret).toBeDefined();
+    expect(secret!.options.ignoreChanges).toEqual(["value"]);
+    expect(secret!.inputs.value).toMatch(/^arn:aws:secretsmanager:.*:secret:rds!db-/);
+    const others = all.filter((p) => p !== secret);
+    expect(others.length).toBeGreaterThan(20);
+    for (const p of others) expect([p.inputs.name, p.options.ignoreChanges]).toEqual([p.inputs.name, []]);
   });
 });
 
