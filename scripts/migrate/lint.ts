@@ -6,7 +6,7 @@ import { readLedger } from "./apply";
 import { connect, formatSize, TableSize, tableSizes } from "./db";
 import { loadMigrations, Migration, MigrationFolder, MigrationStatement } from "./files";
 import { ruleInfo, RuleKind, SUPERSEDED_SQUAWK_RULES } from "./rules";
-import { createdTable, normalise, unqualify } from "./sql";
+import { createdTable, IDENT, normalise, QUALIFIED, unqualify } from "./sql";
 
 /** One lint finding: where, which rule, why it is dangerous, the safe rewrite, and the table's size when known. */
 export interface LintFinding {
@@ -281,8 +281,6 @@ function allowed(migration: Migration, statement: MigrationStatement, rule: stri
   return lines.some((l) => new RegExp(`friday:allow\\s+${rule}\\b`).test(l));
 }
 
-const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-
 /** friday's phase rules for one migration (`all` = every migration in the folder, for cross-file checks). */
 export function phaseFindings(migration: Migration, all: readonly Migration[]): LintFinding[] {
   const out: LintFinding[] = [];
@@ -423,7 +421,7 @@ function contractRules(
   const names: string[] = [];
   const column = new RegExp(String.raw`DROP (?:COLUMN )?(?:IF EXISTS )?(${IDENT})`, "i").exec(sql.replace(/^ALTER TABLE (?:IF EXISTS )?(?:ONLY )?\S+ /i, ""));
   if (/^ALTER TABLE/i.test(sql) && column && !/^(CONSTRAINT|DEFAULT|NOT)$/i.test(column[1])) names.push(unqualify(column[1]));
-  const object = new RegExp(String.raw`^DROP (?:TABLE|VIEW|MATERIALIZED VIEW|TYPE|SEQUENCE|FUNCTION|TRIGGER|INDEX)(?: CONCURRENTLY)?(?: IF EXISTS)? (${IDENT}(?:\s*\.\s*${IDENT})?)`, "i").exec(sql);
+  const object = new RegExp(String.raw`^DROP (?:TABLE|VIEW|MATERIALIZED VIEW|TYPE|SEQUENCE|FUNCTION|TRIGGER|INDEX)(?: CONCURRENTLY)?(?: IF EXISTS)? (${QUALIFIED})`, "i").exec(sql);
   if (object) names.push(unqualify(object[1]));
   if (statement.tables[0] && /^ALTER TABLE/i.test(sql)) names.push(statement.tables[0]);
   const missing = names.filter((n) => !new RegExp(`\\b${escapeRe(n.toLowerCase())}\\b`).test(expandText));

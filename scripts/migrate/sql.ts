@@ -130,8 +130,10 @@ export function normalise(text: string): string {
     .trim();
 }
 
-const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-const QUALIFIED = String.raw`(?:${IDENT}\s*\.\s*)?${IDENT}`;
+/** Regex source of one identifier, quoted or plain. */
+export const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+/** Regex source of an identifier with an optional schema. */
+export const QUALIFIED = String.raw`(?:${IDENT}\s*\.\s*)?${IDENT}`;
 
 /** Unquotes and lower-cases an identifier, dropping the schema (`public."Users"` → `Users`, `Orders` → `orders`). */
 export function unqualify(name: string): string {
