@@ -4,6 +4,8 @@
  * resources are the actions AWS does not let a policy scope (listed in WILDCARD_ONLY_ACTIONS).
  */
 
+import { taskSecretStatements } from "./blue-green-service";
+
 /** A stack's identifiers the pipeline's roles are scoped to (resolved values of the stack's outputs). */
 export interface StackScope {
   /** "staging" or "prod": the SSM prefix /friday/<stack> and names. */
@@ -215,6 +217,17 @@ export function deployStatements(p: PipelineScope, s: StackScope): Statement[] {
   ];
 }
 
+/**
+ * The stack's database master secret, found at run time through SSM (db-secret-arn): a staging
+ * refresh swaps in an instance with a new RDS-managed secret, so the ARN at `pulumi up` time goes
+ * stale. Granted by owner like the app's execution role (taskSecretStatements): `rds!db-*` secrets
+ * tagged with the stack's database, or with an instance the refresh swaps in under that name.
+ */
+export function databaseSecretStatement(p: PipelineScope, s: StackScope): Statement {
+  const [grant] = taskSecretStatements([s.dbSecretArn], [s.dbInstanceIdentifier, `friday-${s.stack}-refresh-*-new`]) as Array<{ Resource: string[]; Condition: Statement["Condition"] }>;
+  return { Sid: "DatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: grant.Resource, Condition: grant.Condition };
+}
+
 /** Expand migrations: finds the stack's database and reads its master secret. */
 export function migrateStatements(p: PipelineScope, s: StackScope): Statement[] {
   const a = stackArns(p, s);
@@ -222,7 +235,7 @@ export function migrateStatements(p: PipelineScope, s: StackScope): Statement[] 
     ...vpcStatements(p, s),
     ...parameterStatements(p, s),
     { Sid: "FindDatabase", Effect: "Allow", Action: ["rds:DescribeDBInstances"], Resource: [a.dbInstance] },
-    { Sid: "DatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [s.dbSecretArn] },
+    databaseSecretStatement(p, s),
   ];
 }
 

@@ -233,19 +233,21 @@ describe("the CodeBuild projects", () => {
     }
   });
 
-  test("migrations run in each stack's own private subnets, with the database password from Secrets Manager", () => {
+  test("migrations run in each stack's own private subnets, with the database password read at run time", () => {
     expect(project("staging-migrate").vpcConfig).toEqual({ vpcId: "vpc-staging", subnets: ["subnet-staginga", "subnet-stagingb"], securityGroupIds: ["sg-stagingservice"] });
     expect(project("prod-migrate").vpcConfig).toEqual({ vpcId: "vpc-prod", subnets: ["subnet-proda", "subnet-prodb"], securityGroupIds: ["sg-prodservice"] });
     expect(project("staging-smoke").vpcConfig).toMatchObject({ vpcId: "vpc-staging" });
     expect(project("staging-migrate").environment.environmentVariables).toEqual(
       expect.arrayContaining([
-        { name: "PGPASSWORD", value: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf:password`, type: "SECRETS_MANAGER" },
-        { name: "PGUSER", value: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf:username`, type: "SECRETS_MANAGER" },
         { name: "PGSSLMODE", value: "require", type: "PLAINTEXT" },
         { name: "FRIDAY_REHEARSE", value: "true", type: "PLAINTEXT" },
       ]),
     );
     expect(project("prod-migrate").environment.environmentVariables).toEqual(expect.arrayContaining([{ name: "FRIDAY_REHEARSE", value: "false", type: "PLAINTEXT" }]));
+    // No password in the project: the buildspec reads it from the secret SSM names, so a refreshed
+    // staging database (with a new secret) does not break the step.
+    const names = project("staging-migrate").environment.environmentVariables.map((v: { name: string }) => v.name);
+    expect(names).not.toContain("PGPASSWORD");
   });
 
   test("deploy steps are bounded by the deploy timeout", () => {
@@ -349,9 +351,14 @@ describe("IAM", () => {
   });
 
   test("the migrate roles read only their own stack's database secret and parameters", () => {
-    const secret = (key: string) => statements(key).find((s) => s.Sid === "DatabaseSecret")!.Resource;
-    expect(secret("staging-migrate")).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-staging-AbCdEf`]);
-    expect(secret("prod-migrate")).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-prod-AbCdEf`]);
+    const secret = (key: string) => statements(key).find((s) => s.Sid === "DatabaseSecret")!;
+    // Granted by owner: RDS-managed secrets tagged with the stack's own database (or the instance a refresh swaps in).
+    expect(secret("staging-migrate").Resource).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-*`]);
+    expect((secret("staging-migrate") as any).Condition).toEqual({
+      StringLike: { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": [`arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-db`, `arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-refresh-*-new`] },
+    });
+    expect(JSON.stringify((secret("prod-migrate") as any).Condition)).not.toContain("staging");
+    expect(JSON.stringify((secret("staging-migrate") as any).Condition)).not.toContain("prod");
     expect(statements("prod-migrate").find((s) => s.Sid === "StackParameters")!.Resource).toEqual([`arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/friday/prod/*`]);
   });
 

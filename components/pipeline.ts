@@ -258,8 +258,8 @@ export class Pipeline extends pulumi.ComponentResource {
       { name: "DB_INSTANCE_IDENTIFIER", value: refs.dbInstanceIdentifier },
       { name: "PGDATABASE", value: args.databaseName },
       { name: "PGSSLMODE", value: "require" },
-      { name: "PGUSER", value: pulumi.interpolate`${refs.dbSecretArn}:username`, type: "SECRETS_MANAGER" },
-      { name: "PGPASSWORD", value: pulumi.interpolate`${refs.dbSecretArn}:password`, type: "SECRETS_MANAGER" },
+      // PGUSER/PGPASSWORD are read at run time from the secret SSM names (migrate.yml): a staging
+      // refresh gives the database a new secret, so the ARN known at `pulumi up` would go stale.
     ];
     const deployVariables = (stack: "staging" | "prod"): ProjectVariable[] => [
       ...cli,
