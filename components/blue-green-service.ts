@@ -59,6 +59,8 @@ export interface BlueGreenServiceArgs {
   readonly testListenerRuleArn: pulumi.Input<string>;
   /** Listeners ECS may modify during a deployment (production and test). */
   readonly listenerArns: pulumi.Input<string>[];
+  /** ECS native deployment strategy (parity-locked). @default "BLUE_GREEN" */
+  readonly deploymentStrategy?: "BLUE_GREEN" | "LINEAR" | "CANARY";
   /** Minutes both revisions keep running after traffic shifts (instant rollback window). */
   readonly bakeTimeMinutes: number;
   /** Alarms whose ALARM state makes ECS roll the deployment back. */
@@ -266,7 +268,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       platformVersion: "LATEST",
       deploymentController: { type: "ECS" },
       deploymentConfiguration: {
-        strategy: "BLUE_GREEN",
+        strategy: args.deploymentStrategy ?? "BLUE_GREEN",
         bakeTimeInMinutes: String(args.bakeTimeMinutes),
         lifecycleHooks: [{
           hookTargetArn: args.hook.functionArn,

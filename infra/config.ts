@@ -230,7 +230,6 @@ export const PARITY_LOCKED_KEYS: Readonly<Record<string, string>> = {
   "database.family": "PARITY.database.parameterGroupFamily",
   "database.parameters": "PARITY.database.parameters",
   "database.port": "PARITY.database.port",
-  "database.extensions": "PARITY.database.extensions",
   "database.databaseName": "PARITY.database.databaseName",
   "database.masterUsername": "PARITY.database.masterUsername",
   "service.containerPort": "PARITY.service.containerPort",

@@ -17,8 +17,6 @@ export const PARITY = {
     port: 5432,
     databaseName: "app",
     masterUsername: "friday",
-    /** Extensions the app may use; all are offered by RDS for PostgreSQL 17. */
-    extensions: ["pgcrypto"] as readonly string[],
     /**
      * Parameter-group settings, the same in both stacks: log lock waits and slow statements, and
      * load pg_stat_statements for Performance Insights' SQL view.

@@ -157,6 +157,7 @@ export function createEnvironment(config: StackConfig): Environment {
     testListenerRuleArn: loadBalancer.testListenerRule.arn,
     listenerArns: loadBalancer.listenerArns,
     bakeTimeMinutes: config.deploy.bakeTimeMinutes,
+    deploymentStrategy: PARITY.service.deploymentStrategy,
     rollbackAlarmNames: alarms.alarmNames,
     hook: { functionArn: deployHook.function.arn, invokeRoleArn: deployHook.invokeRole.arn, lifecycleStages: deployHook.lifecycleStages },
     tags,
