@@ -7,7 +7,7 @@ import { Client } from "pg";
 import { buildCli } from "../cli";
 import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture } from "./scrub-fixture";
-import { readScrubKey } from "./data-command";
+import { readScrubKey } from "./scrub-key";
 
 const KEY = "cli-test-scrub-key-0123456789-abcdefghijkl";
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:friday/staging/scrub-key-AbCdEf";

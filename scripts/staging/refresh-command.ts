@@ -1,3 +1,4 @@
+import { awsClientConfig } from "../deploy/aws";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { RDSClient } from "@aws-sdk/client-rds";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -91,7 +92,8 @@ function number(flag: string) {
 }
 
 function defaultClients(region: string | undefined): RefreshClients {
-  const config = region ? { region } : {};
+  // The job polls AWS for hours: adaptive retries ride out throttling, as the deploy commands do.
+  const config = awsClientConfig(region);
   return {
     rds: new RDSClient(config),
     ssm: new SSMClient(config),

@@ -608,7 +608,7 @@ describe("refreshStaging: the happy path", () => {
     // Scrub and verify ran on the isolated instance, with the key and the configured concurrency.
     const scrubInput = steps.scrub.mock.calls[0][0];
     expect(scrubInput.databaseUrl).toBe(`postgres://friday:${TEMP_PASSWORD}@${NAMES.isolated}.abc123.${REGION}.rds.amazonaws.com:5432/app?sslmode=no-verify`);
-    expect(scrubInput).toMatchObject({ key: "k".repeat(64), concurrency: 3, rules: { tables: {} } });
+    expect(scrubInput).toMatchObject({ key: Buffer.from("k".repeat(64)), concurrency: 3, rules: { tables: {} } });
     expect(steps.verify.mock.calls[0][0]).toMatchObject({ databaseUrl: scrubInput.databaseUrl, before: { sample: ["alice@example.com"] } });
     expect(steps.prewarm.mock.calls[0][0].databaseUrl).toBe(`postgres://friday:${TEMP_PASSWORD}@${NAMES.replacement}.abc123.${REGION}.rds.amazonaws.com:5432/app?sslmode=no-verify`);
 
@@ -698,7 +698,15 @@ describe("refreshStaging: the happy path", () => {
     await refreshStaging(clients, steps, options());
     expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 1);
     expect(keyValue).toMatch(/^[0-9a-f]{64}$/);
-    expect(steps.scrub.mock.calls[0][0].key).toBe(keyValue);
+    expect(steps.scrub.mock.calls[0][0].key).toEqual(Buffer.from(keyValue!));
+  });
+
+  it("reads the key as `friday staging scrub` does (a {\"key\": …} JSON secret gives the same pseudonyms)", async () => {
+    keyValue = JSON.stringify({ key: "j".repeat(64) });
+    const steps = dbSteps();
+    await refreshStaging(clients, steps, options());
+    expect(steps.scrub.mock.calls[0][0].key).toEqual(Buffer.from("j".repeat(64)));
+    expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 0);
   });
 
   it("upgrades the isolated instance to staging's engine version when prod is behind", async () => {

@@ -14,7 +14,8 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   Tag,
 } from "@aws-sdk/client-rds";
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { readScrubKey } from "./scrub-key";
 import { GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
@@ -83,7 +84,7 @@ export interface RefreshDatabaseSteps {
   /** A sample of personal values taken before the scrub, for verify to look for afterwards. */
   takeSample(input: { databaseUrl: string; rules: unknown }): Promise<unknown>;
   /** Scrubs the database in place (fails closed on an unclassified column). */
-  scrub(input: { databaseUrl: string; rules: unknown; key: string; concurrency: number; onProgress: (p: ScrubProgress) => void }): Promise<unknown>;
+  scrub(input: { databaseUrl: string; rules: unknown; key: string | Buffer; concurrency: number; onProgress: (p: ScrubProgress) => void }): Promise<unknown>;
   /** Checks the scrubbed database. */
   verify(input: { databaseUrl: string; rules: unknown; before: unknown }): Promise<VerifyVerdict>;
   /** Reads every table once so the restored volume is loaded before the app uses it. */
@@ -1067,25 +1068,28 @@ class RefreshRun {
     return `service healthy (${last})`;
   }
 
-  private async scrubKey(): Promise<string> {
+  /**
+   * The scrub key, read exactly as `friday staging scrub --key-secret-arn` reads it (readScrubKey:
+   * plain text, {"key": …} or binary), so a scrub by hand and the refresh give the same pseudonyms.
+   */
+  private async scrubKey(): Promise<Buffer> {
     const secretId = this.targets.refresh.keySecretArn;
     try {
-      const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
-      if (out.SecretString) {
-        this.secrets.push(out.SecretString);
-        return out.SecretString;
-      }
+      return this.holdKey(await readScrubKey(this.clients.secretsManager, secretId));
     } catch (error) {
+      // Only a secret with no value yet is a first run; anything else must not overwrite a key.
       if (errorName(error) !== "ResourceNotFoundException") throw error;
     }
     // First run: the component made the secret without a value; the key never leaves AWS.
     const key = randomBytes(32).toString("hex");
     await this.clients.secretsManager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: key, ClientRequestToken: `friday-${this.runId}-key-0000000000000000`.slice(0, 64) }));
     this.log("  created the scrub key (first run)");
-    const out = await this.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const stored = out.SecretString ?? key;
-    this.secrets.push(stored);
-    return stored;
+    return this.holdKey(await readScrubKey(this.clients.secretsManager, secretId));
+  }
+
+  private holdKey(key: Buffer): Buffer {
+    this.secrets.push(key.toString("utf8"));
+    return key;
   }
 
   /** Removes every secret this run holds (passwords, the key) from a message. */
