@@ -294,4 +294,9 @@ describe("friday migrate up/status (CLI)", () => {
     expect(out.exitCode).toBe(1);
     expect(out.stderr).toContain('"add_users.sql" does not follow <NNNN>_<description>.<expand|contract>.sql');
   });
+
+  it("names the bad --wait value as given", async () => {
+    const run = buildCli().parseAsync(["node", "friday", "migrate", "up", "--phase", "expand", "--dir", folder.dir, "--wait", "soon"]);
+    await expect(run).rejects.toThrow('--wait must be a number of seconds >= 0 (got "soon").');
+  });
 });

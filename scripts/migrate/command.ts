@@ -17,6 +17,13 @@ function positiveInt(name: string) {
   };
 }
 
+/** --wait: seconds >= 0 (0: exit at once when another runner holds the lock). */
+function waitSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new Error(`--wait must be a number of seconds >= 0 (got "${value}").`);
+  return n;
+}
+
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
 
 function fail(json: boolean, error: unknown, extra: Record<string, unknown> = {}): void {
@@ -64,11 +71,10 @@ export function registerMigrate(program: Command): void {
     .option("--lock-timeout <ms>", "lock_timeout per statement, ms", positiveInt("--lock-timeout"), 1000)
     .option("--statement-timeout <ms>", "statement_timeout per statement, ms", positiveInt("--statement-timeout"), 900_000)
     .option("--max-attempts <n>", "attempts per migration on lock timeout", positiveInt("--max-attempts"), 8)
-    .option("--wait <seconds>", "how long to wait for another runner's advisory lock", (v) => Number(v), 600)
+    .option("--wait <seconds>", "how long to wait for another runner's advisory lock", waitSeconds, 600)
     .option("--json", "machine-readable output")
     .action(async (opts: { phase: "expand" | "contract"; release?: string; dir: string; databaseUrl?: string; lockTimeout: number; statementTimeout: number; maxAttempts: number; wait: number; json?: boolean }) => {
       try {
-        if (!Number.isFinite(opts.wait) || opts.wait < 0) throw new Error(`--wait must be a number of seconds >= 0 (got "${opts.wait}").`);
         const result = await applyMigrations({
           databaseUrl: databaseUrlFrom(opts.databaseUrl),
           dir: opts.dir,
