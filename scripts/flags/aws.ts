@@ -1,6 +1,7 @@
 import { AppConfigClient } from "@aws-sdk/client-appconfig";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { parameterName, type StackParameterKey } from "../../infra/stack-parameters";
+import { awsClientConfig } from "../deploy/aws";
 
 /** The AWS clients `friday flags` uses (tests pass aws-sdk-client-mock clients). */
 export interface FlagsClients {
@@ -9,7 +10,9 @@ export interface FlagsClients {
 }
 
 export function createFlagsClients(region?: string): FlagsClients {
-  return { appconfig: new AppConfigClient({ region }), ssm: new SSMClient({ region }) };
+  // A flag change follows its deployment for up to an hour: adaptive retries ride out throttling.
+  const config = awsClientConfig(region);
+  return { appconfig: new AppConfigClient(config), ssm: new SSMClient(config) };
 }
 
 /** An error for people: what is wrong and how to fix it (the CLI prints only the message). */

@@ -1,3 +1,4 @@
+import { awsClientConfig } from "../deploy/aws";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Command } from "commander";
 import { PARITY } from "../../infra/parity";
@@ -123,7 +124,7 @@ export async function runSmokeTests(ssm: SSMClient, options: SmokeOptions): Prom
 }
 
 /** Registers `friday smoke`. */
-export function registerSmoke(program: Command, makeSsm: (region?: string) => SSMClient = (region) => new SSMClient(region ? { region } : {})): void {
+export function registerSmoke(program: Command, makeSsm: (region?: string) => SSMClient = (region) => new SSMClient(awsClientConfig(region))): void {
   program
     .command("smoke")
     .description("Smoke-test a stack's service URL (health endpoint must answer 2xx); the pipeline runs it after the staging deploy.")
