@@ -37,6 +37,11 @@ export interface TableInfo {
   readonly kind: string;
   /** pg_class.reltuples: an estimate (-1 when never analyzed). */
   readonly estimatedRows: number;
+  /**
+   * Bytes on disk of the table with its indexes and TOAST (of every partition, for a partitioned
+   * table): what a rewrite reads, writes and re-sorts, so the scrub's estimate of a table's work.
+   */
+  readonly totalBytes: number;
   readonly columns: readonly ColumnInfo[];
   /** Columns of the primary key, in order (empty when there is none). */
   readonly primaryKey: readonly string[];
@@ -94,6 +99,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
     oid: number;
     relkind: string;
     reltuples: number;
+    total_bytes: number;
     owned: boolean;
     column_name: string | null;
     attnum: number | null;
@@ -107,6 +113,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
     SELECT n.nspname || '.' || c.relname AS table_name,
            quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS table_sql,
            c.oid::int AS oid, c.relkind::text AS relkind, c.reltuples::float8 AS reltuples,
+           coalesce((SELECT sum(pg_total_relation_size(p.relid)) FROM pg_partition_tree(c.oid) p), pg_total_relation_size(c.oid))::float8 AS total_bytes,
            pg_has_role(c.relowner, 'USAGE') AS owned,
            a.attname AS column_name, a.attnum::int AS attnum,
            format_type(a.atttypid, a.atttypmod) AS type,
@@ -141,6 +148,7 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
         oid: row.oid,
         kind: row.relkind,
         estimatedRows: row.reltuples,
+        totalBytes: row.total_bytes,
         columns: [],
         primaryKey: pkByOid.get(row.oid) ?? [],
         owned: row.owned,

@@ -238,10 +238,12 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
       await main.query("COMMIT");
     }
 
-    // 3. One rewrite per table, in parallel, largest first.
+    // 3. One rewrite per table, in parallel, largest first — by bytes on disk (heap, TOAST and
+    // indexes: what a rewrite reads, writes and re-sorts), not rows, so the workers finish together
+    // instead of one big, wide or heavily indexed table starting last.
     const work = plans
       .filter((p) => !isTruncated(rules, p.table.name))
-      .sort((a, b) => b.table.estimatedRows - a.table.estimatedRows);
+      .sort((a, b) => b.table.totalBytes - a.table.totalBytes || b.table.estimatedRows - a.table.estimatedRows);
     for (const plan of [...plans.filter((p) => isTruncated(rules, p.table.name) && done.has(p.table.name)), ...work.filter((p) => done.has(p.table.name) || !p.sql)]) {
       const prior = done.get(plan.table.name);
       const action = prior ? "already done" : "kept";
