@@ -49,6 +49,13 @@ export interface ScrubOptions {
   readonly onProgress?: (progress: ScrubTableProgress) => void;
   /** maintenance_work_mem for the index rebuilds, per connection. @default "256MB" */
   readonly maintenanceWorkMem?: string;
+  /**
+   * max_parallel_maintenance_workers for the index rebuilds, per connection (0..64). With tables in
+   * parallel each table already has a core; parallel index workers on top only compete for them
+   * (measured: slower, and more CPU) — to use more cores, raise `concurrency`.
+   * @default 0 when `concurrency` > 1, else the server's setting
+   */
+  readonly maintenanceWorkers?: number;
   /** How long to wait for a table lock before failing. @default "60s" */
   readonly lockTimeout?: string;
 }
@@ -180,6 +187,10 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
     throw new Error(`scrub concurrency is ${concurrency}: use an integer 1..32`);
   }
+  const maintenanceWorkers = options.maintenanceWorkers ?? (concurrency > 1 ? 0 : undefined);
+  if (maintenanceWorkers !== undefined && (!Number.isInteger(maintenanceWorkers) || maintenanceWorkers < 0 || maintenanceWorkers > 64)) {
+    throw new Error(`scrub maintenanceWorkers is ${maintenanceWorkers}: use an integer 0..64 (max_parallel_maintenance_workers)`);
+  }
   const material = deriveKeyMaterial(options.key);
   const report = options.onProgress ?? (() => undefined);
   const started = process.hrtime.bigint();
@@ -253,7 +264,11 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
     const rewrites = work.filter((p) => !done.has(p.table.name) && p.sql);
     const clients: Client[] = [];
     try {
-      for (let i = 0; i < Math.min(concurrency, rewrites.length); i++) clients.push(await connect(options.databaseUrl, material, options));
+      for (let i = 0; i < Math.min(concurrency, rewrites.length); i++) {
+        const client = await connect(options.databaseUrl, material, options);
+        clients.push(client);
+        if (maintenanceWorkers !== undefined) await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(maintenanceWorkers)]);
+      }
       const idle = [...clients];
       await inParallel(rewrites, concurrency, async (plan) => {
         const client = idle.pop() as Client;
