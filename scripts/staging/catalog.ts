@@ -60,6 +60,24 @@ export interface UniqueIndexInfo {
   readonly valid: boolean;
 }
 
+/**
+ * An index the scrub may drop before a table's rewrite and build again after it, as a task of its
+ * own (so index builds of different tables and of one table run in parallel): a plain or unique
+ * index that no constraint uses and nothing else depends on, with nothing attached to it that
+ * `pg_get_indexdef()` would not bring back (a comment, CLUSTER or replica-identity mark, statistics
+ * target, non-default tablespace). Other indexes are rebuilt by the rewrite itself.
+ */
+export interface DetachableIndexInfo {
+  readonly table: string;
+  readonly name: string;
+  /** quote_ident'ed "schema"."index". */
+  readonly sql: string;
+  /** pg_get_indexdef(): the CREATE [UNIQUE] INDEX statement that builds it again. */
+  readonly definition: string;
+  /** Bytes on disk: the scrub's estimate of the work of building it. */
+  readonly bytes: number;
+}
+
 export interface ForeignKeyInfo {
   readonly name: string;
   readonly table: string;
@@ -82,6 +100,7 @@ export interface DatabaseCatalog {
   readonly uniqueIndexes: readonly UniqueIndexInfo[];
   readonly foreignKeys: readonly ForeignKeyInfo[];
   readonly dependentViews: readonly DependentView[];
+  readonly detachableIndexes: readonly DetachableIndexInfo[];
 }
 
 const USER_RELATIONS = `
@@ -210,8 +229,25 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
      WHERE v.oid <> c.oid AND ${USER_RELATIONS}
      ORDER BY 1, 2, 3`);
+  const detachable = await client.query<{ table_name: string; name: string; index_sql: string; definition: string; bytes: number }>(`
+    SELECT n.nspname || '.' || c.relname AS table_name, ic.relname AS name,
+           quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS index_sql,
+           pg_get_indexdef(i.indexrelid) AS definition, pg_relation_size(i.indexrelid)::float8 AS bytes
+      FROM pg_index i
+      JOIN pg_class c ON c.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+     WHERE c.relkind = 'r' AND ${USER_RELATIONS}
+       AND i.indisvalid AND i.indisready AND i.indislive AND NOT i.indisclustered AND NOT i.indisreplident AND NOT i.indisexclusion
+       AND ic.reltablespace = 0
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indexrelid)
+       AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid)
+       AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND coalesce(a.attstattarget, -1) >= 0)
+     ORDER BY 1, 2`);
   return {
     tables,
+    detachableIndexes: detachable.rows.map((r) => ({ table: r.table_name, name: r.name, sql: r.index_sql, definition: r.definition, bytes: r.bytes })),
     uniqueIndexes: uniques.rows.map((r) => ({
       table: r.table_name,
       name: r.name,

@@ -44,6 +44,43 @@ function expectedEmail(original: string, key = KEY): string {
   return `u${mac.slice(0, 24)}@scrubbed.invalid`;
 }
 
+describe("scrubDatabase after a crash", () => {
+  it("resumes where it stopped: tables already rewritten are skipped, their pending indexes and foreign keys built", async () => {
+    const { db, client } = await fixtureDatabase("scrub_resume");
+    const fresh = await fixtureDatabase("scrub_resume_ref");
+    try {
+      const indexesBefore = (await client.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`)).rows;
+      // The job dies right after the orders rewrite commits, before its indexes are built again.
+      const crash = (p: ScrubTableProgress) => {
+        if (p.table === "public.orders" && p.phase === "done" && p.action === "rewritten") throw new Error("killed");
+      };
+      await expect(scrubDatabase({ databaseUrl: db.url, rules, key: KEY, concurrency: 1, onProgress: crash })).rejects.toThrow("killed");
+      const pending = (await client.query(`SELECT name FROM friday_scrub.pending_indexes ORDER BY 1`)).rows.map((r) => r.name);
+      expect(pending).toEqual(expect.arrayContaining(["orders_contact_email_idx", "orders_user_id_created_at_idx"]));
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'orders_contact_email_idx'`)).rows[0].n).toBe(0);
+
+      const resumed = await scrubDatabase({ databaseUrl: db.url, rules, key: KEY, concurrency: 2 });
+      expect(resumed.tables.find((t) => t.table === "public.orders")?.action).toBe("already done");
+      expect(resumed.indexesRebuilt).toEqual(expect.arrayContaining(["public.orders.orders_contact_email_idx", "public.orders.orders_user_id_created_at_idx"]));
+      expect((await client.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`)).rows).toEqual(indexesBefore);
+      expect((await client.query(`SELECT (SELECT count(*) FROM friday_scrub.pending_indexes) + (SELECT count(*) FROM friday_scrub.pending_foreign_keys) AS n`)).rows[0].n).toBe("0");
+      // Same result as a scrub that never stopped: nothing masked twice, nothing left out.
+      await scrubDatabase({ databaseUrl: fresh.db.url, rules, key: KEY });
+      const [mine, theirs] = [await allDigests(client), await allDigests(fresh.client)];
+      // (newsletter_subscriptions.subscribed_at is now() at fill time: its emails are compared instead.)
+      for (const t of ["users", "addresses", "orders", "payments", "audit_log"]) expect(mine[t]).toBe(theirs[t]);
+      const emails = `SELECT string_agg(email, ',' ORDER BY email) AS e FROM newsletter_subscriptions`;
+      expect((await client.query(emails)).rows[0].e).toBe((await fresh.client.query(emails)).rows[0].e);
+      expect((await verifyScrub({ databaseUrl: db.url, rules })).ok).toBe(true);
+    } finally {
+      await client.end();
+      await db.drop();
+      await fresh.client.end();
+      await fresh.db.drop();
+    }
+  });
+});
+
 describe("scrubDatabase on the realistic fixture", () => {
   let db: TestDatabase;
   let client: Client;
@@ -78,10 +115,25 @@ describe("scrubDatabase on the realistic fixture", () => {
     ]);
     expect(summary.rows).toBe(USERS * 8.25);
     expect(summary.foreignKeysRevalidated).toEqual(["public.newsletter_subscriptions.newsletter_subscriptions_email_fkey"]);
+    // Indexes no constraint uses are built as tasks of their own; the others by the rewrite.
+    expect(summary.indexesRebuilt).toEqual([
+      "public.addresses.addresses_user_id_idx",
+      "public.audit_log.audit_log_occurred_at_idx",
+      "public.orders.orders_contact_email_idx",
+      "public.orders.orders_user_id_created_at_idx",
+      "public.payments.payments_order_id_idx",
+      "public.payments.payments_provider_reference_key",
+      "public.users.users_email_lower_key",
+    ]);
     expect(summary.keyFingerprint).toBe(deriveKeyMaterial(KEY).fingerprint);
     const users = progress.filter((p) => p.table === "public.users");
-    expect(users.map((p) => p.phase)).toEqual(["start", "done"]);
+    expect(users.map((p) => [p.phase, p.action])).toEqual([
+      ["start", "rewritten"],
+      ["done", "rewritten"],
+      ["done", "index built"],
+    ]);
     expect(users[1].message).toMatch(/^public\.users: 40 rows in \d+\.\d s \([\d,]+ rows\/s\)$/);
+    expect(users[2].message).toMatch(/^public\.users: index users_email_lower_key built in \d+\.\d s$/);
   });
 
   it("keeps kept columns, row counts and the tables themselves (same oid: grants, triggers, sequences stay)", async () => {
@@ -200,6 +252,13 @@ describe("scrubDatabase on the realistic fixture", () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.checks.map((c) => c.name)).toEqual(["coverage", "scrub state", "row counts", "foreign keys", "unique indexes", "masked values"]);
+  });
+
+  it("builds the indexes with their definitions unchanged", async () => {
+    const definitions = (await client.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`)).rows;
+    expect(definitions).toContainEqual({ indexname: "users_email_lower_key", indexdef: "CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower(email))" });
+    expect(definitions).toContainEqual({ indexname: "audit_log_occurred_at_idx", indexdef: "CREATE INDEX audit_log_occurred_at_idx ON public.audit_log USING brin (occurred_at)" });
+    expect((await client.query(`SELECT count(*)::int AS n FROM friday_scrub.pending_indexes`)).rows[0].n).toBe(0);
   });
 
   it("a rerun on the scrubbed database changes nothing (each table is recorded as done)", async () => {

@@ -2,6 +2,7 @@ import { Client } from "pg";
 import { checkRulesAgainstCatalog, columnRules, DatabaseCatalog, ForeignKeyInfo, isMasked, isTruncated, readCatalog, readScrubState, SCRUB_SCHEMA, ScrubStateRow, TableInfo } from "./catalog";
 import { ScrubRules } from "./scrub-rules";
 import { columnMaskSql, deriveKeyMaterial, HELPER_FUNCTIONS_SQL, ident, KEY_SETTINGS, literal, ScrubKeyMaterial } from "./scrub-sql";
+import { runTasks, Task } from "./task-graph";
 
 /**
  * `friday staging scrub`: masks a database in place, by the rules, with set-based SQL.
@@ -15,12 +16,17 @@ import { columnMaskSql, deriveKeyMaterial, HELPER_FUNCTIONS_SQL, ident, KEY_SETT
  * and rebuilds the table's indexes in bulk afterwards (faster than maintaining them row by row), while
  * the table keeps its identity: grants, triggers, defaults, identity sequences, comments, check
  * constraints and the foreign keys that point at it stay exactly as they were. Each table's rewrite
- * is one transaction; tables run in parallel up to a limit. Foreign keys between masked columns are
- * dropped first and re-added (and so re-validated) at the end. `truncate` tables are emptied first.
+ * is one transaction. `truncate` tables are emptied first.
  *
- * Progress is recorded in friday_scrub.state in the same transaction as each table's rewrite, so a
- * rerun after a crash skips what is done (never masking a value twice) and refuses to continue with
- * different rules or a different key.
+ * The work runs as a small task graph on `concurrency` connections, costliest ready task first:
+ * the rewrites; the plain and unique indexes no constraint uses, dropped in the rewrite's transaction
+ * and built again right after it as tasks of their own (a rewrite would build them one after the
+ * other; as tasks they run beside other work); and the foreign keys between masked columns, dropped
+ * before and added back (so validated) as soon as both of their tables are done.
+ *
+ * Progress is recorded in friday_scrub (finished tables, indexes and foreign keys still to build) in
+ * the same transaction as each step, so a rerun after a crash skips what is done (never masking a
+ * value twice), builds what is pending and refuses to continue with different rules or a different key.
  */
 
 export interface ScrubTableProgress {
@@ -78,6 +84,8 @@ export interface ScrubSummary {
   readonly concurrency: number;
   /** Foreign keys dropped before the rewrites and re-added (validated) after. */
   readonly foreignKeysRevalidated: readonly string[];
+  /** Indexes dropped before their table's rewrite and built again after it, as tasks of their own. */
+  readonly indexesRebuilt: readonly string[];
   readonly rulesDigest: string;
   readonly keyFingerprint: string;
 }
@@ -140,6 +148,13 @@ CREATE TABLE IF NOT EXISTS ${SCRUB_SCHEMA}.pending_foreign_keys (
   name text NOT NULL,
   definition text NOT NULL,
   PRIMARY KEY (table_name, name)
+);
+ALTER TABLE ${SCRUB_SCHEMA}.pending_foreign_keys ADD COLUMN IF NOT EXISTS referenced_table text;
+CREATE TABLE IF NOT EXISTS ${SCRUB_SCHEMA}.pending_indexes (
+  index_sql text PRIMARY KEY,
+  table_name text NOT NULL,
+  name text NOT NULL,
+  definition text NOT NULL
 );`;
 
 async function connect(url: string, material: ScrubKeyMaterial, options: ScrubOptions): Promise<Client> {
@@ -160,24 +175,6 @@ function rate(rows: number, seconds: number): number {
 
 function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
-}
-
-/** Runs `work` over `items` with at most `limit` at a time; the first failure stops new starts. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++];
-      try {
-        await work(item);
-      } catch (error) {
-        failure ??= error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure !== undefined) throw failure;
 }
 
 /** Scrubs the database in place. Throws ScrubPreflightError (nothing changed) when the rules do not fit. */
@@ -241,8 +238,8 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
       for (const fk of toDrop) {
         const tableSql = catalog.tables.get(fk.table)?.sql as string;
         await main.query(
-          `INSERT INTO ${SCRUB_SCHEMA}.pending_foreign_keys (table_name, table_sql, name, definition) VALUES ($1, $2, $3, $4)`,
-          [fk.table, tableSql, fk.name, fk.definition],
+          `INSERT INTO ${SCRUB_SCHEMA}.pending_foreign_keys (table_name, table_sql, name, definition, referenced_table) VALUES ($1, $2, $3, $4, $5)`,
+          [fk.table, tableSql, fk.name, fk.definition, fk.referencedTable],
         );
         await main.query(`ALTER TABLE ${tableSql} DROP CONSTRAINT ${ident(fk.name)}`);
       }
@@ -262,71 +259,147 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
       report({ table: plan.table.name, phase: "skipped", action, message: `${plan.table.name}: ${prior ? "already scrubbed by an earlier run" : "every column kept"}` });
     }
     const rewrites = work.filter((p) => !done.has(p.table.name) && p.sql);
-    const clients: Client[] = [];
-    try {
-      for (let i = 0; i < Math.min(concurrency, rewrites.length); i++) {
-        const client = await connect(options.databaseUrl, material, options);
-        clients.push(client);
-        if (maintenanceWorkers !== undefined) await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(maintenanceWorkers)]);
+    const rewritten = new Set(rewrites.map((p) => p.table.name));
+    // Indexes dropped before a rewrite and built after it as tasks of their own: the rewrite of a
+    // table would rebuild them one after the other anyway; as tasks they run beside the other tables'
+    // work. An earlier run's pending ones (its table is done) are built first.
+    const detached = catalog.detachableIndexes.filter((i) => rewritten.has(i.table) && catalog.tables.get(i.table)?.kind === "r");
+    const pendingIndexes = (await main.query(`SELECT table_name, name, index_sql, definition FROM ${SCRUB_SCHEMA}.pending_indexes ORDER BY 1, 2`)).rows.map(
+      (r) => ({ table: r.table_name as string, name: r.name as string, sql: r.index_sql as string, definition: r.definition as string, bytes: 0 }),
+    );
+    const pendingForeignKeys = (
+      await main.query(`SELECT table_name, table_sql, name, definition, referenced_table FROM ${SCRUB_SCHEMA}.pending_foreign_keys ORDER BY table_name, name`)
+    ).rows.map((r) => ({ table: r.table_name as string, tableSql: r.table_sql as string, name: r.name as string, definition: r.definition as string, referencedTable: r.referenced_table as string | null }));
+
+    const tasks: Task[] = [];
+    const taskTable = new Map<string, string>();
+    const pool: Client[] = [];
+    const withPoolClient = async (work: (client: Client) => Promise<void>) => {
+      const client = pool.pop() as Client;
+      try {
+        await work(client);
+      } finally {
+        pool.push(client);
       }
-      const idle = [...clients];
-      await inParallel(rewrites, concurrency, async (plan) => {
-        const client = idle.pop() as Client;
-        try {
-          const name = plan.table.name;
-          report({ table: name, phase: "start", action: "rewritten", message: `${name}: masking ${plan.maskedColumns.join(", ")}` });
-          const t0 = process.hrtime.bigint();
-          await client.query("BEGIN");
-          try {
-            await client.query(plan.sql as string);
-            // Rebuilding the indexes set reltuples to the exact row count; without an index (or for a
-            // partitioned table, whose partitions hold the rows), count.
-            const hasIndex =
-              plan.table.kind === "r" && ((await client.query(`SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${plan.table.oid}) AS has`)).rows[0].has as boolean);
-            const rows = Number(
-              (await client.query(hasIndex ? `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = ${plan.table.oid}` : `SELECT count(*) AS n FROM ${plan.table.sql}`)).rows[0].n,
-            );
-            const seconds = elapsed(t0);
-            await client.query(record(name, "rewritten", Math.max(rows, 0), seconds));
-            await client.query("COMMIT");
+    };
+    const inTransaction = async (client: Client, what: string, work: () => Promise<void>) => {
+      await client.query("BEGIN");
+      try {
+        await work();
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw new Error(`${what} failed (rolled back; a rerun picks up here): ${(error as Error).message}`);
+      }
+    };
+    for (const plan of rewrites) {
+      const name = plan.table.name;
+      const ownIndexes = detached.filter((i) => i.table === name);
+      const id = `rewrite ${name}`;
+      taskTable.set(id, name);
+      tasks.push({
+        id,
+        cost: plan.table.totalBytes - ownIndexes.reduce((sum, i) => sum + i.bytes, 0),
+        run: () =>
+          withPoolClient(async (client) => {
+            report({ table: name, phase: "start", action: "rewritten", message: `${name}: masking ${plan.maskedColumns.join(", ")}` });
+            const t0 = process.hrtime.bigint();
+            let rows = 0;
+            await inTransaction(client, `scrubbing ${name}`, async () => {
+              for (const index of ownIndexes) {
+                await client.query(`INSERT INTO ${SCRUB_SCHEMA}.pending_indexes (table_name, name, index_sql, definition) VALUES ($1, $2, $3, $4)`, [
+                  name,
+                  index.name,
+                  index.sql,
+                  index.definition,
+                ]);
+                await client.query(`DROP INDEX ${index.sql}`);
+              }
+              await client.query(plan.sql as string);
+              // Rebuilding the indexes set reltuples to the exact row count; without an index (or for a
+              // partitioned table, whose partitions hold the rows), count.
+              const hasIndex =
+                plan.table.kind === "r" && ((await client.query(`SELECT EXISTS (SELECT 1 FROM pg_index WHERE indrelid = ${plan.table.oid}) AS has`)).rows[0].has as boolean);
+              rows = Math.max(
+                0,
+                Number((await client.query(hasIndex ? `SELECT reltuples::bigint AS n FROM pg_class WHERE oid = ${plan.table.oid}` : `SELECT count(*) AS n FROM ${plan.table.sql}`)).rows[0].n),
+              );
+              await client.query(record(name, "rewritten", rows, elapsed(t0)));
+            });
             // The masked columns lost their statistics with the rewrite (the others keep theirs):
             // gather them again from a small sample — pseudonyms are uniform, 3,000 rows describe them.
             await client.query(`SET default_statistics_target = 10`);
             await client.query(`ANALYZE ${plan.table.sql} (${plan.maskedColumns.map(ident).join(", ")})`);
             await client.query(`RESET default_statistics_target`);
             const total = elapsed(t0);
-            const result: ScrubTableResult = { table: name, action: "rewritten", maskedColumns: plan.maskedColumns, rows: Math.max(rows, 0), seconds: total, rowsPerSecond: rate(rows, total) };
+            const result: ScrubTableResult = { table: name, action: "rewritten", maskedColumns: plan.maskedColumns, rows, seconds: total, rowsPerSecond: rate(rows, total) };
             results.push(result);
             report({
               table: name,
               phase: "done",
               action: "rewritten",
-              rows: result.rows,
+              rows,
               seconds: total,
               rowsPerSecond: result.rowsPerSecond,
-              message: `${name}: ${formatCount(result.rows)} rows in ${total.toFixed(1)} s (${formatCount(result.rowsPerSecond)} rows/s)`,
+              message: `${name}: ${formatCount(rows)} rows in ${total.toFixed(1)} s (${formatCount(result.rowsPerSecond)} rows/s)`,
             });
-          } catch (error) {
-            await client.query("ROLLBACK").catch(() => undefined);
-            throw new Error(`scrubbing ${name} failed (its rewrite was rolled back): ${(error as Error).message}`);
-          }
-        } finally {
-          idle.push(client);
-        }
+          }),
       });
+    }
+    const indexesRebuilt: string[] = [];
+    for (const index of [...pendingIndexes, ...detached]) {
+      const id = `index ${index.sql}`;
+      taskTable.set(id, index.table);
+      tasks.push({
+        id,
+        after: rewritten.has(index.table) ? [`rewrite ${index.table}`] : [],
+        cost: index.bytes,
+        run: () =>
+          withPoolClient(async (client) => {
+            const t0 = process.hrtime.bigint();
+            await inTransaction(client, `building index ${index.name} of ${index.table}`, async () => {
+              await client.query(index.definition);
+              await client.query(`DELETE FROM ${SCRUB_SCHEMA}.pending_indexes WHERE index_sql = $1`, [index.sql]);
+            });
+            indexesRebuilt.push(`${index.table}.${index.name}`);
+            const seconds = elapsed(t0);
+            report({ table: index.table, phase: "done", action: "index built", seconds, message: `${index.table}: index ${index.name} built in ${seconds.toFixed(1)} s` });
+          }),
+      });
+    }
+    // A foreign key is added back (and so validated) as soon as both of its tables are rewritten and
+    // the referenced table's unique indexes built, beside the other tables' work. (One recorded by an
+    // older version, with no referenced table, waits for everything.)
+    const uniqueIndexTasks = new Set([...pendingIndexes, ...detached].filter((i) => /^CREATE UNIQUE INDEX /i.test(i.definition)).map((i) => `index ${i.sql}`));
+    for (const fk of pendingForeignKeys) {
+      const waitsFor = (id: string) => {
+        const table = taskTable.get(id);
+        if (table === undefined) return false;
+        if (!fk.referencedTable) return true;
+        return id.startsWith("rewrite ") ? table === fk.table || table === fk.referencedTable : table === fk.referencedTable && uniqueIndexTasks.has(id);
+      };
+      tasks.push({
+        id: `foreign key ${fk.table}.${fk.name}`,
+        after: tasks.map((t) => t.id).filter(waitsFor),
+        run: () =>
+          withPoolClient(async (client) => {
+            await inTransaction(client, `validating foreign key ${fk.name} of ${fk.table}`, async () => {
+              await client.query(`ALTER TABLE ${fk.tableSql} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition}`);
+              await client.query(`DELETE FROM ${SCRUB_SCHEMA}.pending_foreign_keys WHERE table_name = $1 AND name = $2`, [fk.table, fk.name]);
+            });
+          }),
+      });
+    }
+    try {
+      for (let i = 0; i < Math.min(concurrency, tasks.length); i++) {
+        const client = await connect(options.databaseUrl, material, options);
+        pool.push(client);
+        if (maintenanceWorkers !== undefined) await client.query(`SELECT set_config('max_parallel_maintenance_workers', $1, false)`, [String(maintenanceWorkers)]);
+      }
+      await runTasks(tasks, concurrency);
     } finally {
-      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await Promise.all(pool.map((c) => c.end().catch(() => undefined)));
     }
-
-    // 4. Foreign keys back, validated against the masked data.
-    const readd = (await main.query(`SELECT table_name, table_sql, name, definition FROM ${SCRUB_SCHEMA}.pending_foreign_keys ORDER BY table_name, name`)).rows;
-    for (const fk of readd) {
-      await main.query("BEGIN");
-      await main.query(`ALTER TABLE ${fk.table_sql} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition}`);
-      await main.query(`DELETE FROM ${SCRUB_SCHEMA}.pending_foreign_keys WHERE table_name = $1 AND name = $2`, [fk.table_name, fk.name]);
-      await main.query("COMMIT");
-    }
-
     const seconds = elapsed(started);
     const rows = results.filter((r) => r.action === "rewritten").reduce((sum, r) => sum + r.rows, 0);
     return {
@@ -335,7 +408,8 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
       seconds,
       rowsPerSecond: rate(rows, seconds),
       concurrency,
-      foreignKeysRevalidated: readd.map((fk) => `${fk.table_name}.${fk.name}`),
+      foreignKeysRevalidated: pendingForeignKeys.map((fk) => `${fk.table}.${fk.name}`),
+      indexesRebuilt: indexesRebuilt.sort(),
       rulesDigest: rules.digest,
       keyFingerprint: material.fingerprint,
     };
@@ -352,5 +426,9 @@ export function formatScrubSummary(summary: ScrubSummary): string {
   const counts = new Map<string, number>();
   for (const t of summary.tables) counts.set(t.action, (counts.get(t.action) ?? 0) + 1);
   const parts = [...counts].map(([action, n]) => `${n} ${action}`).join(", ");
-  return `scrubbed ${summary.tables.length} tables (${parts}): ${formatCount(summary.rows)} rows rewritten in ${summary.seconds.toFixed(1)} s (${formatCount(summary.rowsPerSecond)} rows/s, ${summary.concurrency} in parallel)`;
+  const rebuilt = [
+    summary.indexesRebuilt.length ? `${summary.indexesRebuilt.length} index${summary.indexesRebuilt.length === 1 ? "" : "es"} built as tasks of their own` : "",
+    summary.foreignKeysRevalidated.length ? `${summary.foreignKeysRevalidated.length} foreign key${summary.foreignKeysRevalidated.length === 1 ? "" : "s"} validated again` : "",
+  ].filter(Boolean);
+  return `scrubbed ${summary.tables.length} tables (${parts}): ${formatCount(summary.rows)} rows rewritten in ${summary.seconds.toFixed(1)} s (${formatCount(summary.rowsPerSecond)} rows/s, ${summary.concurrency} in parallel)${rebuilt.length ? `; ${rebuilt.join(", ")}` : ""}`;
 }
