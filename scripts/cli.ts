@@ -9,6 +9,7 @@ import { registerGate } from "./deploy/gate";
 import { registerFlags } from "./flags/register";
 import { registerStagingRefresh } from "./staging/refresh-command";
 import { registerStagingData } from "./staging/data-command";
+import { registerAdoptDatabase } from "./staging/adopt-database";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -29,6 +30,7 @@ export function buildCli(): Command {
   registerFlags(program);
   registerStagingRefresh(program);
   registerStagingData(program);
+  registerAdoptDatabase(program);
   return program;
 }
 
