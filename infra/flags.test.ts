@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FlagsFileError, loadFlagsFile, parseFlagsFile } from "./flags";
@@ -79,9 +79,13 @@ test("variant rules are parsed as AppConfig rules; names and attributes checked"
 
 test("a missing or unparsable file says where and how to fix it", () => {
   const dir = mkdtempSync(join(tmpdir(), "flags-"));
-  expect(() => loadFlagsFile(join(dir, "nope.yaml"))).toThrow(`No flags file at ${join(dir, "nope.yaml")}: create it (see docs/runbooks/flags.md) or pass --file.`);
-  writeFileSync(join(dir, "bad.yaml"), "flags: [unclosed");
-  expect(() => loadFlagsFile(join(dir, "bad.yaml"))).toThrow(/is not valid YAML/);
-  writeFileSync(join(dir, "typo.yaml"), "flagz: {}\n");
-  expect(() => loadFlagsFile(join(dir, "typo.yaml"))).toThrow(/Unrecognized key: "flagz"/);
+  try {
+    expect(() => loadFlagsFile(join(dir, "nope.yaml"))).toThrow(`No flags file at ${join(dir, "nope.yaml")}: create it (see docs/runbooks/flags.md) or pass --file.`);
+    writeFileSync(join(dir, "bad.yaml"), "flags: [unclosed");
+    expect(() => loadFlagsFile(join(dir, "bad.yaml"))).toThrow(/is not valid YAML/);
+    writeFileSync(join(dir, "typo.yaml"), "flagz: {}\n");
+    expect(() => loadFlagsFile(join(dir, "typo.yaml"))).toThrow(/Unrecognized key: "flagz"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

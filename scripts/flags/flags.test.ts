@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-appconfig";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseFlagsFile } from "../../infra/flags";
@@ -130,7 +130,10 @@ beforeEach(() => {
   });
 });
 
-afterAll(() => setFlagsCliContextForTests({}));
+afterAll(() => {
+  setFlagsCliContextForTests({});
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function friday(...args: string[]): Promise<unknown> {
   return buildCli().parseAsync(["node", "friday", "flags", ...args, "--file", flagsPath]);

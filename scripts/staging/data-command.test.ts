@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -16,6 +16,7 @@ const secrets = mockClient(SecretsManagerClient);
 let db: TestDatabase;
 let client: Client;
 let rulesPath: string;
+let rulesDir: string | undefined;
 let stdout: string[];
 let stderr: string[];
 
@@ -33,13 +34,14 @@ beforeAll(async () => {
   await client.connect();
   await client.query(FIXTURE_SCHEMA_SQL);
   await fillFixture(client, 12);
-  const dir = mkdtempSync(join(tmpdir(), "scrub-cli-"));
-  rulesPath = join(dir, "scrub-rules.yaml");
+  rulesDir = mkdtempSync(join(tmpdir(), "scrub-cli-"));
+  rulesPath = join(rulesDir, "scrub-rules.yaml");
   writeFileSync(rulesPath, FIXTURE_RULES_YAML);
 });
 afterAll(async () => {
   await client?.end();
   await db?.drop();
+  if (rulesDir) rmSync(rulesDir, { recursive: true, force: true });
 });
 beforeEach(() => {
   secrets.reset();

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURE_RULES_YAML } from "./scrub-fixture";
@@ -86,7 +86,11 @@ tables:
     const dir = mkdtempSync(join(tmpdir(), "rules-"));
     const path = join(dir, "scrub-rules.yaml");
     writeFileSync(path, FIXTURE_RULES_YAML);
-    expect(loadScrubRules(path).source).toBe(path);
-    expect(() => loadScrubRules(join(dir, "missing.yaml"))).toThrow(/scrub rules .*missing\.yaml are invalid \(1 problem\):\n {2}- cannot read the rules file \(ENOENT\): pass --rules <path to scrub-rules\.yaml>/);
+    try {
+      expect(loadScrubRules(path).source).toBe(path);
+      expect(() => loadScrubRules(join(dir, "missing.yaml"))).toThrow(/scrub rules .*missing\.yaml are invalid \(1 problem\):\n {2}- cannot read the rules file \(ENOENT\): pass --rules <path to scrub-rules\.yaml>/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
