@@ -71,6 +71,8 @@ CREATE OR REPLACE FUNCTION ${SCRUB_SCHEMA}.ko() RETURNS bytea LANGUAGE sql IMMUT
   AS $$ SELECT decode(current_setting('${KEY_SETTINGS.outerPad}'), 'hex') $$;
 CREATE OR REPLACE FUNCTION ${SCRUB_SCHEMA}.seed() RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
   AS $$ SELECT current_setting('${KEY_SETTINGS.seed}')::bigint $$;
+CREATE OR REPLACE FUNCTION ${SCRUB_SCHEMA}.shift_days(max_days int) RETURNS int[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$ SELECT array_agg(d ORDER BY d) FROM generate_series(-max_days, max_days) AS d WHERE d <> 0 $$;
 `;
 
 /** Word lists pseudonyms are drawn from (64 entries each, so a hash picks one with a bit mask). */
@@ -147,7 +149,10 @@ function pick(list: readonly string[], hash: string, shift: number, bits: number
   return `${arrayLiteral(list)}[1 + ${bitsOf}]`;
 }
 
-const POWERS_OF_TWO = `ARRAY[${Array.from({ length: 31 }, (_, i) => 2 ** i).join(",")}]::int[]`;
+const POWERS_OF_TWO = Array.from({ length: 31 }, (_, i) => 2 ** i);
+/** Bucket bounds 1, 2, 4, … for width_bucket, and the length class of each bucket (0 for the empty string). */
+const LENGTH_BOUNDS = `ARRAY[${POWERS_OF_TWO.join(",")}]::int[]`;
+const LENGTH_CLASSES = `(ARRAY[0,${POWERS_OF_TWO.join(",")}]::int[])`;
 
 /**
  * The masked value of a text expression (NULL stays NULL) for the text-producing strategies. Used
@@ -183,7 +188,8 @@ export function maskTextSql(rule: Exclude<JsonPathRule, { strategy: "null" | "fi
       throw new Error(`unknown address part`);
     }
     case "text":
-      return `rpad('', CASE WHEN length(${v}) < 1 THEN 0 ELSE 1 << (width_bucket(length(${v}), ${POWERS_OF_TWO}) - 1) END, ${literal(LOREM)})`;
+      // One length() per value (it walks the characters): its bucket indexes the class directly.
+      return `rpad('', ${LENGTH_CLASSES}[1 + width_bucket(length(${v}), ${LENGTH_BOUNDS})], ${literal(LOREM)})`;
   }
   throw new Error(`no text mask for strategy ${(rule as { strategy: string }).strategy}`);
 }
@@ -199,11 +205,13 @@ export function jsonPathArray(path: string): string {
   return `ARRAY[${path.split(".").map(literal).join(",")}]::text[]`;
 }
 
+const INTEGER_TYPES = new Set(["int2", "int4", "int8"]);
+
 /**
  * The SQL expression a column is rewritten to (already cast to the column's type), or undefined for
- * keep.
+ * keep. `byColumn` is the column a `shift` rule's `by` names.
  */
-export function columnMaskSql(rule: ColumnRule, column: ColumnInfo, emailDomain: string): string | undefined {
+export function columnMaskSql(rule: ColumnRule, column: ColumnInfo, emailDomain: string, byColumn?: ColumnInfo): string | undefined {
   const v = ident(column.name);
   const cast = (expr: string) => `(${expr})::${column.type}`;
   switch (rule.strategy) {
@@ -221,11 +229,17 @@ export function columnMaskSql(rule: ColumnRule, column: ColumnInfo, emailDomain:
     case "text":
       return cast(maskTextSql(rule, `${v}::text`, emailDomain));
     case "shift": {
-      const key = rule.by ? `coalesce(${ident(rule.by)}::text, '')` : `${v}::text`;
+      // The hash of the `by` column (all dates of one entity move together) or of the value itself.
+      // Integer ids hash as integers, with no text conversion; a NULL id moves like an empty one.
+      const by = rule.by ? byColumn : undefined;
+      const hash =
+        by && INTEGER_TYPES.has(by.baseType)
+          ? `coalesce(hashint8extended(${ident(by.name)}::bigint, ${S}.seed() + 4), hashtextextended('', ${S}.seed() + 4))`
+          : hashSql(rule.by ? `coalesce(${ident(rule.by)}::text, '')` : `${v}::text`, 4);
       const m = rule.maxDays;
-      const o = `(((${hashSql(key, 4)} % ${2 * m}) + ${2 * m}) % ${2 * m})`;
-      // o in [0, 2m): days in [-m, -1] ∪ [1, m] — never 0, so every value moves.
-      const days = `(${o} - ${m} + (${o} >= ${m})::int)::int`;
+      // shift_days(m) is [-m … -1, 1 … m] (folded into a constant once per statement): one hash per
+      // row picks from it — never 0, so every value moves.
+      const days = `(${S}.shift_days(${m}))[1 + ((${hash} & 2147483647) % ${2 * m})]`;
       const shifted = column.baseType === "date" ? `${v} + ${days}` : `${v} + make_interval(days => ${days})`;
       return rule.by ? cast(`CASE WHEN ${v} IS NULL THEN NULL ELSE ${shifted} END`) : cast(shifted);
     }

@@ -450,4 +450,44 @@ tables:
     expect(days).toBeLessThanOrEqual(10);
     expect(rows[0].tags).toEqual(["a", "b"]);
   });
+
+  it("shift: every day of ±1..maxDays is used and 0 never; by an integer id or a text key, a NULL key still moves the date", async () => {
+    const own = await createTestDatabase("scrub_shift");
+    const client = new Client({ connectionString: own.url });
+    await client.connect();
+    try {
+    await client.query(`
+      CREATE TABLE visits (id int PRIMARY KEY, account_id int, account_code text, at date NOT NULL, seen date NOT NULL, noted date NOT NULL);
+      INSERT INTO visits SELECT g, CASE WHEN g % 50 = 0 THEN NULL ELSE g % 400 END, CASE WHEN g % 50 = 0 THEN NULL ELSE 'acct-' || (g % 400) END,
+                                date '2024-06-01', date '2024-06-01', date '2024-06-01'
+                           FROM generate_series(1, 2000) g`);
+    const rules = parseScrubRules(
+      `version: 1
+tables:
+  visits:
+    id: keep
+    account_id: keep
+    account_code: keep
+    at: { strategy: shift, maxDays: 3 }
+    seen: { strategy: shift, maxDays: 3, by: account_id }
+    noted: { strategy: shift, maxDays: 3, by: account_code }
+`,
+      "visits.yaml",
+    );
+    await scrubDatabase({ databaseUrl: own.url, rules, key: KEY });
+    const moved = (await client.query(`SELECT id, account_id, at - date '2024-06-01' AS at, seen - date '2024-06-01' AS seen, noted - date '2024-06-01' AS noted FROM visits`)).rows;
+    // All visits share one date, so `at` (keyed by the value itself) moves them all alike.
+    expect(new Set(moved.map((r) => r.at)).size).toBe(1);
+    for (const column of ["seen", "noted"]) {
+      expect([...new Set(moved.map((r) => r[column] as number))].sort((a, b) => a - b)).toEqual([-3, -2, -1, 1, 2, 3]);
+      const perAccount = new Map<unknown, Set<number>>();
+      for (const r of moved) perAccount.set(r.account_id, (perAccount.get(r.account_id) ?? new Set()).add(r[column]));
+      for (const days of perAccount.values()) expect(days.size).toBe(1);
+    }
+    expect(moved.filter((r) => r.account_id === null).every((r) => r.seen !== 0 && r.noted !== 0)).toBe(true);
+    } finally {
+      await client.end();
+      await own.drop();
+    }
+  });
 });

@@ -113,7 +113,8 @@ export function planTable(table: TableInfo, rules: ScrubRules): TablePlan {
   for (const column of table.columns) {
     const rule = tableRules[column.name];
     if (!rule || !isMasked(rule)) continue;
-    const expr = columnMaskSql(rule, column, rules.emailDomain);
+    const by = rule.strategy === "shift" && rule.by ? table.columns.find((c) => c.name === rule.by) : undefined;
+    const expr = columnMaskSql(rule, column, rules.emailDomain, by);
     if (!expr) continue;
     masked.push(column.name);
     const collate = column.collation ? ` COLLATE ${column.collation}` : "";
