@@ -200,7 +200,7 @@ describe("StagingRefresh", () => {
         Effect: "Allow",
         Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
         Resource: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-*`],
-        Condition: { "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } },
+        Condition: { Bool: { "aws:ViaAWSService": "true" } },
       });
       expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
       expect(allowed(taskPolicy, "secretsmanager:CreateSecret", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/prod/anything`)).toBe(false);
@@ -320,6 +320,25 @@ describe("StagingRefresh", () => {
       treatMissingData: "notBreaching",
       alarmActions: [TOPIC],
     });
+  });
+
+  it("notifies the topic when the job's task stops without a clean exit (never started, killed, out of memory), which prints no failure line", () => {
+    const rule = only("aws:cloudwatch/eventRule:EventRule").inputs;
+    const pattern = JSON.parse(rule.eventPattern as string);
+    expect(pattern).toEqual({
+      source: ["aws.ecs"],
+      "detail-type": ["ECS Task State Change"],
+      detail: {
+        clusterArn: [expect.stringContaining("friday-staging")],
+        group: ["family:friday-staging-staging-refresh"],
+        lastStatus: ["STOPPED"],
+        $or: [{ stopCode: ["TaskFailedToStart", "SpotInterruption", "TerminationNotice"] }, { containers: { exitCode: [{ "anything-but": 0 }] } }],
+      },
+    });
+    const target = only("aws:cloudwatch/eventTarget:EventTarget").inputs;
+    expect(target.arn).toBe(TOPIC);
+    expect(target.inputTransformer.inputPaths).toEqual({ task: "$.detail.taskArn", stopCode: "$.detail.stopCode", reason: "$.detail.stoppedReason" });
+    expect(JSON.parse(target.inputTransformer.inputTemplate)).toMatch(/^STAGING REFRESH TASK STOPPED: <task> \(<stopCode>: <reason>\)\. .*friday staging refresh --stack staging/);
   });
 
   it("a disabled schedule still leaves the job runnable by hand", async () => {

@@ -99,6 +99,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
   public readonly taskDefinition: aws.ecs.TaskDefinition;
   public readonly schedule: aws.scheduler.Schedule;
   public readonly failureAlarm: aws.cloudwatch.MetricAlarm;
+  /** Notifies when the job's task stops without exiting 0 — killed, out of memory, or never started. */
+  public readonly taskStoppedRule: aws.cloudwatch.EventRule;
   public readonly logGroup: aws.cloudwatch.LogGroup;
 
   private readonly names: { prefix: string; source: string; target: string; sourceStack: string; family: string };
@@ -118,6 +120,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
     this.schedule = this.createSchedule(name, args);
     this.publishParameters(name, args, tags);
     this.failureAlarm = this.createFailureAlarm(name, args, tags);
+    this.taskStoppedRule = this.notifyAbnormalStops(name, args, tags);
 
     this.registerOutputs({
       taskDefinitionArn: this.taskDefinition.arn,
@@ -126,6 +129,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
       isolatedSecurityGroupId: this.isolatedSecurityGroup.id,
       scrubKeySecretArn: this.scrubKeySecret.arn,
       failureAlarmArn: this.failureAlarm.arn,
+      taskStoppedRuleArn: this.taskStoppedRule.arn,
     });
   }
 
@@ -364,6 +368,56 @@ export class StagingRefresh extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+
+  /**
+   * The alarm above counts the line the job prints when it fails; a task that never starts (image
+   * pull, capacity, role) or is killed mid-run (out of memory) prints nothing. ECS reports every
+   * stop to EventBridge: a stop that is not a clean exit 0 of the job notifies the topic.
+   */
+  private notifyAbnormalStops(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.cloudwatch.EventRule {
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-task-stopped`,
+      {
+        name: `${this.names.prefix}-task-stopped`,
+        description: `friday: the ${this.names.target} refresh task stopped without finishing (killed, out of memory or never started)`,
+        eventPattern: pulumi.output(args.clusterArn).apply((clusterArn) => JSON.stringify(abnormalStopPattern(clusterArn, this.names.family))),
+        tags,
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-task-stopped`,
+      {
+        rule: rule.name,
+        arn: args.notificationsTopicArn,
+        inputTransformer: {
+          inputPaths: { task: "$.detail.taskArn", stopCode: "$.detail.stopCode", reason: "$.detail.stoppedReason" },
+          inputTemplate: JSON.stringify(
+            `STAGING REFRESH TASK STOPPED: <task> (<stopCode>: <reason>). Staging keeps serving its database unless a swap was under way; rerun \`friday staging refresh --stack ${args.stack}\` to resume or clean up. Runbook: docs/runbooks/staging-refresh.md`,
+          ),
+        },
+      },
+      { parent: this },
+    );
+    return rule;
+  }
+}
+
+/**
+ * ECS "Task State Change" events of the job's family that end it abnormally: it never started, the
+ * platform stopped it, or a container exited non-zero (out of memory is exit 137). A clean run exits 0.
+ */
+export function abnormalStopPattern(clusterArn: string, family: string): object {
+  return {
+    source: ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    detail: {
+      clusterArn: [clusterArn],
+      group: [`family:${family}`],
+      lastStatus: ["STOPPED"],
+      $or: [{ stopCode: ["TaskFailedToStart", "SpotInterruption", "TerminationNotice"] }, { containers: { exitCode: [{ "anything-but": 0 }] } }],
+    },
+  };
 }
 
 function ecsTasksTrust(): string {
@@ -441,13 +495,15 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     // The job reads no database password: it prewarms over a temporary one and RDS manages the rest.
     { Sid: "NoOtherSecrets", Effect: "Deny", Action: ["secretsmanager:GetSecretValue"], NotResource: [p.keySecretArn] },
     // ModifyDBInstance ManageMasterUserPassword: RDS creates the replacement's secret with the caller's
-    // permissions (RDS user guide, "Permissions required for Secrets Manager integration"); only through RDS.
+    // permissions (RDS user guide, "Permissions required for Secrets Manager integration"), through a
+    // forward access session: only through an AWS service (aws:ViaAWSService — RDS is not among the
+    // few services that set aws:CalledVia), only RDS-named secrets.
     {
       Sid: "RdsCreatesManagedSecrets",
       Effect: "Allow",
       Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
       Resource: [`arn:${p.partition}:secretsmanager:${p.region}:${p.account}:secret:rds!db-*`],
-      Condition: { "ForAnyValue:StringEquals": { "aws:CalledVia": ["rds.amazonaws.com"] } },
+      Condition: { Bool: { "aws:ViaAWSService": "true" } },
     },
     { Sid: "PointAppAtNewDatabaseSecret", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [p.ssmParameterArn(parameterName(p.stack, "dbSecretArn"))] },
     { Sid: "NotifyFailures", Effect: "Allow", Action: ["sns:Publish"], Resource: [p.topicArn] },
