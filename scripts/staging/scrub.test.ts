@@ -134,6 +134,12 @@ describe("scrubDatabase on the realistic fixture", () => {
     ]);
     expect(users[1].message).toMatch(/^public\.users: 40 rows in \d+\.\d s \([\d,]+ rows\/s\)$/);
     expect(users[2].message).toMatch(/^public\.users: index users_email_lower_key built in \d+\.\d s$/);
+    // The foreign key (newsletter_subscriptions → users) is validated only after everything on both
+    // of its tables: ADD FOREIGN KEY would otherwise wait for their index builds' locks.
+    const fkAt = progress.findIndex((p) => p.action === "foreign key validated");
+    expect(progress[fkAt].message).toMatch(/^public\.newsletter_subscriptions: foreign key newsletter_subscriptions_email_fkey validated in \d+\.\d s$/);
+    const lastOnItsTables = Math.max(...progress.map((p, i) => (["public.users", "public.newsletter_subscriptions"].includes(p.table) && p.action !== "foreign key validated" ? i : -1)));
+    expect(fkAt).toBeGreaterThan(lastOnItsTables);
   });
 
   it("keeps kept columns, row counts and the tables themselves (same oid: grants, triggers, sequences stay)", async () => {
@@ -449,6 +455,45 @@ tables:
     expect(days).toBeGreaterThanOrEqual(1);
     expect(days).toBeLessThanOrEqual(10);
     expect(rows[0].tags).toEqual(["a", "b"]);
+  });
+
+  it("validates each masked foreign key after every index build on both of its tables, one foreign key at a time", async () => {
+    const own = await createTestDatabase("scrub_fk_order");
+    const client = new Client({ connectionString: own.url });
+    await client.connect();
+    try {
+      await client.query(`
+        CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL UNIQUE);
+        CREATE TABLE invites (id int PRIMARY KEY, email text NOT NULL REFERENCES people (email), sent date NOT NULL);
+        CREATE INDEX invites_sent_idx ON invites (sent);
+        CREATE TABLE alerts (id int PRIMARY KEY, email text NOT NULL REFERENCES people (email), body text);
+        CREATE INDEX alerts_body_idx ON alerts (body);
+        INSERT INTO people SELECT g, 'p' || g || '@example.com' FROM generate_series(1, 300) g;
+        INSERT INTO invites SELECT g, 'p' || g || '@example.com', date '2024-01-01' + g FROM generate_series(1, 300) g;
+        INSERT INTO alerts SELECT g, 'p' || g || '@example.com', 'hello ' || g FROM generate_series(1, 300) g;`);
+      const fkRules = parseScrubRules(
+        `version: 1
+tables:
+  people: { id: keep, email: email }
+  invites: { id: keep, email: email, sent: keep }
+  alerts: { id: keep, email: email, body: text }
+`,
+        "fk.yaml",
+      );
+      const events: ScrubTableProgress[] = [];
+      const summary = await scrubDatabase({ databaseUrl: own.url, rules: fkRules, key: KEY, concurrency: 3, onProgress: (p) => events.push(p) });
+      expect(summary.foreignKeysRevalidated).toEqual(["public.alerts.alerts_email_fkey", "public.invites.invites_email_fkey"]);
+      for (const [table, fk] of [["public.alerts", "alerts_email_fkey"], ["public.invites", "invites_email_fkey"]]) {
+        const at = events.findIndex((e) => e.action === "foreign key validated" && e.message.includes(fk));
+        const lastOnItsTables = Math.max(...events.map((e, i) => ([table, "public.people"].includes(e.table) && e.action !== "foreign key validated" && e.phase === "done" ? i : -1)));
+        expect(at).toBeGreaterThan(lastOnItsTables);
+      }
+      const valid = (await client.query(`SELECT conname FROM pg_constraint WHERE contype = 'f' AND convalidated ORDER BY 1`)).rows.map((r) => r.conname);
+      expect(valid).toEqual(["alerts_email_fkey", "invites_email_fkey"]);
+    } finally {
+      await client.end();
+      await own.drop();
+    }
   });
 
   it("shift: every day of ±1..maxDays is used and 0 never; by an integer id or a text key, a NULL key still moves the date", async () => {

@@ -368,26 +368,31 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
           }),
       });
     }
-    // A foreign key is added back (and so validated) as soon as both of its tables are rewritten and
-    // the referenced table's unique indexes built, beside the other tables' work. (One recorded by an
+    // A foreign key is added back (and so validated) as soon as everything on both of its tables is
+    // done, beside the other tables' work. ADD FOREIGN KEY locks both tables in SHARE ROW EXCLUSIVE
+    // mode, which waits for a CREATE INDEX on either and for another ADD FOREIGN KEY on either, so it
+    // waits for every task on its tables and the foreign keys go one at a time. (One recorded by an
     // older version, with no referenced table, waits for everything.)
-    const uniqueIndexTasks = new Set([...pendingIndexes, ...detached].filter((i) => /^CREATE UNIQUE INDEX /i.test(i.definition)).map((i) => `index ${i.sql}`));
+    let previousForeignKey: string | undefined;
     for (const fk of pendingForeignKeys) {
       const waitsFor = (id: string) => {
         const table = taskTable.get(id);
-        if (table === undefined) return false;
-        if (!fk.referencedTable) return true;
-        return id.startsWith("rewrite ") ? table === fk.table || table === fk.referencedTable : table === fk.referencedTable && uniqueIndexTasks.has(id);
+        return table !== undefined && (!fk.referencedTable || table === fk.table || table === fk.referencedTable);
       };
+      const after = [...tasks.map((t) => t.id).filter(waitsFor), ...(previousForeignKey ? [previousForeignKey] : [])];
+      previousForeignKey = `foreign key ${fk.table}.${fk.name}`;
       tasks.push({
-        id: `foreign key ${fk.table}.${fk.name}`,
-        after: tasks.map((t) => t.id).filter(waitsFor),
+        id: previousForeignKey,
+        after,
         run: () =>
           withPoolClient(async (client) => {
+            const t0 = process.hrtime.bigint();
             await inTransaction(client, `validating foreign key ${fk.name} of ${fk.table}`, async () => {
               await client.query(`ALTER TABLE ${fk.tableSql} ADD CONSTRAINT ${ident(fk.name)} ${fk.definition}`);
               await client.query(`DELETE FROM ${SCRUB_SCHEMA}.pending_foreign_keys WHERE table_name = $1 AND name = $2`, [fk.table, fk.name]);
             });
+            const seconds = elapsed(t0);
+            report({ table: fk.table, phase: "done", action: "foreign key validated", seconds, message: `${fk.table}: foreign key ${fk.name} validated in ${seconds.toFixed(1)} s` });
           }),
       });
     }
