@@ -257,7 +257,7 @@ describe("scrubDatabase on the realistic fixture", () => {
     const report = await verifyScrub({ databaseUrl: db.url, rules, before: sample });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.name)).toEqual(["coverage", "scrub state", "row counts", "foreign keys", "unique indexes", "masked values"]);
+    expect(report.checks.map((c) => c.name)).toEqual(["coverage", "scrub state", "row counts", "truncated tables", "foreign keys", "unique indexes", "masked values"]);
   });
 
   it("builds the indexes with their definitions unchanged", async () => {

@@ -225,6 +225,22 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
       for (const p of truncate) report({ table: p.table.name, phase: "start", action: "truncated", message: `${p.table.name}: truncating` });
       await main.query("BEGIN");
       await main.query(`TRUNCATE ${truncate.map((p) => p.table.sql).join(", ")}`);
+      // TRUNCATE keeps the planner's statistics — most common values and histograms, real data — and
+      // ANALYZE of an empty table does not clear them. Retyping a column to its own type does
+      // (instant on an empty table); verify reports any that stay.
+      for (const p of truncate) {
+        const columns = p.table.columns.filter((c) => !c.generated);
+        if (p.table.kind !== "r" || !columns.length) continue;
+        const retype = columns.map((c) => `ALTER COLUMN ${ident(c.name)} TYPE ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ""} USING ${ident(c.name)}`);
+        await main.query("SAVEPOINT clear_statistics");
+        try {
+          await main.query(`ALTER TABLE ${p.table.sql} ${retype.join(", ")}`);
+          await main.query("RELEASE SAVEPOINT clear_statistics");
+        } catch {
+          // e.g. a view uses a column: keep the table as it is; verify names the statistics left.
+          await main.query("ROLLBACK TO SAVEPOINT clear_statistics");
+        }
+      }
       for (const p of truncate) await main.query(record(p.table.name, "truncated", 0, elapsed(t0)));
       await main.query("COMMIT");
       for (const p of truncate) {

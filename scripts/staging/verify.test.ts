@@ -12,7 +12,7 @@ describe("verifyScrub", () => {
   let db: TestDatabase;
   let client: Client;
   let sample: VerifySample;
-  let original: { id: string; email: string; full_name: string; phone: string | null };
+  let original: { id: string; email: string; full_name: string; phone: string | null; bio: string };
 
   beforeAll(async () => {
     db = await createTestDatabase("verify");
@@ -20,7 +20,7 @@ describe("verifyScrub", () => {
     await client.connect();
     await client.query(FIXTURE_SCHEMA_SQL);
     await fillFixture(client, 24);
-    original = (await client.query(`SELECT id::text, email, full_name, phone FROM users WHERE id = 7`)).rows[0];
+    original = (await client.query(`SELECT id::text, email, full_name, phone, bio FROM users WHERE id = 7`)).rows[0];
     sample = await takeVerifySample({ databaseUrl: db.url, rules, sampleSize: 500 });
   });
   afterAll(async () => {
@@ -84,18 +84,57 @@ describe("verifyScrub", () => {
       expect(formatVerifyReport(report)).not.toContain(original.email);
     });
 
-    it("catches a name left as it was (same row, same value as before) and a leak inside JSON", async () => {
+    it("catches a text left as it was (same row, same value as before), a name not from the lists and a leak inside JSON", async () => {
       const report = await verifyAfter(
-        `UPDATE users SET full_name = '${original.full_name.replace(/'/g, "''")}' WHERE id = 7;
+        `UPDATE users SET full_name = '${original.full_name.replace(/'/g, "''")}', bio = '${original.bio.replace(/'/g, "''")}' WHERE id = 7;
          UPDATE audit_log SET payload = jsonb_set(payload, '{changes,phone}', to_jsonb('${original.phone}'::text)) WHERE id = 3`,
-        `UPDATE users SET full_name = (SELECT recipient_name FROM addresses WHERE id = 7) WHERE id = 7;
+        `UPDATE users SET full_name = (SELECT recipient_name FROM addresses WHERE id = 7), bio = rpad('', 64, 'lorem ipsum dolor sit amet ') WHERE id = 7;
          UPDATE audit_log SET payload = jsonb_set(payload, '{changes,phone}', to_jsonb((SELECT phone FROM users WHERE id = 3))) WHERE id = 3`,
       );
       expect(report.problems).toEqual([
         "masked values: public.audit_log.payload at changes.phone: 1 values do not look masked by phone (e.g. not the masked shape)",
         "masked values: public.users.full_name: 1 values do not look masked by name (e.g. not the masked shape)",
-        "masked values: public.users.full_name: 1 sampled rows still hold their value from before the scrub",
+        "masked values: public.users.bio: 1 values do not look masked by text (e.g. not the masked shape)",
+        "masked values: public.users.bio: 1 sampled rows still hold their value from before the scrub",
       ]);
+    });
+
+    it("does not take a name or city that maps onto itself for a leak (a pick from 64 does, one time in 64)", async () => {
+      // A user whose real city is on the pseudonym list and happens to keep it: the same value in the same row.
+      const report = await verifyAfter(
+        `UPDATE addresses SET city = 'Marlow' WHERE id = 7; UPDATE users SET full_name = 'Ada Abbot' WHERE id = 7`,
+        `UPDATE addresses SET city = (SELECT city FROM addresses WHERE id = 8) WHERE id = 7`,
+      );
+      expect(report.problems).toEqual([]);
+    });
+
+    it("catches an email anywhere in a masked JSON document (inside an array, in free text at a path the rules do not list)", async () => {
+      const report = await verifyAfter(
+        `UPDATE audit_log SET payload = payload || '{"cc": [{"email": "Jo.Real@Example.org"}]}'::jsonb WHERE id = 5;
+         UPDATE audit_log SET payload = payload || '{"note": "mail ana@real.example.com"}'::jsonb WHERE id = 6`,
+        `UPDATE audit_log SET payload = payload - 'cc' - 'note' WHERE id IN (5, 6)`,
+      );
+      expect(report.problems).toEqual([
+        "masked values: public.audit_log.payload: 2 documents still hold an email outside the masking domain (at a path the rules do not list, or inside an array): add its path to the json rule",
+      ]);
+    });
+
+    it("reports indexes a scrub dropped and did not build again", async () => {
+      const report = await verifyAfter(
+        `INSERT INTO friday_scrub.pending_indexes VALUES ('public.some_idx', 'public.orders', 'some_idx', 'CREATE INDEX some_idx ON public.orders (id)')`,
+        `DELETE FROM friday_scrub.pending_indexes`,
+      );
+      expect(report.problems).toEqual(["scrub state: index public.orders.some_idx was dropped for the scrub and not built again: rerun the scrub to finish"]);
+    });
+
+    it("leaves no statistics on truncated tables, and catches them when they are there", async () => {
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'sessions'`)).rows[0].n).toBe(0);
+      const report = await verifyAfter(
+        `INSERT INTO sessions VALUES ('00000000-0000-0000-0000-000000000001', 1, 'Mozilla/5.0 (real)', now()); ANALYZE sessions; DELETE FROM sessions`,
+        `ALTER TABLE sessions ALTER COLUMN user_agent TYPE text USING user_agent, ALTER COLUMN id TYPE uuid USING id, ALTER COLUMN user_id TYPE bigint USING user_id, ALTER COLUMN expires_at TYPE timestamptz USING expires_at`,
+      );
+      expect(report.problems).toEqual(expect.arrayContaining(["truncated tables: public.sessions is truncated but still has statistics on user_agent (real values in pg_stats): rerun the scrub, or ALTER TABLE … ALTER COLUMN … TYPE <its own type> to clear them"]));
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'sessions'`)).rows[0].n).toBe(0);
     });
 
     it("catches changed row counts, a truncated table with rows, a new unclassified column and a dropped foreign key", async () => {
@@ -118,5 +157,60 @@ describe("verifyScrub", () => {
       );
       expect(report.problems).toHaveLength(4);
     });
+  });
+});
+
+describe("verifyScrub on other rules", () => {
+  it("catches emails an sql expression leaves in place, and passes ones it moves into the masking domain", async () => {
+    const db = await createTestDatabase("verify_sql");
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE contacts (id int PRIMARY KEY, a text, b text);
+        INSERT INTO contacts VALUES (1, 'bob@real.com', 'bob@scrubbed.invalid'), (2, NULL, 'x')`);
+      const sqlRules = parseScrubRules(
+        `version: 1
+emailDomain: scrubbed.invalid
+tables:
+  contacts:
+    id: keep
+    a: { strategy: sql, expression: "lower(a)" }
+    b: { strategy: sql, expression: "b" }
+`,
+        "sql.yaml",
+      );
+      const report = await verifyScrub({ databaseUrl: db.url, rules: sqlRules, requireState: false });
+      expect(report.problems).toEqual(["masked values: public.contacts.a: 1 values written by its sql expression still look like emails outside the masking domain: mask them (e.g. use email)"]);
+    } finally {
+      await client.end();
+      await db.drop();
+    }
+  });
+
+  it("passes a scrub with fixed values of other types and a null path in a json (not jsonb) column", async () => {
+    const db = await createTestDatabase("verify_types");
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE charges (id int PRIMARY KEY, amount numeric(10,2), at timestamptz, doc json);
+        INSERT INTO charges VALUES (1, 12.5, now(), '{"ip": "10.0.0.1", "k": 1}'), (2, 3, now(), '{"k": 2}')`);
+      const typeRules = parseScrubRules(
+        `version: 1
+tables:
+  charges:
+    id: keep
+    amount: { strategy: fixed, value: 0 }
+    at: { strategy: fixed, value: "2000-01-01" }
+    doc: { strategy: json, paths: { ip: "null" } }
+`,
+        "types.yaml",
+      );
+      await scrubDatabase({ databaseUrl: db.url, rules: typeRules, key: KEY });
+      const report = await verifyScrub({ databaseUrl: db.url, rules: typeRules });
+      expect(report.problems).toEqual([]);
+    } finally {
+      await client.end();
+      await db.drop();
+    }
   });
 });

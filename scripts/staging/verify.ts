@@ -62,6 +62,31 @@ export interface VerifyOptions {
 
 const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
+/** Something that looks like an email address (POSIX regex, case-insensitive match). */
+const EMAIL_PATTERN = "[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}";
+const JSON_EMAIL_PATTERN = "[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}";
+
+/** A regex matching the end of an address in any masking domain of the rules. */
+function maskedDomainsPattern(rules: ScrubRules): string {
+  const domains = new Set([rules.emailDomain]);
+  const visit = (rule: ColumnRule | JsonPathRule) => {
+    if (rule.strategy === "email" && rule.domain) domains.add(rule.domain);
+  };
+  for (const table of Object.values(rules.tables)) {
+    if (table.truncate) continue;
+    for (const rule of Object.values(table.columns)) {
+      visit(rule);
+      if (rule.strategy === "json") Object.values(rule.paths).forEach(visit);
+    }
+  }
+  return `@(${[...domains].map((d) => d.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
+}
+
+/** A regex as a jsonpath string literal (backslashes and quotes escaped). */
+function jsonPathRegex(pattern: string): string {
+  return pattern.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
 /** Every (table, column, json path?) the rules mask with a strategy that must change values. */
 function maskedTargets(rules: ScrubRules, catalog: DatabaseCatalog): { table: TableInfo; column: string; path?: string; rule: ColumnRule | JsonPathRule }[] {
   const targets: { table: TableInfo; column: string; path?: string; rule: ColumnRule | JsonPathRule }[] = [];
@@ -83,8 +108,13 @@ function valueSql(column: string, path?: string, alias?: string): string {
 
 /** Strategies whose output never equals a real value by accident (compared with every sampled value, not only the same row's). */
 const HIGH_ENTROPY = new Set(["email", "hash", "phone"]);
-/** Strategies compared with the same row's pre-scrub value (fixed, null and sql can coincide with real data). */
-const CHANGES_VALUE = new Set(["email", "hash", "phone", "name", "address", "text", "shift"]);
+/**
+ * Strategies compared with the same row's pre-scrub value: their output can never equal the input
+ * (a shift moves every date by at least a day; lorem text is not what people write). Not name or
+ * address: they pick from lists of 64, so a real "Marlow" maps to "Marlow" one time in 64 — and
+ * deterministically so, on every run. Not fixed, null or sql: they can coincide with real data.
+ */
+const CHANGES_VALUE = new Set(["email", "hash", "phone", "text", "shift"]);
 
 /**
  * Row counts, constraints and a sample (as digests) of every masked column: call it before the scrub
@@ -208,6 +238,8 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
       }
       const pending = await q(`SELECT table_name || '.' || name AS fk FROM ${SCRUB_SCHEMA}.pending_foreign_keys`).catch(() => []);
       for (const row of pending) problems.push(`foreign key ${row.fk} was dropped for the scrub and not re-added: rerun the scrub to finish`);
+      const pendingIndexes = await q(`SELECT table_name || '.' || name AS ix FROM ${SCRUB_SCHEMA}.pending_indexes`).catch(() => []);
+      for (const row of pendingIndexes) problems.push(`index ${row.ix} was dropped for the scrub and not built again: rerun the scrub to finish`);
     });
 
     await check("row counts", checks, async (problems) => {
@@ -220,6 +252,20 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
           problems.push(`${table.name} had ${before.rowCounts[table.name]} rows before the scrub and has ${count} now`);
         }
       }
+    });
+
+    await check("truncated tables", checks, async (problems) => {
+      // TRUNCATE leaves the planner's statistics (most common values, histograms) behind.
+      const truncated = [...catalog.tables.values()].filter((t) => isTruncated(rules, t.name));
+      if (!truncated.length) return;
+      const names = truncated.map((t) => t.name);
+      const stats = await q(
+        `SELECT schemaname || '.' || tablename AS t, attname AS c FROM pg_stats WHERE schemaname || '.' || tablename = ANY($1::text[])
+          UNION ALL SELECT schemaname || '.' || tablename, 'statistics object ' || statistics_name FROM pg_stats_ext WHERE schemaname || '.' || tablename = ANY($1::text[])
+          ORDER BY 1, 2`,
+        [names],
+      );
+      for (const row of stats) problems.push(`${row.t} is truncated but still has statistics on ${row.c} (real values in pg_stats): rerun the scrub, or ALTER TABLE … ALTER COLUMN … TYPE <its own type> to clear them`);
     });
 
     await check("foreign keys", checks, async (problems) => {
@@ -266,11 +312,16 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
           const v = valueSql(target.column, target.path);
           const rule = target.rule;
           if (rule.strategy === "null") {
-            const held = target.path ? `${ident(target.column)} #> ${jsonPathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`;
+            const held = target.path ? `${ident(target.column)}::jsonb #> ${jsonPathArray(target.path)} <> 'null'::jsonb` : `${ident(target.column)} IS NOT NULL`;
             counts.push({ sql: held, problem: (n) => `${where} should be null but ${n} rows hold a value` });
             continue;
           }
-          const shape = shapeSql(rule, v, rules.emailDomain);
+          const column = table.columns.find((c) => c.name === target.column);
+          // A fixed column value compares in the column's type (0 is 0.00 in numeric(10,2)).
+          const shape =
+            rule.strategy === "fixed" && !target.path && column
+              ? `${ident(target.column)} = ${literal(String(rule.value))}::${column.type}`
+              : shapeSql(rule, v, rules.emailDomain);
           if (shape) {
             counts.push({
               sql: `${v} IS NOT NULL AND NOT (${shape})`,
@@ -283,6 +334,24 @@ export async function verifyScrub(options: VerifyOptions): Promise<VerifyReport>
             counts.push({
               sql: `encode(sha256(convert_to(${v}, 'UTF8')), 'hex') = ANY($${params.length}::text[])`,
               problem: (n) => `${where}: ${n} rows still hold a value sampled before the scrub`,
+            });
+          }
+        }
+        // Anywhere in a masked JSON document (arrays, paths the rules do not list) and in columns an
+        // sql expression rewrites: a string that looks like an email outside the masking domains is
+        // personal data the rules missed.
+        for (const [column, rule] of Object.entries(columnRules(rules, table.name))) {
+          const info = table.columns.find((c) => c.name === column);
+          if (!info) continue;
+          if (rule.strategy === "json") {
+            counts.push({
+              sql: `jsonb_path_exists(${ident(column)}::jsonb, ${literal(`strict $.** ? (@.type() == "string" && @ like_regex "${jsonPathRegex(JSON_EMAIL_PATTERN)}" && !(@ like_regex "${jsonPathRegex(maskedDomainsPattern(rules))}"))`)})`,
+              problem: (n) => `${table.name}.${column}: ${n} documents still hold an email outside the masking domain (at a path the rules do not list, or inside an array): add its path to the json rule`,
+            });
+          } else if (rule.strategy === "sql" && info.category === "S") {
+            counts.push({
+              sql: `${ident(column)} ~* ${literal(EMAIL_PATTERN)} AND ${ident(column)} !~* ${literal(maskedDomainsPattern(rules))}`,
+              problem: (n) => `${table.name}.${column}: ${n} values written by its sql expression still look like emails outside the masking domain: mask them (e.g. use email)`,
             });
           }
         }
