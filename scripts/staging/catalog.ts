@@ -1,6 +1,7 @@
 import { ClientBase } from "pg";
 import { withClient } from "../migrate/db";
 import { ColumnRule, ScrubRules } from "./scrub-rules";
+import { EMAIL_HEX_LENGTH, PHONE_PREFIX, SCRUB_SCHEMA } from "./scrub-sql";
 
 /**
  * What the scrub needs to know about a database: its tables and columns (the ones the rules must
@@ -8,8 +9,7 @@ import { ColumnRule, ScrubRules } from "./scrub-rules";
  * a handful of queries; nothing here changes the database.
  */
 
-/** Schema the scrub keeps its state and helper functions in; never part of the coverage check. */
-export const SCRUB_SCHEMA = "friday_scrub";
+export { SCRUB_SCHEMA };
 
 export interface ColumnInfo {
   readonly name: string;
@@ -288,6 +288,14 @@ const SHIFT_TYPES = new Set(["date", "timestamp", "timestamptz"]);
 /** Strategies that can map two different values to the same output. */
 const REPEATING = new Set(["fixed", "name", "phone", "address", "text", "shift", "json"]);
 
+/** The longest value email, hash and phone write (their length matters: cut, they lose shape and uniqueness). */
+function uniqueMaskLength(rule: ColumnRule, emailDomain: string): number | undefined {
+  if (rule.strategy === "email") return 1 + EMAIL_HEX_LENGTH + 1 + (rule.domain ?? emailDomain).length;
+  if (rule.strategy === "hash") return rule.length ?? 32;
+  if (rule.strategy === "phone") return PHONE_PREFIX.length + 7;
+  return undefined;
+}
+
 /** True when a column's rule changes its values. */
 export function isMasked(rule: ColumnRule | undefined): boolean {
   return rule !== undefined && rule.strategy !== "keep";
@@ -368,6 +376,14 @@ export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCat
         problems.push(`${where}: json masks paths inside json/jsonb columns: use another strategy for ${column.baseType}`);
       } else if (rule.strategy === "null" && column.notNull) {
         problems.push(`${where} is NOT NULL: use fixed (e.g. { strategy: fixed, value: "" }) instead of null`);
+      } else {
+        // A cast to varchar(n)/char(n) cuts what does not fit: harmless for a name, but a cut email,
+        // hash or phone loses its shape and may collide under a unique index.
+        const limit = /^(character varying|character)\((\d+)\)$/.exec(column.type);
+        const longest = limit ? uniqueMaskLength(rule, rules.emailDomain) : undefined;
+        if (limit && longest !== undefined && longest > Number(limit[2])) {
+          problems.push(`${where}: ${rule.strategy} writes up to ${longest} characters and the column holds ${limit[2]}: ${rule.strategy === "hash" ? "set a shorter length" : rule.strategy === "email" ? "use a shorter domain" : "widen the column"} (values would be cut)`);
+        }
       }
     }
     for (const column of Object.keys(tableRules.columns)) {

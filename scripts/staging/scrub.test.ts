@@ -402,6 +402,27 @@ describe("scrubDatabase fails closed", () => {
       await client.query(`DROP VIEW user_emails`);
     }
   });
+
+  it("stops when an email, hash or phone would not fit its varchar(n) or char(n) column (a cut value loses its shape)", async () => {
+    await client.query(`CREATE TABLE short_codes (id int PRIMARY KEY, email varchar(30), ref char(8), phone varchar(11), nick varchar(3))`);
+    try {
+      const withShort = parseScrubRules(
+        `${FIXTURE_RULES_YAML}  short_codes:\n    id: keep\n    email: email\n    ref: hash\n    phone: phone\n    nick: name\n`,
+        "short.yaml",
+      );
+      await expectNothingChanged(
+        () => scrubDatabase({ databaseUrl: db.url, rules: withShort, key: KEY }),
+        [
+          /public\.short_codes\.email \(character varying\(30\)\): email writes up to 42 characters and the column holds 30: use a shorter domain \(values would be cut\)/,
+          /public\.short_codes\.ref \(character\(8\)\): hash writes up to 32 characters and the column holds 8: set a shorter length/,
+          /public\.short_codes\.phone \(character varying\(11\)\): phone writes up to 12 characters and the column holds 11: widen the column/,
+          /3 problems/,
+        ],
+      );
+    } finally {
+      await client.query(`DROP TABLE short_codes`);
+    }
+  });
 });
 
 describe("scrubDatabase on less common column types", () => {
