@@ -35,7 +35,7 @@ import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-
 import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
 import { refreshParameterName } from "./refresh-parameters";
-import { assertNotSource, refreshStaging, RefreshDatabaseSteps, RefreshOptions, RefreshReport, runResourceNames, TAG } from "./refresh";
+import { assertNotSource, mergeTags, refreshStaging, RefreshDatabaseSteps, RefreshOptions, RefreshReport, runResourceNames, TAG } from "./refresh";
 
 // ------------------------------------------------------------------------------------------------
 // A small, stateful fake of the RDS API: instances and snapshots move through their states one
@@ -61,6 +61,13 @@ const RUN = "r20261126030000";
 const NAMES = runResourceNames("staging", RUN);
 
 const arnOf = (kind: "db" | "snapshot", id: string) => `arn:aws:rds:${REGION}:${ACCOUNT}:${kind}:${id}`;
+const majorOf = (version: string | undefined) => (version ?? "").split(".")[0];
+/** The tags Pulumi puts on staging's instance (stacks/environment.ts, components/database.ts). */
+const PULUMI_TAGS: Tag[] = [
+  { Key: "Name", Value: STAGING },
+  { Key: TAG.stack, Value: "staging" },
+  { Key: "friday:managed-by", Value: "pulumi" },
+];
 
 interface FakeInstance extends DBInstance {
   /** What the data is: "prod", "staging-old", "scrubbed" … (the fake's stand-in for contents). */
@@ -106,6 +113,7 @@ class FakeRds {
       Endpoint: { Address: `${id}.abc123.${REGION}.rds.amazonaws.com`, Port: 5432 },
       VpcSecurityGroups: [{ VpcSecurityGroupId: STAGING_DB_SG, Status: "active" }],
       TagList: [{ Key: "Name", Value: id }],
+      DBParameterGroups: [{ DBParameterGroupName: `${id}-postgres17`, ParameterApplyStatus: "in-sync" }],
       data,
       ...extra,
     };
@@ -146,12 +154,21 @@ class FakeRds {
     return JSON.parse(JSON.stringify(rest));
   }
 
-  private guard(name: string, input: any): void {
+  /** The one-shot failure `failWhen` asks for (describes included). */
+  private failIfAsked(name: string, input: any): void {
     const failure = this.failWhen?.(name, input);
     if (failure) {
       this.failWhen = undefined;
       throw failure;
     }
+  }
+
+  private guard(name: string, input: any): void {
+    this.failIfAsked(name, input);
+    // Like RDS: a request whose Tags name one key twice is refused as a whole.
+    const keys = ((input.Tags ?? []) as Tag[]).map((t) => t.Key);
+    const repeated = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (repeated !== undefined) throw Object.assign(new Error(`Duplicate tag key: ${repeated}`), { name: "InvalidParameterValue" });
     const named = [input.DBInstanceIdentifier, input.NewDBInstanceIdentifier, input.DBSnapshotIdentifier, input.ResourceName];
     const touchesProd = named.some((n) => n === PROD || n === arnOf("db", PROD));
     if (touchesProd && !(name === "CreateDBSnapshot" && input.DBInstanceIdentifier === PROD && input.DBSnapshotIdentifier !== PROD)) {
@@ -159,8 +176,19 @@ class FakeRds {
     }
   }
 
+  /** Staging's groups are named `…-postgres<major>` (components/database.ts), of family postgres<major>. */
+  private checkFamily(group: string, major: string): void {
+    const family = /postgres(\d+)$/.exec(group)?.[1];
+    if (family !== major) {
+      throw Object.assign(new Error(`The parameter group ${group} with DBParameterGroupFamily postgres${family} can't be used for this instance. Use a parameter group with DBParameterGroupFamily postgres${major}.`), {
+        name: "InvalidParameterCombination",
+      });
+    }
+  }
+
   install(rds: typeof rdsStub): void {
     rds.on(DescribeDBInstancesCommand).callsFake((input: any) => {
+      this.failIfAsked("DescribeDBInstances", input);
       this.tick();
       if (input.DBInstanceIdentifier) return { DBInstances: [this.view(this.instance(input.DBInstanceIdentifier))] };
       return { DBInstances: [...this.instances.values()].map((i) => this.view(i)) };
@@ -200,6 +228,10 @@ class FakeRds {
       const id = input.DBInstanceIdentifier!;
       if (this.instances.has(id)) throw new DBInstanceAlreadyExistsFault({ message: `${id} exists`, $metadata: {} });
       const endState = this.restoreEndsIn?.(id) ?? "available";
+      // Like RDS: the parameter group must be of the snapshot's engine family; without one, the
+      // family's default group.
+      const major = majorOf(snapshot.EngineVersion);
+      if (input.DBParameterGroupName) this.checkFamily(input.DBParameterGroupName, major);
       this.addInstance(id, snapshot.data, {
         DBInstanceStatus: "creating",
         EngineVersion: snapshot.EngineVersion,
@@ -210,7 +242,7 @@ class FakeRds {
         BackupRetentionPeriod: input.BackupRetentionPeriod,
         VpcSecurityGroups: (input.VpcSecurityGroupIds ?? []).map((g: string) => ({ VpcSecurityGroupId: g, Status: "active" })),
         DBSubnetGroup: { DBSubnetGroupName: input.DBSubnetGroupName },
-        DBParameterGroups: [{ DBParameterGroupName: input.DBParameterGroupName }],
+        DBParameterGroups: [{ DBParameterGroupName: input.DBParameterGroupName ?? `default.postgres${major}`, ParameterApplyStatus: "in-sync" }],
         TagList: input.Tags,
         next: { after: 2, apply: (i) => (i.DBInstanceStatus = endState) },
       });
@@ -251,9 +283,25 @@ class FakeRds {
         instance.PendingModifiedValues = { MasterUserPassword: "****" };
         instance.next = { after: 1, apply: (i) => ((i.DBInstanceStatus = "available"), (i.PendingModifiedValues = {})) };
       }
+      const group = input.DBParameterGroupName;
       if (input.EngineVersion) {
+        const major = majorOf(input.EngineVersion);
+        if (major !== majorOf(instance.EngineVersion) && !input.AllowMajorVersionUpgrade) {
+          throw Object.assign(new Error("The AllowMajorVersionUpgrade flag must be present when upgrading to a new major version."), { name: "InvalidParameterCombination" });
+        }
+        if (group) this.checkFamily(group, major);
         instance.DBInstanceStatus = "upgrading";
-        instance.next = { after: 2, apply: (i) => ((i.DBInstanceStatus = "available"), (i.EngineVersion = input.EngineVersion)) };
+        instance.next = {
+          after: 2,
+          apply: (i) => {
+            i.DBInstanceStatus = "available";
+            i.EngineVersion = input.EngineVersion;
+            if (group) i.DBParameterGroups = [{ DBParameterGroupName: group, ParameterApplyStatus: "in-sync" }];
+          },
+        };
+      } else if (group) {
+        this.checkFamily(group, majorOf(instance.EngineVersion));
+        instance.DBParameterGroups = [{ DBParameterGroupName: group, ParameterApplyStatus: "in-sync" }];
       }
       if (input.DeletionProtection !== undefined) instance.DeletionProtection = input.DeletionProtection;
       return { DBInstance: { DBInstanceIdentifier: instance.DBInstanceIdentifier } };
@@ -464,7 +512,7 @@ function mutations(): string[] {
           return `${name} ${i.DBInstanceIdentifier} ${i.NewDBInstanceIdentifier ? `→ ${i.NewDBInstanceIdentifier}` : i.MasterUserPassword ? "password" : i.ManageMasterUserPassword ? "managed password" : i.EngineVersion ? `engine ${i.EngineVersion}` : JSON.stringify(i)}`;
         case "AddTagsToResource":
         case "RemoveTagsFromResource":
-          return `${name} ${i.ResourceName.split(":").pop()} ${(i.Tags ?? i.TagKeys).map((t: any) => (typeof t === "string" ? t : `${t.Key}=${t.Key === TAG.keepUntil ? "…" : t.Value}`)).join(",")}`;
+          return `${name} ${i.ResourceName.split(":").pop()} ${(i.Tags ?? i.TagKeys).map((t: any) => (typeof t === "string" ? t : `${t.Key}=${t.Key === TAG.keepUntil || t.Key === TAG.healthy ? "…" : t.Value}`)).join(",")}`;
         default:
           return `${name} ${i.DBInstanceIdentifier ?? i.DBSnapshotIdentifier}`;
       }
@@ -479,7 +527,7 @@ function expectStagingIntact(): void {
   const staging = world.instances.get(STAGING);
   expect(staging?.data).toBe("staging-old");
   expect(staging?.DBInstanceStatus).toBe("available");
-  expect(staging?.TagList?.map((t) => t.Key)).toEqual(["Name"]);
+  expect(staging?.TagList).toEqual(PULUMI_TAGS);
   expect(world.instances.has(PREVIOUS)).toBe(false);
   expect(leftovers()).toEqual([]);
   expect(world.instances.get(PROD)?.data).toBe("prod");
@@ -501,7 +549,7 @@ beforeEach(() => {
   world = new FakeRds();
   world.install(rds);
   world.addInstance(PROD, "prod", { DBInstanceClass: "db.m7g.large", MultiAZ: true, DeletionProtection: true, VpcSecurityGroups: [{ VpcSecurityGroupId: "sg-prod-db" }] });
-  world.addInstance(STAGING, "staging-old", { MasterUserSecret: { SecretArn: STAGING_SECRET, SecretStatus: "active" } });
+  world.addInstance(STAGING, "staging-old", { MasterUserSecret: { SecretArn: STAGING_SECRET, SecretStatus: "active" }, TagList: structuredClone(PULUMI_TAGS) });
   service = new FakeService();
   service.install(ecs);
   for (const key of Object.keys(PARAMETERS)) delete PARAMETERS[key];
@@ -564,6 +612,7 @@ const HAPPY_MUTATIONS = [
   `ModifyDBInstance ${NAMES.isolated} password`,
   `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=started`,
   `AddTagsToResource ${NAMES.isolated} ${TAG.scrub}=verified`,
+  `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
   `CreateDBSnapshot ${NAMES.isolated} → ${NAMES.scrubbedSnapshot}`,
   `RestoreDBInstanceFromDBSnapshot ${NAMES.scrubbedSnapshot} → ${NAMES.replacement}`,
   `ModifyDBInstance ${NAMES.replacement} password`,
@@ -571,9 +620,9 @@ const HAPPY_MUTATIONS = [
   `AddTagsToResource ${STAGING} ${TAG.replacedBy}=${RUN},${TAG.keepUntil}=…`,
   `ModifyDBInstance ${STAGING} → ${PREVIOUS}`,
   `ModifyDBInstance ${NAMES.replacement} → ${STAGING}`,
-  `DeleteDBInstance ${NAMES.isolated}`,
-  `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
+  `AddTagsToResource ${STAGING} ${TAG.healthy}=…`,
   `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
+  `DeleteDBInstance ${NAMES.isolated}`,
 ];
 
 // ------------------------------------------------------------------------------------------------
@@ -680,7 +729,7 @@ describe("refreshStaging: the happy path", () => {
     expect(lines.filter((l) => /^\[\d\/6\] .*: done in /.test(l))).toHaveLength(6);
     expect(lines).toContain("  scrub: users 120 rows");
     expect(lines[lines.length - 1]).toMatch(/^staging refresh r20261126030000 succeeded in \S+ — 1:done\(\S+\) 2:done/);
-    expect(report.steps[2].detail).toMatch(/^scrubbed 2 tables, 420 rows, 210 rows\/s with 3 in parallel; verified$/);
+    expect(report.steps[2].detail).toBe(`scrubbed 2 tables, 420 rows, 210 rows/s with 3 in parallel; verified; deleted ${NAMES.sourceSnapshot}`);
     const all = lines.join("\n") + JSON.stringify(report);
     for (const secret of [TEMP_PASSWORD, "k".repeat(64)]) expect(all).not.toContain(secret);
   });
@@ -707,6 +756,45 @@ describe("refreshStaging: the happy path", () => {
     await refreshStaging(clients, steps, options());
     expect(steps.scrub.mock.calls[0][0].key).toEqual(Buffer.from("j".repeat(64)));
     expect(secrets).toHaveReceivedCommandTimes(PutSecretValueCommand, 0);
+  });
+
+  it("gives the replacement staging's Pulumi tags once each, the run's own tags winning (RDS refuses a repeated key)", async () => {
+    // Staging carries friday:stack from Pulumi, and the run sets it too; a stale run tag is not copied.
+    world.instances.get(STAGING)!.TagList!.push({ Key: TAG.run, Value: "r20261119030000" });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.error).toBeUndefined();
+    const restore = rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand).find((c) => c.args[0].input.DBInstanceIdentifier === NAMES.replacement)!;
+    expect(restore.args[0].input.Tags).toEqual([...PULUMI_TAGS, { Key: TAG.run, Value: RUN }, { Key: TAG.role, Value: "replacement" }]);
+  });
+
+  it("mergeTags keeps one tag per key, the later list's value winning", () => {
+    expect(mergeTags([{ Key: "a", Value: "1" }, { Key: "b", Value: "2" }], undefined, [{ Key: "a", Value: "3" }, { Key: "c", Value: "4" }])).toEqual([
+      { Key: "a", Value: "3" },
+      { Key: "b", Value: "2" },
+      { Key: "c", Value: "4" },
+    ]);
+  });
+
+  it("restores prod's older major without staging's parameter group (another family), then upgrades it onto staging's", async () => {
+    world.instances.get(PROD)!.EngineVersion = "16.8";
+    let atScrub: { version?: string; groups?: unknown } = {};
+    const steps = dbSteps({
+      scrub: jest.fn(async () => {
+        const isolated = world.instances.get(NAMES.isolated)!;
+        atScrub = { version: isolated.EngineVersion, groups: isolated.DBParameterGroups?.map((g) => g.DBParameterGroupName) };
+        return { tables: 0 };
+      }),
+    });
+    const report = await refreshStaging(clients, steps, options());
+    expect(report.error).toBeUndefined();
+    expect(report.ok).toBe(true);
+    const restore = rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand).find((c) => c.args[0].input.DBInstanceIdentifier === NAMES.isolated)!;
+    expect(restore.args[0].input).not.toHaveProperty("DBParameterGroupName");
+    expect(rds).toHaveReceivedCommandWith(ModifyDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated, EngineVersion: "17.6", AllowMajorVersionUpgrade: true, DBParameterGroupName: "friday-staging-db-postgres17" });
+    expect(report.steps[1].detail).toMatch(/upgraded 16\.8 → 17\.6$/);
+    // The scrub ran on staging's engine and parameter group; the replacement got staging's group at restore.
+    expect(atScrub).toEqual({ version: "17.6", groups: ["friday-staging-db-postgres17"] });
+    expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, { DBInstanceIdentifier: NAMES.replacement, DBParameterGroupName: "friday-staging-db-postgres17" });
   });
 
   it("upgrades the isolated instance to staging's engine version when prod is behind", async () => {
@@ -817,6 +905,7 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
     const published = sns.commandCalls(PublishCommand)[0].args[0].input;
     expect(published).toMatchObject({ TopicArn: TOPIC, Subject: "friday: staging refresh failed (staging)" });
     expect(published.Message).toContain(`step ${step}`);
+    expect(published.Message).toContain("Staging keeps serving its previous data. Runbook");
     expect(published.Message + JSON.stringify(report) + lines.join("\n")).not.toContain(TEMP_PASSWORD);
     expect(lines).toContainEqual(expect.stringMatching(/^STAGING REFRESH FAILED: step \d/));
   });
@@ -824,14 +913,13 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
   it("step 5: after the swap, an unhealthy service gets the old database back under staging's name", async () => {
     healthy = false;
     const report = await refreshStaging(clients, dbSteps(), options());
-    expect(mutations().slice(12)).toEqual([
+    expect(mutations().slice(13)).toEqual([
       `ModifyDBInstance ${STAGING} → ${NAMES.replacement}`,
       `ModifyDBInstance ${PREVIOUS} → ${STAGING}`,
       `RemoveTagsFromResource ${STAGING} ${TAG.replacedBy},${TAG.keepUntil}`,
+      `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
       `DeleteDBInstance ${NAMES.isolated}`,
       `DeleteDBInstance ${NAMES.replacement}`,
-      `DeleteDBSnapshot ${NAMES.sourceSnapshot}`,
-      `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`,
     ]);
     expect(report.recovery.slice(0, 4)).toEqual([
       `moved the replacement back to ${NAMES.replacement}`,
@@ -868,19 +956,87 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
   });
 
   it("step 6: a cleanup failure keeps the new (healthy) staging database and leaves the rest to the next run", async () => {
-    world.failWhen = (n, i) => (n === "DeleteDBSnapshot" && i.DBSnapshotIdentifier === NAMES.scrubbedSnapshot ? boom("Throttling") : undefined);
+    world.failWhen = (n, i) => (n === "DeleteDBInstance" && i.DBInstanceIdentifier === NAMES.isolated ? boom("Throttling") : undefined);
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report.ok).toBe(false);
     expect(report.steps[5].status).toBe("failed");
+    expect(report.steps[5].detail).toBe(`deleted ${NAMES.scrubbedSnapshot}; could not delete ${NAMES.isolated} (Throttling)`);
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
-    expect(leftovers()).toEqual([NAMES.scrubbedSnapshot]);
+    expect(leftovers()).toEqual([NAMES.isolated]);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
 
     // The next run finds the leftover and finishes the job.
     rds.resetHistory();
     const next = await refreshStaging(clients, dbSteps(), options());
     expect(next).toMatchObject({ ok: true, resumed: true, runId: RUN });
-    expect(mutations()).toEqual([`DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`]);
+    expect(next.steps[4].detail).toMatch(/^skipped: swapped, credentials moved and healthy since /);
+    expect(mutations()).toEqual([`DeleteDBInstance ${NAMES.isolated}`]);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("step 6: a snapshot that cannot be deleted in the cleanup is tried again by the recovery", async () => {
+    world.failWhen = (n, i) => (n === "DeleteDBSnapshot" && i.DBSnapshotIdentifier === NAMES.scrubbedSnapshot ? boom("Throttling") : undefined);
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.steps[5].detail).toBe(`deleted ${NAMES.isolated}; could not delete ${NAMES.scrubbedSnapshot} (Throttling)`);
+    expect(report.recovery.slice(1)).toEqual([`deleted ${NAMES.scrubbedSnapshot}`]);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(leftovers()).toEqual([]);
+  });
+
+  it.each([
+    [4, () => (world.failWhen = (n, i) => (n === "RestoreDBInstanceFromDBSnapshot" && i.DBInstanceIdentifier === NAMES.replacement ? boom("StorageQuotaExceeded") : undefined))],
+    [5, () => (healthy = false)],
+    [6, () => {}],
+  ])("step %i: a failure leaves no copy of prod's unscrubbed data, even when the isolated instance cannot be deleted", async (step, arrange) => {
+    rds.on(DeleteDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated }).rejects(boom("InvalidDBInstanceState"));
+    arrange();
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.steps[step - 1].status).toBe("failed");
+    expect(world.snapshots.has(NAMES.sourceSnapshot)).toBe(false);
+    // The snapshots go first, and the other deletions are not skipped: only the stuck instance is left.
+    expect(leftovers()).toEqual([NAMES.isolated]);
+    expect(world.instances.get(STAGING)?.data).toBe(step === 6 ? "prod+scrubbed" : "staging-old");
+  });
+
+  it("a failing instance deletion still deletes the snapshots, prod's unscrubbed one before anything else", async () => {
+    rds.on(DeleteDBInstanceCommand, { DBInstanceIdentifier: NAMES.isolated }).rejects(boom("InvalidDBInstanceState"));
+    const steps = dbSteps();
+    steps.verify.mockResolvedValueOnce({ ok: false, problems: ["users.email: 3 values outside the masking domain"] });
+    const report = await refreshStaging(clients, steps, options());
+    expect(report.steps[2].status).toBe("failed");
+    expect(mutations().slice(4)).toEqual([`DeleteDBSnapshot ${NAMES.sourceSnapshot}`, `DeleteDBInstance ${NAMES.isolated}`]);
+    expect(leftovers()).toEqual([NAMES.isolated]);
+    expect(report.recovery[0]).toMatch(new RegExp(`^recovery stopped: deleted ${NAMES.sourceSnapshot}; could not delete ${NAMES.isolated} \\(InvalidDBInstanceState\\)`));
+  });
+
+  it("step 6: the notification says staging serves the new data (and where the previous one is)", async () => {
+    world.failWhen = (n, i) => (n === "DeleteDBInstance" && i.DBInstanceIdentifier === NAMES.isolated ? boom("Throttling") : undefined);
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.steps[5].status).toBe("failed");
+    const message = sns.commandCalls(PublishCommand)[0].args[0].input.Message!;
+    expect(message).toContain(`Staging serves the NEW (scrubbed) data of run ${RUN}; the previous database is kept as "${PREVIOUS}"`);
+    expect(message).toContain("Run `friday staging refresh --stack staging` again to delete what is left of the run.");
+    expect(message).not.toContain("keeps serving its previous data");
+  });
+
+  it("a recovery that stops with nothing under staging's name says staging may be down and what to run", async () => {
+    healthy = false;
+    // Undoing the swap: the replacement moves back to -new, then putting -previous back fails.
+    world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.DBInstanceIdentifier === PREVIOUS && i.NewDBInstanceIdentifier === STAGING ? boom("Throttling") : undefined);
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.recovery[report.recovery.length - 1]).toMatch(/^recovery stopped: Throttling/);
+    expect(world.instances.has(STAGING)).toBe(false);
+    const message = sns.commandCalls(PublishCommand)[0].args[0].input.Message!;
+    expect(message).toContain(`Nothing is named "${STAGING}" after the recovery stopped part-way: STAGING MAY BE DOWN. The previous database is "${PREVIOUS}".`);
+    expect(message).toContain(`Run \`friday staging refresh --stack staging\` to resume run ${RUN}`);
+    expect(message).not.toContain("keeps serving");
+
+    // Doing what it says: the rerun resumes the run and finishes its swap.
+    healthy = true;
+    const next = await refreshStaging(clients, dbSteps(), options());
+    expect(next).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(appCanConnect()).toBe(true);
     expect(leftovers()).toEqual([]);
   });
 
@@ -927,7 +1083,7 @@ describe("refreshStaging: resume after a crash", () => {
 
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
     expect(report.steps.map((s) => s.status)).toEqual(["skipped", "skipped", "skipped", "done", "done", "done"]);
-    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(7));
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(8));
     expect(calls).toEqual(["prewarm"]);
     expect(lines).toContain(`staging refresh ${RUN} (resuming an unfinished run): ${PROD} → ${STAGING}`);
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
@@ -968,7 +1124,7 @@ describe("refreshStaging: resume after a crash", () => {
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
     // The rename was already sent: the resumed run waits for it instead of sending it again.
-    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(12));
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(13));
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
     expect(world.instances.get(PREVIOUS)?.data).toBe("staging-old");
   });
@@ -982,7 +1138,7 @@ describe("refreshStaging: resume after a crash", () => {
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report.error).toBeUndefined();
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
-    expect(mutations()).toEqual([`ModifyDBInstance ${NAMES.replacement} → ${STAGING}`, `DeleteDBInstance ${NAMES.isolated}`]);
+    expect(mutations()).toEqual([`ModifyDBInstance ${NAMES.replacement} → ${STAGING}`, `AddTagsToResource ${STAGING} ${TAG.healthy}=…`, `DeleteDBInstance ${NAMES.isolated}`]);
     expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
     expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
     expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
@@ -1018,6 +1174,81 @@ describe("refreshStaging: resume after a crash", () => {
     expectStagingIntact();
   });
 
+  it("a run resumed after its verify needs no -source: prod's snapshot is gone and the scrubbed instance is used", async () => {
+    await crashedRun(() => world.snapshots.get(NAMES.scrubbedSnapshot)?.Status === "creating");
+    expect(world.snapshots.has(NAMES.sourceSnapshot)).toBe(false);
+    rds.resetHistory();
+    calls = [];
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(report.steps.map((s) => s.status)).toEqual(["skipped", "skipped", "skipped", "done", "done", "done"]);
+    expect(mutations()).toEqual(HAPPY_MUTATIONS.slice(7));
+    expect(calls).toEqual(["prewarm"]);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+  });
+
+  it("a run that stopped between its verify and deleting prod's snapshot deletes it first on resume", async () => {
+    world.snapshots.set(NAMES.sourceSnapshot, { DBSnapshotIdentifier: NAMES.sourceSnapshot, DBSnapshotArn: arnOf("snapshot", NAMES.sourceSnapshot), Status: "available", EngineVersion: "17.6", Encrypted: true, SnapshotType: "manual", data: "prod" });
+    world.addInstance(NAMES.isolated, "prod+scrubbed", { VpcSecurityGroups: [{ VpcSecurityGroupId: ISOLATED_SG }], TagList: [{ Key: TAG.run, Value: RUN }, { Key: TAG.scrub, Value: "verified" }] });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
+    expect(report.steps[2].detail).toBe(`skipped: already scrubbed and verified; deleted ${NAMES.sourceSnapshot}`);
+    expect(mutations().slice(0, 2)).toEqual([`DeleteDBSnapshot ${NAMES.sourceSnapshot}`, `CreateDBSnapshot ${NAMES.isolated} → ${NAMES.scrubbedSnapshot}`]);
+    expect(leftovers()).toEqual([]);
+  });
+
+  /** Options whose run fails at `step`: the first describe of staging's instance in that step throws. */
+  function failingAt(step: number): RefreshOptions {
+    return options({
+      log: (line) => {
+        lines.push(line);
+        if (line.startsWith(`[${step}/6] `) && line.endsWith(" …")) {
+          world.failWhen = (n, i) => (n === "DescribeDBInstances" && i.DBInstanceIdentifier === STAGING ? Object.assign(new Error("Rate exceeded"), { name: "Throttling" }) : undefined);
+        }
+      },
+    });
+  }
+
+  it.each([1, 4, 5])("a resumed run failing at step %i keeps a swap that passed its health check (the app keeps its secret)", async (step) => {
+    // Run A swaps, moves the credentials, passes the health check, then fails to clean up.
+    world.failWhen = (n, i) => (n === "DeleteDBInstance" && i.DBInstanceIdentifier === NAMES.isolated ? Object.assign(new Error("Throttling"), { name: "Throttling" }) : undefined);
+    const first = await refreshStaging(clients, dbSteps(), options());
+    expect(first.steps[5].status).toBe("failed");
+    expect(appCanConnect()).toBe(true);
+    clock += 3600_000;
+    sns.resetHistory();
+
+    // The next run resumes A (its isolated instance is left) and fails before step 6.
+    const report = await refreshStaging(clients, dbSteps(), failingAt(step));
+    expect(report).toMatchObject({ ok: false, resumed: true, runId: RUN });
+    expect(report.error).toMatch(new RegExp(`^step ${step} \\(.*\\) failed: Rate exceeded`));
+    expect(report.recovery[0]).toBe(`kept the new staging database (it passed its health check before this attempt); run \`friday staging refresh --stack staging\` again to delete what is left of run ${RUN}`);
+    expect(world.instances.get(STAGING)?.data).toBe("prod+scrubbed");
+    expect(world.instances.get(PREVIOUS)?.data).toBe("staging-old");
+    expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
+    expect(world.deletedSecrets).not.toContain(NEW_SECRET);
+    expect(appCanConnect()).toBe(true);
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.Message).toContain(`Staging serves the NEW (scrubbed) data of run ${RUN}`);
+  });
+
+  it("a resumed run that undoes a swap whose credentials moved in an earlier attempt puts them back", async () => {
+    // Run A dies in the health check, after SSM and the service moved onto the new secret.
+    await crashedRun(() => service.current === tdArn(8));
+    expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
+    expect(world.instances.get(STAGING)?.TagList?.some((t) => t.Key === TAG.healthy)).toBe(false);
+
+    const report = await refreshStaging(clients, dbSteps(), failingAt(1));
+    expect(report).toMatchObject({ ok: false, resumed: true, runId: RUN });
+    expect(report.recovery.slice(0, 4)).toEqual([
+      `moved the replacement back to ${NAMES.replacement}`,
+      `put the previous staging database back as ${STAGING}`,
+      `put /friday/staging/db-secret-arn back to ${STAGING_SECRET}`,
+      `rolled the service back onto ${tdArn(9)} (2 secret(s) → ${STAGING_SECRET})`,
+    ]);
+    expectStagingIntact();
+    expect(world.deletedSecrets).toEqual([NEW_SECRET]);
+  });
+
   it("--fresh deletes an unfinished run's leftovers and starts over", async () => {
     await crashedRun(() => world.instances.get(NAMES.replacement)?.DBInstanceStatus === "creating");
     rds.resetHistory();
@@ -1025,8 +1256,9 @@ describe("refreshStaging: resume after a crash", () => {
     expect(report).toMatchObject({ ok: true, resumed: false });
     expect(report.runId).not.toBe(RUN);
     const m = mutations();
-    expect(m.slice(0, 4).sort()).toEqual([`DeleteDBInstance ${NAMES.isolated}`, `DeleteDBInstance ${NAMES.replacement}`, `DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`, `DeleteDBSnapshot ${NAMES.sourceSnapshot}`].sort());
-    expect(m[4]).toMatch(new RegExp(`^CreateDBSnapshot ${PROD} → friday-staging-refresh-${report.runId}-source$`));
+    // (The crashed run had deleted prod's snapshot after its verify; its scrubbed snapshot goes first.)
+    expect(m.slice(0, 3)).toEqual([`DeleteDBSnapshot ${NAMES.scrubbedSnapshot}`, `DeleteDBInstance ${NAMES.isolated}`, `DeleteDBInstance ${NAMES.replacement}`]);
+    expect(m[3]).toMatch(new RegExp(`^CreateDBSnapshot ${PROD} → friday-staging-refresh-${report.runId}-source$`));
     expect(leftovers()).toEqual([]);
   });
 });

@@ -32,7 +32,8 @@ import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refre
  *   1 snapshot prod (the only thing ever done to prod: a read)
  *   2 restore it to a temporary instance in the isolated security group (staging's engine version,
  *     parameter group and subnet group; private; encrypted)
- *   3 scrub and verify it (over a fresh master password set on the temporary instance only)
+ *   3 scrub and verify it (over a fresh master password set on the temporary instance only); delete
+ *     prod's snapshot (nothing after this needs the unscrubbed copy)
  *   4 snapshot the scrubbed instance; restore staging's replacement from it, prewarm it (over a
  *     temporary password), then let RDS manage its master password (its own managed secret)
  *   5 swap it in under staging's identifier (old → `<id>-previous`); point SSM db-secret-arn at the
@@ -41,8 +42,9 @@ import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refre
  *
  * All state lives in AWS: every resource a run makes is named `friday-<stack>-refresh-<runId>-<role>`
  * and tagged with the run id, so a rerun after a crash derives where the last run stopped and goes on
- * from there. A failure undoes the swap (if it had started) and deletes what the run made, so
- * staging keeps serving; then the SNS topic hears about it.
+ * from there. A failure undoes the swap (if it had started; credentials included) and deletes what
+ * the run made, so staging keeps serving; a swap that passed its health check is kept instead. Then
+ * the SNS topic hears what staging serves now.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -211,9 +213,27 @@ export const TAG = {
   replacedBy: "friday:refresh-replaced-by",
   /** On `<id>-previous`: when it may be deleted (ISO time). */
   keepUntil: "friday:refresh-keep-until",
+  /**
+   * On the swapped-in instance: when it passed the health check (ISO time). A resumed run skips step 5
+   * for it, and a failure keeps such a swap instead of undoing it (the failure is not the new database's).
+   */
+  healthy: "friday:refresh-healthy",
 } as const;
 
 const tagValue = (tags: Tag[] | undefined, key: string): string | undefined => tags?.find((t) => t.Key === key)?.Value;
+
+/**
+ * Tag lists merged by key, a later list's value winning. RDS rejects a request whose Tags name a key
+ * twice, and staging's own tags (from Pulumi) already carry keys the run sets too (`friday:stack`).
+ */
+export function mergeTags(...lists: ReadonlyArray<readonly Tag[] | undefined>): Tag[] {
+  const byKey = new Map<string, Tag>();
+  for (const list of lists) for (const tag of list ?? []) if (tag.Key) byKey.set(tag.Key, { Key: tag.Key, Value: tag.Value });
+  return [...byKey.values()];
+}
+
+/** "17" of "17.6": engine versions of one major share a parameter-group family (postgres17). */
+const majorOf = (version: string | undefined): string => (version ?? "").split(".")[0];
 
 // ---------------------------------------------------------------------------------------------
 // The orchestrator
@@ -527,13 +547,19 @@ class RefreshRun {
     }
     const target = this.targets.target;
     if (!isolated) {
+      const snapshot = await this.waitForSnapshot(this.names.sourceSnapshot);
+      // Staging's parameter group is of staging's family (postgres<major>), which RDS refuses for a
+      // snapshot of an older major (prod is upgraded after staging). Then the instance starts on that
+      // major's default group, and the upgrade below sets staging's group with the new major; nothing
+      // connects to it before.
+      const sameMajor = majorOf(snapshot.EngineVersion) === majorOf(target.engineVersion);
       await this.send(
         new RestoreDBInstanceFromDBSnapshotCommand({
           DBInstanceIdentifier: this.names.isolated,
           DBSnapshotIdentifier: this.names.sourceSnapshot,
           DBInstanceClass: this.targetInstance?.DBInstanceClass,
           DBSubnetGroupName: target.subnetGroup,
-          DBParameterGroupName: target.parameterGroup,
+          ...(sameMajor ? { DBParameterGroupName: target.parameterGroup } : {}),
           VpcSecurityGroupIds: [this.targets.refresh.isolatedSecurityGroupId],
           PubliclyAccessible: false,
           MultiAZ: false,
@@ -564,17 +590,20 @@ class RefreshRun {
           ApplyImmediately: true,
         }),
       );
-      await this.waitForInstance(this.names.isolated, (i) => i.EngineVersion === target.engineVersion && !i.PendingModifiedValues?.EngineVersion);
+      const onStagingsGroup = (i: DBInstance) => (i.DBParameterGroups ?? []).some((g) => g.DBParameterGroupName === target.parameterGroup);
+      await this.waitForInstance(this.names.isolated, (i) => i.EngineVersion === target.engineVersion && !i.PendingModifiedValues?.EngineVersion && onStagingsGroup(i));
       upgraded = `, upgraded ${isolated.EngineVersion} → ${target.engineVersion}`;
     }
     return `${resumed ? "resumed" : "restored"} ${this.names.isolated} in ${this.targets.refresh.isolatedSecurityGroupId}${upgraded}`;
   }
 
   private async scrubAndVerify(): Promise<string> {
-    if (await this.replacementReady()) return "skipped: the replacement already exists";
-    if (await this.describeSnapshot(this.names.scrubbedSnapshot)) return "skipped: the scrubbed snapshot already exists";
+    // Past this step nothing needs prod's unscrubbed snapshot; a run that stopped right after the
+    // verify (before deleting it) deletes it here on resume.
+    if (await this.replacementReady()) return `skipped: the replacement already exists${await this.dropSourceSnapshot()}`;
+    if (await this.describeSnapshot(this.names.scrubbedSnapshot)) return `skipped: the scrubbed snapshot already exists${await this.dropSourceSnapshot()}`;
     const isolated = await this.waitForInstance(this.names.isolated);
-    if (tagValue(isolated.TagList, TAG.scrub) === "verified") return "skipped: already scrubbed and verified";
+    if (tagValue(isolated.TagList, TAG.scrub) === "verified") return `skipped: already scrubbed and verified${await this.dropSourceSnapshot()}`;
 
     const rules = await this.db.loadRules(this.options.rulesPath);
     const key = await this.scrubKey();
@@ -612,8 +641,17 @@ class RefreshRun {
       throw new Error(`verify found ${verdict.problems.length} problem(s): ${verdict.problems.slice(0, 10).join("; ")}${verdict.problems.length > 10 ? "; …" : ""}`);
     }
     await this.send(new AddTagsToResourceCommand({ ResourceName: isolated.DBInstanceArn, Tags: [{ Key: TAG.scrub, Value: "verified" }] }));
+    const dropped = await this.dropSourceSnapshot();
     const rate = scrubMs > 0 && rows > 0 ? `, ${Math.round(rows / (scrubMs / 1000))} rows/s` : "";
-    return `scrubbed${tables ? ` ${tables} tables, ${rows} rows${rate}` : ""} with ${this.concurrency()} in parallel; verified`;
+    return `scrubbed${tables ? ` ${tables} tables, ${rows} rows${rate}` : ""} with ${this.concurrency()} in parallel; verified${dropped}`;
+  }
+
+  /**
+   * Deletes the `-source` snapshot (a full unscrubbed copy of prod) once the isolated instance is
+   * tagged verified: from then on a resumed run starts from that instance, never from the snapshot.
+   */
+  private async dropSourceSnapshot(): Promise<string> {
+    return (await this.deleteSnapshot(this.names.sourceSnapshot)) ? `; deleted ${this.names.sourceSnapshot}` : "";
   }
 
   private async restoreReplacement(): Promise<string> {
@@ -644,7 +682,7 @@ class RefreshRun {
           AutoMinorVersionUpgrade: staging.AutoMinorVersionUpgrade ?? false,
           CopyTagsToSnapshot: staging.CopyTagsToSnapshot ?? true,
           DeletionProtection: false,
-          Tags: [...keep, ...this.runTags("replacement")],
+          Tags: mergeTags(keep, this.runTags("replacement")),
         }),
       );
     }
@@ -670,6 +708,9 @@ class RefreshRun {
     const stagingId = this.targets.target.dbIdentifier;
     const parts: string[] = [];
     await this.settleRenames();
+    // The tag is this step's last action: with it, the renames, credentials and health check are done.
+    const healthySince = tagValue((await this.describeInstance(stagingId))?.TagList, TAG.healthy);
+    if (healthySince && (await this.swapDone())) return `skipped: swapped, credentials moved and healthy since ${healthySince}`;
     if (!(await this.swapDone())) {
       let previous = await this.describeInstance(this.previousId);
       const mine = tagValue(previous?.TagList, TAG.replacedBy) === this.runId;
@@ -697,6 +738,10 @@ class RefreshRun {
     const staging = await this.waitForInstance(stagingId);
     parts.push(...(await this.moveCredentials(staging)));
     parts.push(await this.waitHealthy());
+    // Recorded in AWS, so that a resumed run failing before step 6 knows this swap is to be kept.
+    if (!tagValue(staging.TagList, TAG.healthy)) {
+      await this.send(new AddTagsToResourceCommand({ ResourceName: staging.DBInstanceArn, Tags: [{ Key: TAG.healthy, Value: this.now().toISOString() }] }));
+    }
     return parts.join("; ");
   }
 
@@ -804,13 +849,25 @@ class RefreshRun {
         // Marked for the swap but never renamed: unmark it.
         await this.send(new RemoveTagsFromResourceCommand({ ResourceName: current.DBInstanceArn, TagKeys: [TAG.replacedBy, TAG.keepUntil] }));
       }
-      if (failedStep === 6) {
-        // The new database passed its health check: keep it, and leave the temporaries to the next run.
-        report.recovery.push(`kept the new staging database; run \`friday staging refresh --stack ${this.options.stack}\` again to delete what is left of run ${this.runId}`);
-      } else if (previous && tagValue(previous.TagList, TAG.replacedBy) === this.runId) {
+      // The new database passed its health check (step 6 comes after it; the tag is step 5's last
+      // action, so it also covers an earlier attempt of this run) and serves with the app on its
+      // secret: keep it. Any later failure is not the new database's (a resumed run's throttled
+      // describe, say), and undoing the swap would only take staging back to older data.
+      const passedHealth = tagValue(current?.TagList, TAG.run) === this.runId && Boolean(tagValue(current?.TagList, TAG.healthy));
+      if (failedStep === 6 || passedHealth) {
+        report.recovery.push(
+          `kept the new staging database${failedStep === 6 ? "" : " (it passed its health check before this attempt)"}; run \`friday staging refresh --stack ${this.options.stack}\` again to delete what is left of run ${this.runId}`,
+        );
+        // The snapshots (one of them prod's unscrubbed data) are not needed by a kept swap.
+        report.recovery.push(await this.deleteRunSnapshotsQuietly());
+        return;
+      }
+      let undone = false;
+      if (previous && tagValue(previous.TagList, TAG.replacedBy) === this.runId) {
         const atStaging = await this.describeInstance(stagingId);
         if (atStaging && tagValue(atStaging.TagList, TAG.run) === this.runId) {
           await this.rename(stagingId, this.names.replacement);
+          undone = true;
           report.recovery.push(`moved the replacement back to ${this.names.replacement}`);
         } else if (atStaging) {
           throw new Error(`"${stagingId}" is held by an instance that is not this run's; leaving ${this.previousId} in place`);
@@ -821,17 +878,18 @@ class RefreshRun {
         await this.send(new RemoveTagsFromResourceCommand({ ResourceName: restored.DBInstanceArn, TagKeys: [TAG.replacedBy, TAG.keepUntil] }));
         report.recovery.push(`put the previous staging database back as ${stagingId}`);
       }
-      if (failedStep === 5) {
+      // Credentials move in step 5 only, but a resumed run can undo a swap whose step 5 ran in an
+      // earlier attempt: whenever a swap is undone, the app goes back to the old secret before the
+      // replacement (and its secret) is deleted.
+      if (failedStep === 5 || undone) {
         const restored = await this.describeInstance(stagingId);
         const replacement = await this.describeInstance(this.names.replacement);
         const oldArn = tagValue(restored?.TagList, TAG.run) === this.runId ? undefined : (restored?.MasterUserSecret?.SecretArn ?? this.targets.target.secretArn);
         const newArn = replacement?.MasterUserSecret?.SecretArn;
         if (oldArn && newArn && oldArn !== newArn) report.recovery.push(...(await this.restoreCredentials(oldArn, newArn)));
       }
-      if (failedStep !== 6) {
-        const deleted = await this.deleteRunTemporaries(this.runId);
-        report.recovery.push(deleted.length ? `deleted ${deleted.join(", ")}` : "nothing of this run was left to delete");
-      }
+      const deleted = await this.deleteRunTemporaries(this.runId);
+      report.recovery.push(deleted.length ? `deleted ${deleted.join(", ")}` : "nothing of this run was left to delete");
     } catch (error) {
       report.recovery.push(`recovery stopped: ${this.redact(messageOf(error))} — rerun \`friday staging refresh --stack ${this.options.stack}\` to resume, or see docs/runbooks/staging-refresh.md`);
     } finally {
@@ -850,9 +908,38 @@ class RefreshRun {
       "Recovery:",
       ...report.recovery.map((line) => `  - ${line}`),
       "",
-      `Staging keeps serving its previous data. Runbook: docs/runbooks/staging-refresh.md`,
+      `${await this.stagingAfterRecovery(report)} Runbook: docs/runbooks/staging-refresh.md`,
     ].join("\n");
     return this.publish(message);
+  }
+
+  /**
+   * What staging serves after the recovery, read from AWS rather than assumed: the recovery may have
+   * kept the new database (step 6), put the old one back, or stopped half-way with nothing under
+   * staging's name.
+   */
+  private async stagingAfterRecovery(report: RefreshReport): Promise<string> {
+    const stagingId = this.targets.target.dbIdentifier;
+    const rerun = `Run \`friday staging refresh --stack ${this.options.stack}\``;
+    const stopped = report.recovery.some((line) => line.startsWith("recovery stopped"));
+    let staging: DBInstance | undefined;
+    let previous: DBInstance | undefined;
+    try {
+      staging = await this.describeInstance(stagingId);
+      previous = await this.describeInstance(this.previousId);
+    } catch (error) {
+      return `Could not check "${stagingId}" after the recovery (${this.redact(messageOf(error))}): staging may be down. ${rerun} to resume run ${this.runId} (it finishes or undoes its swap), or see the runbook, §5 and §7.`;
+    }
+    if (!staging) {
+      const held = previous ? ` The previous database is "${this.previousId}".` : "";
+      return `Nothing is named "${stagingId}" after the recovery${stopped ? " stopped part-way" : ""}: STAGING MAY BE DOWN.${held} ${rerun} to resume run ${this.runId} (it finishes or undoes its swap), or put "${this.previousId}" back by hand (runbook §7).`;
+    }
+    const status = staging.DBInstanceStatus === "available" ? "" : ` (its status: ${staging.DBInstanceStatus})`;
+    if (tagValue(staging.TagList, TAG.run) === this.runId) {
+      const kept = previous ? `; the previous database is kept as "${this.previousId}" (runbook §7 puts it back)` : "";
+      return `Staging serves the NEW (scrubbed) data of run ${this.runId}${status}${kept}. ${rerun} again to delete what is left of the run.`;
+    }
+    return `Staging keeps serving its previous data${status}.${stopped ? ` The recovery stopped part-way: ${rerun} again to delete what is left of run ${this.runId}.` : ""}`;
   }
 
   private async publish(message: string): Promise<boolean> {
@@ -980,9 +1067,10 @@ class RefreshRun {
     });
   }
 
-  private async deleteInstance(id: string): Promise<void> {
+  /** Deletes an instance and waits until it is gone; false when there was none. */
+  private async deleteInstance(id: string): Promise<boolean> {
     let instance = await this.describeInstance(id);
-    if (!instance) return;
+    if (!instance) return false;
     if (instance.DBInstanceStatus !== "deleting") {
       if (!DELETABLE.has(instance.DBInstanceStatus ?? "")) {
         instance = await this.poll(`${id} to be deletable`, async () => {
@@ -998,40 +1086,52 @@ class RefreshRun {
       await this.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: id, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
     }
     await this.poll(`${id} to be deleted`, async () => ((await this.describeInstance(id)) ? undefined : true));
+    return true;
   }
 
-  private async deleteSnapshot(id: string): Promise<void> {
+  /** Deletes a snapshot and waits until it is gone; false when there was none. */
+  private async deleteSnapshot(id: string): Promise<boolean> {
     const snapshot = await this.describeSnapshot(id);
-    if (!snapshot) return;
+    if (!snapshot) return false;
     if (snapshot.Status === "creating") await this.waitForSnapshot(id);
     await this.send(new DeleteDBSnapshotCommand({ DBSnapshotIdentifier: id }));
     await this.poll(`snapshot ${id} to be deleted`, async () => ((await this.describeSnapshot(id)) ? undefined : true));
+    return true;
   }
 
-  /** Deletes a run's isolated instance, replacement (unless it serves as staging) and snapshots. */
-  private async deleteRunTemporaries(runId: string): Promise<string[]> {
+  /**
+   * Deletes a run's snapshots, then (unless `snapshotsOnly`) its isolated instance and replacement
+   * (the replacement is not found under `-new` once it serves as staging). Prod's unscrubbed snapshot
+   * goes before anything else, and every deletion is tried even when another fails, so an instance
+   * that cannot be deleted never keeps a copy of prod's data around. Throws at the end if any failed.
+   */
+  private async deleteRunTemporaries(runId: string, snapshotsOnly = false): Promise<string[]> {
     const names = runResourceNames(this.options.stack, runId);
     const deleted: string[] = [];
-    const instances = [names.isolated, names.replacement];
-    const snapshots = [names.sourceSnapshot, names.scrubbedSnapshot];
-    const found = await Promise.all(instances.map((id) => this.describeInstance(id)));
-    const foundSnapshots = await Promise.all(snapshots.map((id) => this.describeSnapshot(id)));
-    // Start every deletion first, then wait: the instances go down in parallel.
-    await Promise.all(
-      instances.map(async (id, i) => {
-        if (found[i]) {
-          await this.deleteInstance(id);
-          deleted.push(id);
-        }
-      }),
-    );
-    for (const [i, id] of snapshots.entries()) {
-      if (foundSnapshots[i]) {
-        await this.deleteSnapshot(id);
-        deleted.push(id);
-      }
-    }
+    const failed: string[] = [];
+    const settle = async (ids: string[], remove: (id: string) => Promise<boolean>) => {
+      // Instances go down in parallel (each deletion is started, then waited for).
+      const results = await Promise.allSettled(ids.map((id) => remove(id)));
+      results.forEach((result, i) => {
+        if (result.status === "rejected") failed.push(`${ids[i]} (${messageOf(result.reason)})`);
+        else if (result.value) deleted.push(ids[i]);
+      });
+    };
+    await settle([names.sourceSnapshot], (id) => this.deleteSnapshot(id));
+    await settle([names.scrubbedSnapshot], (id) => this.deleteSnapshot(id));
+    if (!snapshotsOnly) await settle([names.isolated, names.replacement], (id) => this.deleteInstance(id));
+    if (failed.length) throw new Error(`${deleted.length ? `deleted ${deleted.join(", ")}; ` : ""}could not delete ${failed.join(", ")}`);
     return deleted;
+  }
+
+  /** For a kept swap: tries to delete the run's snapshots, and says what happened (never throws). */
+  private async deleteRunSnapshotsQuietly(): Promise<string> {
+    try {
+      const deleted = await this.deleteRunTemporaries(this.runId, true);
+      return deleted.length ? `deleted ${deleted.join(", ")}` : "no snapshot of this run was left";
+    } catch (error) {
+      return `${this.redact(messageOf(error))}; the next run deletes what is left`;
+    }
   }
 
   private async waitHealthy(): Promise<string> {
