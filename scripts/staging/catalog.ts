@@ -95,12 +95,21 @@ export interface DependentView {
   readonly view: string;
 }
 
+/** Something that stops PostgreSQL from changing a column's type (so from rewriting it in place). */
+export interface ColumnBlocker {
+  readonly table: string;
+  readonly column: string;
+  /** e.g. `generated column email_domain`, `policy own_rows`, `trigger audit_email`, `the partition key`. */
+  readonly what: string;
+}
+
 export interface DatabaseCatalog {
   readonly tables: ReadonlyMap<string, TableInfo>;
   readonly uniqueIndexes: readonly UniqueIndexInfo[];
   readonly foreignKeys: readonly ForeignKeyInfo[];
   readonly dependentViews: readonly DependentView[];
   readonly detachableIndexes: readonly DetachableIndexInfo[];
+  readonly columnBlockers: readonly ColumnBlocker[];
 }
 
 const USER_RELATIONS = `
@@ -245,8 +254,33 @@ export async function readCatalog(client: ClientBase): Promise<DatabaseCatalog> 
        AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid)
        AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND coalesce(a.attstattarget, -1) >= 0)
      ORDER BY 1, 2`);
+  const blockers = await client.query<{ table_name: string; column_name: string; what: string }>(`
+    SELECT n.nspname || '.' || c.relname AS table_name, a.attname AS column_name, b.what
+      FROM (
+        SELECT d.refobjid AS relid, d.refobjsubid AS attnum, 'generated column ' || g.attname AS what
+          FROM pg_depend d JOIN pg_attrdef ad ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+          JOIN pg_attribute g ON g.attrelid = ad.adrelid AND g.attnum = ad.adnum AND g.attgenerated <> ''
+         WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 AND d.refobjsubid <> ad.adnum
+        UNION
+        SELECT d.refobjid, d.refobjsubid, 'policy ' || p.polname
+          FROM pg_depend d JOIN pg_policy p ON d.classid = 'pg_policy'::regclass AND d.objid = p.oid
+         WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+        UNION
+        SELECT d.refobjid, d.refobjsubid, 'trigger ' || t.tgname
+          FROM pg_depend d JOIN pg_trigger t ON d.classid = 'pg_trigger'::regclass AND d.objid = t.oid
+         WHERE d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+        UNION
+        SELECT pt.partrelid, k.attnum, 'the partition key'
+          FROM pg_partitioned_table pt CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) AS k(attnum) WHERE k.attnum > 0
+      ) b
+      JOIN pg_class c ON c.oid = b.relid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = b.relid AND a.attnum = b.attnum
+     WHERE ${USER_RELATIONS}
+     ORDER BY 1, 2, 3`);
   return {
     tables,
+    columnBlockers: blockers.rows.map((r) => ({ table: r.table_name, column: r.column_name, what: r.what })),
     detachableIndexes: detachable.rows.map((r) => ({ table: r.table_name, name: r.name, sql: r.index_sql, definition: r.definition, bytes: r.bytes })),
     uniqueIndexes: uniques.rows.map((r) => ({
       table: r.table_name,
@@ -431,6 +465,12 @@ export function checkRulesAgainstCatalog(rules: ScrubRules, catalog: DatabaseCat
         problems.push(`foreign key ${fk.name}: ${fk.table}.${column} uses ${childRule.strategy}, which can merge distinct keys: use email or hash (or keep) on both sides`);
       }
     });
+  }
+  for (const blocker of catalog.columnBlockers) {
+    if (isMasked(columnRules(rules, blocker.table)[blocker.column])) {
+      const fix = blocker.what === "the partition key" ? "keep it" : `drop ${blocker.what} before the scrub and recreate it after, or keep the column`;
+      problems.push(`${blocker.table}.${blocker.column} is masked but ${blocker.what} uses it: PostgreSQL cannot rewrite it in place; ${fix}`);
+    }
   }
   for (const dep of catalog.dependentViews) {
     if (isMasked(columnRules(rules, dep.table)[dep.column])) {

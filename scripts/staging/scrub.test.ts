@@ -403,6 +403,52 @@ describe("scrubDatabase fails closed", () => {
     }
   });
 
+  it("stops on an sql expression that does not compile and a fixed value that does not cast, naming the column, with nothing changed", async () => {
+    const bad = parseScrubRules(
+      FIXTURE_RULES_YAML.replace(
+        `client_ip: { strategy: sql, expression: "CASE WHEN client_ip IS NULL THEN NULL ELSE '192.0.2.1'::inet END" }`,
+        `client_ip: { strategy: sql, expression: "CASE WHEN clientip IS NULL THEN NULL ELSE '192.0.2.1'::inet END" }`,
+      ).replace(`date_of_birth: { strategy: shift, maxDays: 365 }`, `date_of_birth: { strategy: fixed, value: "someday" }`),
+      "bad-sql.yaml",
+    );
+    await expectNothingChanged(
+      () => scrubDatabase({ databaseUrl: db.url, rules: bad, key: KEY }),
+      [
+        /public\.payments\.client_ip: its sql mask does not work on this column: column "clientip" does not exist — fix the rule in bad-sql\.yaml/,
+        /public\.users\.date_of_birth: its fixed mask does not work on this column: invalid input syntax for type date: "someday" — fix the rule in bad-sql\.yaml/,
+        /2 problems/,
+      ],
+    );
+  });
+
+  it("stops when a generated column, a policy, a trigger's WHEN or a partition key uses a masked column (PostgreSQL would refuse mid-run)", async () => {
+    await client.query(`
+      CREATE TABLE members (id int PRIMARY KEY, email text, domain text GENERATED ALWAYS AS (split_part(email, '@', 2)) STORED, note text);
+      CREATE POLICY own_note ON members USING (note IS NOT NULL);
+      CREATE FUNCTION members_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+      CREATE TRIGGER members_email_changed BEFORE UPDATE ON members FOR EACH ROW WHEN (OLD.email IS DISTINCT FROM NEW.email) EXECUTE FUNCTION members_touch();
+      CREATE TABLE visits (id int, at date NOT NULL) PARTITION BY RANGE (at);
+      CREATE TABLE visits_2024 PARTITION OF visits FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`);
+    try {
+      const withBlocked = parseScrubRules(
+        `${FIXTURE_RULES_YAML}  members:\n    id: keep\n    email: email\n    domain: keep\n    note: text\n  visits:\n    id: keep\n    at: { strategy: shift, maxDays: 5 }\n`,
+        "blocked.yaml",
+      );
+      await expectNothingChanged(
+        () => scrubDatabase({ databaseUrl: db.url, rules: withBlocked, key: KEY }),
+        [
+          /public\.members\.email is masked but generated column domain uses it: PostgreSQL cannot rewrite it in place; drop generated column domain before the scrub and recreate it after, or keep the column/,
+          /public\.members\.email is masked but trigger members_email_changed uses it/,
+          /public\.members\.note is masked but policy own_note uses it/,
+          /public\.visits\.at is masked but the partition key uses it: PostgreSQL cannot rewrite it in place; keep it/,
+          /4 problems/,
+        ],
+      );
+    } finally {
+      await client.query(`DROP TABLE members, visits; DROP FUNCTION members_touch()`);
+    }
+  });
+
   it("stops when an email, hash or phone would not fit its varchar(n) or char(n) column (a cut value loses its shape)", async () => {
     await client.query(`CREATE TABLE short_codes (id int PRIMARY KEY, email varchar(30), ref char(8), phone varchar(11), nick varchar(3))`);
     try {

@@ -102,6 +102,8 @@ export class ScrubPreflightError extends Error {
 export interface TablePlan {
   readonly table: TableInfo;
   readonly maskedColumns: readonly string[];
+  /** The mask expression of each masked column, in maskedColumns' order. */
+  readonly expressions: readonly string[];
   readonly sql?: string;
 }
 
@@ -110,6 +112,7 @@ export function planTable(table: TableInfo, rules: ScrubRules): TablePlan {
   const tableRules = columnRules(rules, table.name);
   const clauses: string[] = [];
   const masked: string[] = [];
+  const expressions: string[] = [];
   for (const column of table.columns) {
     const rule = tableRules[column.name];
     if (!rule || !isMasked(rule)) continue;
@@ -117,10 +120,41 @@ export function planTable(table: TableInfo, rules: ScrubRules): TablePlan {
     const expr = columnMaskSql(rule, column, rules.emailDomain, by);
     if (!expr) continue;
     masked.push(column.name);
+    expressions.push(expr);
     const collate = column.collation ? ` COLLATE ${column.collation}` : "";
     clauses.push(`ALTER COLUMN ${ident(column.name)} TYPE ${column.type}${collate} USING ${expr}`);
   }
-  return { table, maskedColumns: masked, sql: clauses.length ? `ALTER TABLE ${table.sql}\n  ${clauses.join(",\n  ")}` : undefined };
+  return { table, maskedColumns: masked, expressions, sql: clauses.length ? `ALTER TABLE ${table.sql}\n  ${clauses.join(",\n  ")}` : undefined };
+}
+
+/**
+ * Plans every mask expression (EXPLAIN, which reads no row) in a transaction that is rolled back:
+ * an `sql` expression that does not compile or a `fixed` value that does not cast to its column fails
+ * here, naming the column, instead of in the middle of the run.
+ */
+async function dryRunMasks(client: Client, plans: readonly TablePlan[], rules: ScrubRules): Promise<string[]> {
+  const problems: string[] = [];
+  await client.query("BEGIN");
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${SCRUB_SCHEMA}`);
+    await client.query(HELPER_FUNCTIONS_SQL);
+    for (const plan of plans) {
+      if (!plan.sql || isTruncated(rules, plan.table.name)) continue;
+      for (const [i, expression] of plan.expressions.entries()) {
+        await client.query("SAVEPOINT mask");
+        try {
+          await client.query(`EXPLAIN SELECT ${expression} FROM ${plan.table.sql}`);
+        } catch (error) {
+          const rule = columnRules(rules, plan.table.name)[plan.maskedColumns[i]];
+          problems.push(`${plan.table.name}.${plan.maskedColumns[i]}: its ${rule?.strategy ?? ""} mask does not work on this column: ${(error as Error).message} — fix the rule in ${rules.source}`);
+        }
+        await client.query("ROLLBACK TO SAVEPOINT mask");
+      }
+    }
+  } finally {
+    await client.query("ROLLBACK");
+  }
+  return problems;
 }
 
 /** Foreign keys whose columns are masked on either side: dropped before, re-added after. */
@@ -209,8 +243,9 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
         break;
       }
     }
-    if (problems.length) throw new ScrubPreflightError(problems);
     const plans = [...catalog.tables.values()].map((t) => planTable(t, rules));
+    if (!problems.length) problems.push(...(await dryRunMasks(main, plans, rules)));
+    if (problems.length) throw new ScrubPreflightError(problems);
     const fks = foreignKeysToRevalidate(catalog, rules);
 
     // 2. State schema, helper functions (no key in them), truncations, foreign keys set aside.
