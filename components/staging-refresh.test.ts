@@ -179,6 +179,9 @@ describe("StagingRefresh", () => {
       expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-staging-db-subnets"))).toBe(true);
       expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-prod-db-subnets"))).toBe(false);
       expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-staging-db-postgres17"))).toBe(true);
+      // prod on an older major restores with the engine's default group until it is upgraded
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "default.postgres16"))).toBe(true);
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-prod-db-postgres17"))).toBe(false);
     });
 
     it("reads the scrub key and no other secret (staging's and prod's database secrets included)", () => {

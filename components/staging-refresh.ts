@@ -462,7 +462,16 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
       Sid: "RestoreAndModifyOwnDatabases",
       Effect: "Allow",
       Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance"],
-      Resource: [ownInstances, ownSnapshots, p.rdsArn("subgrp", p.subnetGroup), p.rdsArn("pg", p.parameterGroup), p.rdsArn("og", `default:${PARITY.database.engine}-*`)],
+      // default.postgres<major>: a snapshot of prod on an older major than staging restores without
+      // staging's group (another family), so RDS gives it the default one until the upgrade.
+      Resource: [
+        ownInstances,
+        ownSnapshots,
+        p.rdsArn("subgrp", p.subnetGroup),
+        p.rdsArn("pg", p.parameterGroup),
+        p.rdsArn("pg", `default.${PARITY.database.engine}*`),
+        p.rdsArn("og", `default:${PARITY.database.engine}-*`),
+      ],
     },
     {
       Sid: "SnapshotTagAndDeleteOwnDatabases",
