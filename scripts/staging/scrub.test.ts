@@ -391,6 +391,23 @@ describe("scrubDatabase fails closed", () => {
     }
   });
 
+  it("refuses, before sending the key, a server that logs every statement's parameters and a role that may not stop it", async () => {
+    const role = `scrub_logged_${Math.random().toString(36).slice(2, 8)}`;
+    const own = await createTestDatabase("scrub_logged");
+    await client.query(`CREATE ROLE ${role} LOGIN PASSWORD 'logged'; ALTER ROLE ${role} SET log_statement = 'all'`);
+    try {
+      const url = new URL(own.url);
+      url.username = role;
+      url.password = "logged";
+      await expect(scrubDatabase({ databaseUrl: url.toString(), rules, key: KEY })).rejects.toThrow(
+        /the server logs every statement with its parameters \(log_statement = all, log_min_duration_statement = -1\) and this role may not turn that off: the scrub's key would be written to the database log\. Set log_parameter_max_length = 0/,
+      );
+    } finally {
+      await own.drop();
+      await client.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it("stops when a view uses a masked column", async () => {
     await client.query(`CREATE VIEW user_emails AS SELECT id, email FROM users`);
     try {

@@ -192,9 +192,30 @@ CREATE TABLE IF NOT EXISTS ${SCRUB_SCHEMA}.pending_indexes (
   definition text NOT NULL
 );`;
 
+/**
+ * The derived key goes to the server as bind parameters, which PostgreSQL writes into its log with
+ * the statement when it logs every statement (log_statement = all, log_min_duration_statement = 0).
+ * Ask it not to log parameter values; where the role may not (a superuser setting), refuse rather
+ * than leak: with the key, anyone who reads the log can re-identify people from their pseudonyms.
+ */
+async function keepKeyOutOfServerLog(client: Client): Promise<void> {
+  await client.query("SET log_parameter_max_length = 0").catch(() => undefined);
+  const { rows } = await client.query(
+    `SELECT current_setting('log_statement') AS statement, current_setting('log_min_duration_statement')::int AS duration, current_setting('log_parameter_max_length')::int AS parameters`,
+  );
+  const { statement, duration, parameters } = rows[0] as { statement: string; duration: number; parameters: number };
+  if (parameters !== 0 && (statement === "all" || duration === 0)) {
+    await client.end().catch(() => undefined);
+    throw new Error(
+      `the server logs every statement with its parameters (log_statement = ${statement}, log_min_duration_statement = ${duration}) and this role may not turn that off: the scrub's key would be written to the database log. Set log_parameter_max_length = 0 (or log_statement = none and log_min_duration_statement above 0) in the database's parameter group, then run again`,
+    );
+  }
+}
+
 async function connect(url: string, material: ScrubKeyMaterial, options: ScrubOptions): Promise<Client> {
   const client = new Client({ connectionString: url, application_name: "friday-scrub" });
   await client.connect();
+  await keepKeyOutOfServerLog(client);
   await client.query(
     `SELECT set_config($1, $2, false), set_config($3, $4, false), set_config($5, $6, false),
             set_config('maintenance_work_mem', $7, false), set_config('lock_timeout', $8, false), set_config('statement_timeout', '0', false),
