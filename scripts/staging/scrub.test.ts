@@ -391,6 +391,24 @@ describe("scrubDatabase fails closed", () => {
     }
   });
 
+  it("fails a table whose sql mask meets bad data without quoting the value, and rolls that table back", async () => {
+    const own = await createTestDatabase("scrub_bad_data");
+    const c = new Client({ connectionString: own.url });
+    await c.connect();
+    try {
+      await c.query(`CREATE TABLE births (id int PRIMARY KEY, born text); INSERT INTO births VALUES (1, '1984-02-01'), (2, '1984-13-01')`);
+      const dataRules = parseScrubRules(`version: 1\ntables:\n  births:\n    id: keep\n    born: { strategy: sql, expression: "(born::date + 1)::text" }\n`, "births.yaml");
+      const error = await scrubDatabase({ databaseUrl: own.url, rules: dataRules, key: KEY }).catch((e: Error) => e);
+      expect((error as Error).message).toBe(
+        "scrubbing public.births failed (rolled back; a rerun picks up here): date/time field value out of range (SQLSTATE 22008; the value is not shown)",
+      );
+      expect((await c.query(`SELECT born FROM births ORDER BY id`)).rows.map((r) => r.born)).toEqual(["1984-02-01", "1984-13-01"]);
+    } finally {
+      await c.end();
+      await own.drop();
+    }
+  });
+
   it("refuses, before sending the key, a server that logs every statement's parameters and a role that may not stop it", async () => {
     const role = `scrub_logged_${Math.random().toString(36).slice(2, 8)}`;
     const own = await createTestDatabase("scrub_logged");

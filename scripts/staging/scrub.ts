@@ -233,6 +233,17 @@ function formatCount(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+/**
+ * PostgreSQL's data exceptions (SQLSTATE class 22) quote the offending value — from an unscrubbed row
+ * here — after a colon: `invalid input syntax for type date: "1984-13-01"`. The job's log and the SNS
+ * notice get the message without it.
+ */
+export function withoutData(error: Error & { code?: string }): string {
+  if (!error.code?.startsWith("22")) return error.message;
+  const colon = error.message.indexOf(": ");
+  return `${colon >= 0 ? error.message.slice(0, colon) : error.message} (SQLSTATE ${error.code}; the value is not shown)`;
+}
+
 /** Scrubs the database in place. Throws ScrubPreflightError (nothing changed) when the rules do not fit. */
 export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary> {
   const { rules } = options;
@@ -362,7 +373,7 @@ export async function scrubDatabase(options: ScrubOptions): Promise<ScrubSummary
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
-        throw new Error(`${what} failed (rolled back; a rerun picks up here): ${(error as Error).message}`);
+        throw new Error(`${what} failed (rolled back; a rerun picks up here): ${withoutData(error as Error & { code?: string })}`);
       }
     };
     for (const plan of rewrites) {
