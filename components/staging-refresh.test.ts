@@ -214,6 +214,11 @@ describe("StagingRefresh", () => {
       expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-secret-arn"))).toBe(true);
       expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/prod/db-secret-arn"))).toBe(false);
       expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+      // the run lock, and no other parameter may be deleted
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
       for (const action of ["ecs:UpdateService", "ecs:ListServiceDeployments", "ecs:DescribeServices"]) {
         expect(allowed(taskPolicy, action, SERVICE)).toBe(true);
         expect(allowed(taskPolicy, action, SERVICE.replace(/staging/g, "prod"))).toBe(false);
@@ -238,6 +243,11 @@ describe("StagingRefresh", () => {
       expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-instance-identifier"))).toBe(true);
       expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-secret-arn"))).toBe(false);
       expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+      // the run lock, and no other parameter may be deleted
+      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
+      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
     });
 
     it("has no wildcard actions, and '*' resources only where AWS offers no resource-level permission", () => {

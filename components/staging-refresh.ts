@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StagingRefreshSettings } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import { parameterName, parameterPrefix } from "../infra/stack-parameters";
-import { refreshParameterName, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
+import { refreshLockParameterName, refreshParameterName, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
 
 export interface StagingRefreshArgs {
   /** The stack whose database the job replaces; only "staging". */
@@ -515,6 +515,8 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
       Condition: { Bool: { "aws:ViaAWSService": "true" } },
     },
     { Sid: "PointAppAtNewDatabaseSecret", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [p.ssmParameterArn(parameterName(p.stack, "dbSecretArn"))] },
+    // One run at a time, the job's and one by hand: the lock parameter (created only if absent).
+    { Sid: "RunLock", Effect: "Allow", Action: ["ssm:PutParameter", "ssm:DeleteParameter"], Resource: [p.ssmParameterArn(refreshLockParameterName(p.stack))] },
     { Sid: "NotifyFailures", Effect: "Allow", Action: ["sns:Publish"], Resource: [p.topicArn] },
     { Sid: "ReadServiceHealth", Effect: "Allow", Action: ["ecs:DescribeServices"], Resource: [p.serviceArn] },
     // Rolling staging's service onto the new secret (the deploy command's code path).

@@ -23,6 +23,14 @@ export function refreshParameterName(stack: string, key: RefreshParameterKey): s
   return `${parameterPrefix(stack)}/staging-refresh/${REFRESH_PARAMETERS[key]}`;
 }
 
+/**
+ * The run lock: an SSM parameter the running refresh creates (only if absent) and deletes when it
+ * ends, so a run by hand and a scheduled one never work at the same time.
+ */
+export function refreshLockParameterName(stack: string): string {
+  return `${parameterPrefix(stack)}/staging-refresh/lock`;
+}
+
 /** Every resource a refresh creates or renames starts with this (`friday-staging-`): IAM scopes to it. */
 export function stackResourcePrefix(stack: string): string {
   return `friday-${stack}-`;

@@ -18,7 +18,7 @@ import {
   Tag,
 } from "@aws-sdk/client-rds";
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DeleteParameterCommand, GetParametersCommand, ParameterAlreadyExists, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
   DescribeServiceDeploymentsCommand,
@@ -34,7 +34,7 @@ import {
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
-import { refreshParameterName } from "./refresh-parameters";
+import { refreshLockParameterName, refreshParameterName } from "./refresh-parameters";
 import { assertNotSource, mergeTags, refreshStaging, RefreshDatabaseSteps, RefreshOptions, RefreshReport, runResourceNames, TAG } from "./refresh";
 
 // ------------------------------------------------------------------------------------------------
@@ -449,6 +449,9 @@ const INITIAL_PARAMETERS: Record<string, string> = {
 
 const PARAMETERS: Record<string, string> = { ...INITIAL_PARAMETERS };
 const DB_SECRET_PARAMETER = parameterName("staging", "dbSecretArn");
+const LOCK_PARAMETER = refreshLockParameterName("staging");
+/** PutParameter calls on the app's db-secret-arn (the run lock is written too). */
+const secretPuts = () => ssm.commandCalls(PutParameterCommand).filter((c) => c.args[0].input.Name === DB_SECRET_PARAMETER);
 
 const TEMP_PASSWORD = "temp-pass-Xk7Lw";
 
@@ -564,9 +567,19 @@ beforeEach(() => {
     InvalidParameters: input.Names!.filter((n: string) => PARAMETERS[n] === undefined),
   }));
   ssm.on(PutParameterCommand).callsFake((input: any) => {
+    if (input.Name === LOCK_PARAMETER) {
+      if (PARAMETERS[input.Name] !== undefined && !input.Overwrite) throw new ParameterAlreadyExists({ message: "The parameter already exists.", $metadata: {} });
+      PARAMETERS[input.Name] = input.Value;
+      return { Version: 1 };
+    }
     if (input.Name !== DB_SECRET_PARAMETER || !input.Overwrite) throw new Error(`TEST: unexpected PutParameter ${JSON.stringify(input)}`);
     PARAMETERS[input.Name] = input.Value;
     return { Version: 2 };
+  });
+  ssm.on(DeleteParameterCommand).callsFake((input: any) => {
+    if (input.Name !== LOCK_PARAMETER) throw new Error(`TEST: unexpected DeleteParameter ${input.Name}`);
+    delete PARAMETERS[input.Name];
+    return {};
   });
   secrets.on(GetSecretValueCommand).callsFake((input: any) => {
     if (input.SecretId === KEY_SECRET) {
@@ -637,6 +650,10 @@ describe("refreshStaging: the happy path", () => {
     expect(report.steps.map((s) => s.status)).toEqual(["done", "done", "done", "done", "done", "done"]);
     expect(mutations()).toEqual(HAPPY_MUTATIONS);
     expect(calls).toEqual(["loadRules", "takeSample", "scrub", "verify", "prewarm"]);
+    // The run held the lock (created only if absent) and let go of it at the end.
+    expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: LOCK_PARAMETER, Overwrite: false, Type: "String" });
+    expect(ssm).toHaveReceivedCommandWith(DeleteParameterCommand, { Name: LOCK_PARAMETER });
+    expect(PARAMETERS[LOCK_PARAMETER]).toBeUndefined();
 
     // The isolated instance: staging's engine, parameter and subnet groups; the isolated SG only; private.
     expect(rds).toHaveReceivedCommandWith(RestoreDBInstanceFromDBSnapshotCommand, {
@@ -676,7 +693,7 @@ describe("refreshStaging: the happy path", () => {
     // the service runs a revision of its task definition reading it; the old secret stays with -previous.
     expect(world.instances.get(STAGING)?.MasterUserSecret).toEqual({ SecretArn: NEW_SECRET, SecretStatus: "active" });
     expect(previous.MasterUserSecret?.SecretArn).toBe(STAGING_SECRET);
-    expect(ssm).toHaveReceivedCommandTimes(PutParameterCommand, 1);
+    expect(secretPuts()).toHaveLength(1);
     expect(ssm).toHaveReceivedCommandWith(PutParameterCommand, { Name: "/friday/staging/db-secret-arn", Value: NEW_SECRET, Type: "String", Overwrite: true });
     expect(ecs).toHaveReceivedCommandTimes(RegisterTaskDefinitionCommand, 1);
     const registered = ecs.commandCalls(RegisterTaskDefinitionCommand)[0].args[0].input;
@@ -705,7 +722,7 @@ describe("refreshStaging: the happy path", () => {
     // The only password the job sends anywhere is its own temporary one, to RDS, before RDS takes over.
     const passwords = rds.commandCalls(ModifyDBInstanceCommand).map((c) => c.args[0].input.MasterUserPassword).filter(Boolean);
     expect(passwords).toEqual([TEMP_PASSWORD, TEMP_PASSWORD]);
-    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET]);
+    expect(secretPuts().map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET]);
   });
 
   it("without the roll the app would break: the old secret goes with -previous", async () => {
@@ -861,6 +878,21 @@ describe("refreshStaging: bad input fails before anything changes", () => {
     expect(report.ok).toBe(true);
   });
 
+  it("another run in progress from a laptop (its lock), which the job's task list cannot see; an expired lock is taken over", async () => {
+    const lock = { holder: "laptop:4242:abcd", kind: "cli", since: "2026-11-26T02:00:00.000Z", until: new Date(clock + 3600_000).toISOString() };
+    PARAMETERS[LOCK_PARAMETER] = JSON.stringify(lock);
+    await expect(refreshStaging(clients, dbSteps(), options())).rejects.toThrow(
+      `another staging refresh is running (laptop:4242:abcd, since 2026-11-26T02:00:00.000Z): wait for it to finish, then run again — it resumes where that one stops. If none is running (it was killed), delete the lock: aws ssm delete-parameter --name ${LOCK_PARAMETER}`,
+    );
+    expect(mutations()).toEqual([]);
+    expect(JSON.parse(PARAMETERS[LOCK_PARAMETER]!)).toEqual(lock);
+    PARAMETERS[LOCK_PARAMETER] = JSON.stringify({ ...lock, until: new Date(clock - 1).toISOString() });
+    const report = await refreshStaging(clients, dbSteps(), options());
+    expect(report.ok).toBe(true);
+    expect(lines.join("\n")).toContain("taking over the lock of laptop:4242:abcd (since 2026-11-26T02:00:00.000Z): expired");
+    expect(PARAMETERS[LOCK_PARAMETER]).toBeUndefined();
+  });
+
   it.each(cases)("%s", async (_label, arrange, overrides, message) => {
     arrange();
     await expect(refreshStaging(clients, dbSteps(), options(overrides))).rejects.toThrow(message);
@@ -887,7 +919,7 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
     [4, "the replacement's managed secret is never active", () => (world.failWhen = (n, i) => (n === "ModifyDBInstance" && i.ManageMasterUserPassword ? boom("KMSKeyNotAccessibleFault") : undefined)), /step 4 .* KMSKeyNotAccessibleFault/],
     [5, "the service is unhealthy on the new database", () => (healthy = false), /step 5 .* the staging service did not become healthy on the new database \(1\/1 tasks running, 0 healthy and 1 unhealthy targets\)/],
     [5, "the roll onto the new secret fails (ECS rolls it back)", () => (service.rollOutcome = "ROLLBACK_SUCCESSFUL"), /step 5 .* rolling friday-staging-app onto .*rds!db-managed-1-XyZ123 failed: Deployment FAILED: ECS rolled it back/],
-    [5, "SSM cannot be updated", () => ssm.on(PutParameterCommand).rejectsOnce(Object.assign(new Error("AccessDeniedException: not authorized to perform ssm:PutParameter"), { name: "AccessDeniedException" })), /step 5 .* not authorized to perform ssm:PutParameter/],
+    [5, "SSM cannot be updated", () => ssm.on(PutParameterCommand, { Name: DB_SECRET_PARAMETER }).rejectsOnce(Object.assign(new Error("AccessDeniedException: not authorized to perform ssm:PutParameter"), { name: "AccessDeniedException" })), /step 5 .* not authorized to perform ssm:PutParameter/],
   ];
 
   it.each(cases)("step %i: %s", async (step, _label, arrange, message) => {
@@ -928,7 +960,7 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
       `rolled the service back onto ${tdArn(9)} (2 secret(s) → ${STAGING_SECRET})`,
     ]);
     // The service had been rolled onto the new secret (revision 8) and is back on one reading the old (9).
-    expect(ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET, STAGING_SECRET]);
+    expect(secretPuts().map((c) => c.args[0].input.Value)).toEqual([NEW_SECRET, STAGING_SECRET]);
     expect(ecs.commandCalls(UpdateServiceCommand).map((c) => c.args[0].input.taskDefinition)).toEqual([tdArn(8), tdArn(9)]);
     expect(service.current).toBe(tdArn(9));
     // …before the replacement (and with it its secret) was deleted.
@@ -1053,13 +1085,17 @@ describe("refreshStaging: a failure at each step leaves staging serving and dele
 // ------------------------------------------------------------------------------------------------
 
 describe("refreshStaging: resume after a crash", () => {
-  /** Starts a run whose process "dies" (stops forever) the first time `when()` holds during a wait. */
+  /**
+   * Starts a run of the scheduled job task whose process "dies" (stops forever) the first time
+   * `when()` holds during a wait; its run lock stays behind, as a killed task's would.
+   */
   async function crashedRun(when: () => boolean, steps = dbSteps()): Promise<void> {
     let dead = false;
     void refreshStaging(
       clients,
       steps,
       options({
+        insideTask: true,
         sleep: async (ms) => {
           if (dead || when()) {
             dead = true;
@@ -1093,7 +1129,7 @@ describe("refreshStaging: resume after a crash", () => {
   it("restores the isolated instance again when the crash came half-way through the scrub", async () => {
     const first = dbSteps({ scrub: jest.fn(() => new Promise(() => {})) as any });
     let dead = false;
-    void refreshStaging(clients, first, options());
+    void refreshStaging(clients, first, options({ insideTask: true }));
     for (let i = 0; i < 1000 && !dead; i++) {
       await new Promise((resolve) => setImmediate(resolve));
       dead = first.scrub.mock.calls.length > 0;
@@ -1149,7 +1185,7 @@ describe("refreshStaging: resume after a crash", () => {
     // The process dies in the roll's first call (DescribeServices never answers), right after PutParameter.
     let dead = false;
     ecs.on(DescribeServicesCommand).callsFake(() => ((dead = true), new Promise(() => {})));
-    void refreshStaging(clients, dbSteps(), options());
+    void refreshStaging(clients, dbSteps(), options({ insideTask: true }));
     for (let i = 0; i < 5000 && !dead; i++) await new Promise((resolve) => setImmediate(resolve));
     expect(dead).toBe(true);
     expect(PARAMETERS[DB_SECRET_PARAMETER]).toBe(NEW_SECRET);
@@ -1160,7 +1196,7 @@ describe("refreshStaging: resume after a crash", () => {
     rds.resetHistory();
     const report = await refreshStaging(clients, dbSteps(), options());
     expect(report).toMatchObject({ ok: true, resumed: true, runId: RUN });
-    expect(ssm).not.toHaveReceivedCommand(PutParameterCommand);
+    expect(secretPuts()).toHaveLength(0);
     expect(service.databaseSecrets()).toEqual([NEW_SECRET]);
     expect(appCanConnect()).toBe(true);
     expect(leftovers()).toEqual([]);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import {
   AddTagsToResourceCommand,
   CreateDBSnapshotCommand,
@@ -16,7 +17,7 @@ import {
 } from "@aws-sdk/client-rds";
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { readScrubKey } from "./scrub-key";
-import { GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DescribeServicesCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
@@ -24,7 +25,7 @@ import { PARITY } from "../../infra/parity";
 import { refuseWhileInFlight, registerAndFollow, registrableInput, rewriteSecretArns, secretArnOfValueFrom, ServiceTarget } from "../deploy/deploy";
 import { describeTaskDefinition } from "../deploy/service";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
-import { refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "./refresh-parameters";
+import { refreshLockParameterName, refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "./refresh-parameters";
 
 /**
  * `friday staging refresh`: replaces staging's database with a scrubbed copy of prod's.
@@ -297,15 +298,73 @@ class RefreshRun {
   }
 
   async execute(): Promise<RefreshReport> {
+    try {
+      await this.prepare(); // bad input throws here, before anything changes
+      await this.acquireLock();
+    } catch (error) {
+      await this.notifyCouldNotStart(error);
+      throw error;
+    }
+    try {
+      return await this.executeLocked();
+    } finally {
+      await this.releaseLock();
+    }
+  }
+
+  /** AWS failing before the run starts is worth a notice; bad input is the caller's to read. */
+  private async notifyCouldNotStart(error: unknown): Promise<void> {
+    if (this.targets?.target.topicArn && !(error instanceof RefreshInputError)) {
+      await this.publish(`friday staging refresh could not start on ${this.options.stack}: ${this.redact(messageOf(error))}\nStaging was not touched. Runbook: docs/runbooks/staging-refresh.md`);
+    }
+  }
+
+  private readonly lockHolder = `${process.env.HOSTNAME || hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+
+  /**
+   * One run at a time, wherever it runs (the ECS check in prepare() sees only the job's tasks, not a
+   * run from a laptop): the lock parameter is created only if absent. A lock is taken over — its run
+   * died without deleting it, and runs resume, so nothing is lost — when it was held by a job task
+   * (prepare() found none of the job's tasks running) or when it is older than a day.
+   */
+  private async acquireLock(): Promise<void> {
+    const name = refreshLockParameterName(this.options.stack);
+    const now = this.now();
+    const kind = this.options.insideTask ? "task" : "cli";
+    const value = JSON.stringify({ holder: this.lockHolder, kind, since: now.toISOString(), until: new Date(now.getTime() + LOCK_HOURS * 3600_000).toISOString() });
+    try {
+      await this.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: false, Description: "friday: a staging refresh is running" }));
+      return;
+    } catch (error) {
+      if ((error as { name?: string }).name !== "ParameterAlreadyExists") throw error;
+    }
+    const held = parseLock((await readParameters(this.clients.ssm, [name]))[name]);
+    if (held && held.kind !== "task" && new Date(held.until).getTime() > now.getTime()) {
+      throw new RefreshInputError(
+        `another staging refresh is running (${held.holder}, since ${held.since}): wait for it to finish, then run again — it resumes where that one stops. If none is running (it was killed), delete the lock: aws ssm delete-parameter --name ${name}`,
+      );
+    }
+    this.log(`  taking over the lock of ${held?.holder ?? "an unknown run"} (since ${held?.since ?? "?"}): ${held?.kind === "task" ? "that job task is no longer running" : "expired"}`);
+    await this.clients.ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: "String", Overwrite: true }));
+  }
+
+  private async releaseLock(): Promise<void> {
+    const name = refreshLockParameterName(this.options.stack);
+    try {
+      const held = parseLock((await readParameters(this.clients.ssm, [name]))[name]);
+      if (held?.holder === this.lockHolder) await this.clients.ssm.send(new DeleteParameterCommand({ Name: name }));
+    } catch (error) {
+      this.log(`  could not delete the run lock ${name} (${messageOf(error)}): it expires after ${LOCK_HOURS} h, or delete it by hand`);
+    }
+  }
+
+  private async executeLocked(): Promise<RefreshReport> {
     const started = this.now().getTime();
     let chosen: { runId: string; resumed: boolean };
     try {
-      await this.prepare(); // bad input throws here, before anything changes
       chosen = this.options.pruneOnly ? { runId: "prune", resumed: false } : await this.chooseRun();
     } catch (error) {
-      if (this.targets?.target.topicArn && !(error instanceof RefreshInputError)) {
-        await this.publish(`friday staging refresh could not start on ${this.options.stack}: ${this.redact(messageOf(error))}\nStaging was not touched. Runbook: docs/runbooks/staging-refresh.md`);
-      }
+      await this.notifyCouldNotStart(error);
       throw error;
     }
     const { runId, resumed } = chosen;
@@ -1218,6 +1277,21 @@ export function assertNotSource(command: string, input: object, sourceId: string
     if (name === sourceId || name === sourceArn || id === sourceId || !id.startsWith(prefix)) {
       throw new Error(`refusing ${command} on "${name}": the refresh only changes resources named "${prefix}…", never ${sourceId}`);
     }
+  }
+}
+
+/** Hours a run lock holds before another run may take it over. */
+const LOCK_HOURS = 24;
+
+function parseLock(value: string | undefined): { holder: string; kind: string; since: string; until: string } | undefined {
+  if (!value) return undefined;
+  try {
+    const lock = JSON.parse(value) as { holder?: unknown; kind?: unknown; since?: unknown; until?: unknown };
+    return typeof lock.holder === "string" && typeof lock.since === "string" && typeof lock.until === "string"
+      ? { holder: lock.holder, kind: String(lock.kind ?? "cli"), since: lock.since, until: lock.until }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
