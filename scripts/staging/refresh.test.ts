@@ -844,6 +844,15 @@ describe("refreshStaging: the happy path", () => {
     expect(mutations()).toEqual([]);
   });
 
+  it("--prune keeps an expired -previous while a swap is half-way (nothing under staging's name)", async () => {
+    world.addInstance(PREVIOUS, "staging-older", { TagList: [{ Key: TAG.replacedBy, Value: "r20261119030000" }, { Key: TAG.keepUntil, Value: "2026-11-26T02:00:00.000Z" }] });
+    world.instances.delete(STAGING);
+    const report = await refreshStaging(clients, dbSteps(), options({ pruneOnly: true }));
+    expect(report.ok).toBe(true);
+    expect(report.steps[5].detail).toBe(`${PREVIOUS} kept: nothing is named "${STAGING}" (a swap is half-way; finish it with a run without --prune)`);
+    expect(mutations()).toEqual([]);
+  });
+
   it("a retention of 0 deletes the previous instance at the end of the run", async () => {
     const report = await refreshStaging(clients, dbSteps(), options({ retentionHours: 0 }));
     expect(report.ok).toBe(true);

@@ -878,7 +878,10 @@ class RefreshRun {
       parts.push(deleted.length ? `deleted ${deleted.join(", ")}` : "no temporaries left");
     }
     const previous = await this.describeInstance(this.previousId);
-    if (previous) {
+    if (previous && this.options.pruneOnly && !(await this.describeInstance(this.targets.target.dbIdentifier))) {
+      // A swap is half-way (nothing under staging's name): -previous may be what staging goes back to.
+      parts.push(`${this.previousId} kept: nothing is named "${this.targets.target.dbIdentifier}" (a swap is half-way; finish it with a run without --prune)`);
+    } else if (previous) {
       const until = tagValue(previous.TagList, TAG.keepUntil);
       const expired = !until || Number.isNaN(Date.parse(until)) || Date.parse(until) <= this.now().getTime();
       if (expired) {
