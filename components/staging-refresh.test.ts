@@ -165,6 +165,20 @@ describe("StagingRefresh", () => {
       expect(allowed(taskPolicy, "rds:ModifyDBSnapshotAttribute", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(false);
     });
 
+    it("can never share, copy or export the unscrubbed copies, even if a later statement allowed it", () => {
+      const withEverything = { ...taskPolicy, Statement: [...taskPolicy.Statement, { Effect: "Allow", Action: "rds:*", Resource: "*" } as (typeof taskPolicy.Statement)[number]] };
+      const unscrubbed = [rds("snapshot", "friday-staging-refresh-r20261126030000-source"), rds("db", "friday-staging-refresh-r20261126030000-isolated")];
+      for (const resource of unscrubbed) {
+        for (const action of ["rds:CopyDBSnapshot", "rds:ModifyDBSnapshotAttribute", "rds:StartExportTask", "rds:CreateDBInstanceReadReplica"]) {
+          expect(`${action} ${resource}: ${allowed(withEverything, action, resource)}`).toBe(`${action} ${resource}: false`);
+        }
+      }
+      // what the run itself does with them stays allowed
+      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("db", "friday-staging-refresh-r20261126030000-isolated"))).toBe(true);
+      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
+      expect(allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
+    });
+
     it("restores, modifies, renames and deletes only resources named friday-staging-…", () => {
       for (const id of ["friday-staging-db", "friday-staging-db-previous", "friday-staging-refresh-r20261126030000-isolated", "friday-staging-refresh-r20261126030000-new"]) {
         for (const action of ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {

@@ -499,6 +499,14 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
       ],
       Resource: [sourceInstance],
     },
+    // Sharing, copying and exporting take snapshot ARNs: the copies of prod's unscrubbed data (the
+    // run's snapshots and its isolated instance) can never leave, whatever a later statement allows.
+    {
+      Sid: "UnscrubbedCopiesNeverLeave",
+      Effect: "Deny",
+      Action: ["rds:CopyDBSnapshot", "rds:ModifyDBSnapshotAttribute", "rds:StartExportTask", "rds:CreateDBInstanceReadReplica"],
+      Resource: [p.rdsArn("snapshot", `${refreshResourcePrefix(p.stack)}*-source`), p.rdsArn("db", `${refreshResourcePrefix(p.stack)}*-isolated`)],
+    },
     { Sid: "ReadStackParameters", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [p.ssmParameterArn(`${parameterPrefix(p.stack)}/*`), p.ssmParameterArn(parameterName(p.sourceStack, "dbInstanceIdentifier"))] },
     { Sid: "ScrubKey", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"], Resource: [p.keySecretArn] },
     // The job reads no database password: it prewarms over a temporary one and RDS manages the rest.
