@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { Client } from "pg";
-import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
+import { createTestDatabase, TestDatabase, withTestDatabase } from "../../test/support/postgres";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture } from "./scrub-fixture";
 import { parseScrubRules } from "./scrub-rules";
 import { ScrubPreflightError, scrubDatabase, ScrubTableProgress } from "./scrub";
@@ -392,21 +392,15 @@ describe("scrubDatabase fails closed", () => {
   });
 
   it("fails a table whose sql mask meets bad data without quoting the value, and rolls that table back", async () => {
-    const own = await createTestDatabase("scrub_bad_data");
-    const c = new Client({ connectionString: own.url });
-    await c.connect();
-    try {
+    await withTestDatabase("scrub_bad_data", async (c, url) => {
       await c.query(`CREATE TABLE births (id int PRIMARY KEY, born text); INSERT INTO births VALUES (1, '1984-02-01'), (2, '1984-13-01')`);
       const dataRules = parseScrubRules(`version: 1\ntables:\n  births:\n    id: keep\n    born: { strategy: sql, expression: "(born::date + 1)::text" }\n`, "births.yaml");
-      const error = await scrubDatabase({ databaseUrl: own.url, rules: dataRules, key: KEY }).catch((e: Error) => e);
+      const error = await scrubDatabase({ databaseUrl: url, rules: dataRules, key: KEY }).catch((e: Error) => e);
       expect((error as Error).message).toBe(
         "scrubbing public.births failed (rolled back; a rerun picks up here): date/time field value out of range (SQLSTATE 22008; the value is not shown)",
       );
       expect((await c.query(`SELECT born FROM births ORDER BY id`)).rows.map((r) => r.born)).toEqual(["1984-02-01", "1984-13-01"]);
-    } finally {
-      await c.end();
-      await own.drop();
-    }
+    });
   });
 
   it("refuses, before sending the key, a server that logs every statement's parameters and a role that may not stop it", async () => {
@@ -560,10 +554,7 @@ tables:
   });
 
   it("validates each masked foreign key after every index build on both of its tables, one foreign key at a time", async () => {
-    const own = await createTestDatabase("scrub_fk_order");
-    const client = new Client({ connectionString: own.url });
-    await client.connect();
-    try {
+    await withTestDatabase("scrub_fk_order", async (client, url) => {
       await client.query(`
         CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL UNIQUE);
         CREATE TABLE invites (id int PRIMARY KEY, email text NOT NULL REFERENCES people (email), sent date NOT NULL);
@@ -583,7 +574,7 @@ tables:
         "fk.yaml",
       );
       const events: ScrubTableProgress[] = [];
-      const summary = await scrubDatabase({ databaseUrl: own.url, rules: fkRules, key: KEY, concurrency: 3, onProgress: (p) => events.push(p) });
+      const summary = await scrubDatabase({ databaseUrl: url, rules: fkRules, key: KEY, concurrency: 3, onProgress: (p) => events.push(p) });
       expect(summary.foreignKeysRevalidated).toEqual(["public.alerts.alerts_email_fkey", "public.invites.invites_email_fkey"]);
       for (const [table, fk] of [["public.alerts", "alerts_email_fkey"], ["public.invites", "invites_email_fkey"]]) {
         const at = events.findIndex((e) => e.action === "foreign key validated" && e.message.includes(fk));
@@ -592,24 +583,18 @@ tables:
       }
       const valid = (await client.query(`SELECT conname FROM pg_constraint WHERE contype = 'f' AND convalidated ORDER BY 1`)).rows.map((r) => r.conname);
       expect(valid).toEqual(["alerts_email_fkey", "invites_email_fkey"]);
-    } finally {
-      await client.end();
-      await own.drop();
-    }
+    });
   });
 
   it("shift: every day of ±1..maxDays is used and 0 never; by an integer id or a text key, a NULL key still moves the date", async () => {
-    const own = await createTestDatabase("scrub_shift");
-    const client = new Client({ connectionString: own.url });
-    await client.connect();
-    try {
-    await client.query(`
-      CREATE TABLE visits (id int PRIMARY KEY, account_id int, account_code text, at date NOT NULL, seen date NOT NULL, noted date NOT NULL);
-      INSERT INTO visits SELECT g, CASE WHEN g % 50 = 0 THEN NULL ELSE g % 400 END, CASE WHEN g % 50 = 0 THEN NULL ELSE 'acct-' || (g % 400) END,
-                                date '2024-06-01', date '2024-06-01', date '2024-06-01'
-                           FROM generate_series(1, 2000) g`);
-    const rules = parseScrubRules(
-      `version: 1
+    await withTestDatabase("scrub_shift", async (client, url) => {
+      await client.query(`
+        CREATE TABLE visits (id int PRIMARY KEY, account_id int, account_code text, at date NOT NULL, seen date NOT NULL, noted date NOT NULL);
+        INSERT INTO visits SELECT g, CASE WHEN g % 50 = 0 THEN NULL ELSE g % 400 END, CASE WHEN g % 50 = 0 THEN NULL ELSE 'acct-' || (g % 400) END,
+                                  date '2024-06-01', date '2024-06-01', date '2024-06-01'
+                             FROM generate_series(1, 2000) g`);
+      const rules = parseScrubRules(
+        `version: 1
 tables:
   visits:
     id: keep
@@ -619,22 +604,19 @@ tables:
     seen: { strategy: shift, maxDays: 3, by: account_id }
     noted: { strategy: shift, maxDays: 3, by: account_code }
 `,
-      "visits.yaml",
-    );
-    await scrubDatabase({ databaseUrl: own.url, rules, key: KEY });
-    const moved = (await client.query(`SELECT id, account_id, at - date '2024-06-01' AS at, seen - date '2024-06-01' AS seen, noted - date '2024-06-01' AS noted FROM visits`)).rows;
-    // All visits share one date, so `at` (keyed by the value itself) moves them all alike.
-    expect(new Set(moved.map((r) => r.at)).size).toBe(1);
-    for (const column of ["seen", "noted"]) {
-      expect([...new Set(moved.map((r) => r[column] as number))].sort((a, b) => a - b)).toEqual([-3, -2, -1, 1, 2, 3]);
-      const perAccount = new Map<unknown, Set<number>>();
-      for (const r of moved) perAccount.set(r.account_id, (perAccount.get(r.account_id) ?? new Set()).add(r[column]));
-      for (const days of perAccount.values()) expect(days.size).toBe(1);
-    }
-    expect(moved.filter((r) => r.account_id === null).every((r) => r.seen !== 0 && r.noted !== 0)).toBe(true);
-    } finally {
-      await client.end();
-      await own.drop();
-    }
+        "visits.yaml",
+      );
+      await scrubDatabase({ databaseUrl: url, rules, key: KEY });
+      const moved = (await client.query(`SELECT id, account_id, at - date '2024-06-01' AS at, seen - date '2024-06-01' AS seen, noted - date '2024-06-01' AS noted FROM visits`)).rows;
+      // All visits share one date, so `at` (keyed by the value itself) moves them all alike.
+      expect(new Set(moved.map((r) => r.at)).size).toBe(1);
+      for (const column of ["seen", "noted"]) {
+        expect([...new Set(moved.map((r) => r[column] as number))].sort((a, b) => a - b)).toEqual([-3, -2, -1, 1, 2, 3]);
+        const perAccount = new Map<unknown, Set<number>>();
+        for (const r of moved) perAccount.set(r.account_id, (perAccount.get(r.account_id) ?? new Set()).add(r[column]));
+        for (const days of perAccount.values()) expect(days.size).toBe(1);
+      }
+      expect(moved.filter((r) => r.account_id === null).every((r) => r.seen !== 0 && r.noted !== 0)).toBe(true);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { Client } from "pg";
-import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
+import { createTestDatabase, TestDatabase, withTestDatabase } from "../../test/support/postgres";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture } from "./scrub-fixture";
 import { parseScrubRules } from "./scrub-rules";
 import { scrubDatabase } from "./scrub";
@@ -162,10 +162,7 @@ describe("verifyScrub", () => {
 
 describe("verifyScrub on other rules", () => {
   it("catches emails an sql expression leaves in place, and passes ones it moves into the masking domain", async () => {
-    const db = await createTestDatabase("verify_sql");
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
+    await withTestDatabase("verify_sql", async (client, url) => {
       await client.query(`CREATE TABLE contacts (id int PRIMARY KEY, a text, b text);
         INSERT INTO contacts VALUES (1, 'bob@real.com', 'bob@scrubbed.invalid'), (2, NULL, 'x')`);
       const sqlRules = parseScrubRules(
@@ -179,19 +176,13 @@ tables:
 `,
         "sql.yaml",
       );
-      const report = await verifyScrub({ databaseUrl: db.url, rules: sqlRules, requireState: false });
+      const report = await verifyScrub({ databaseUrl: url, rules: sqlRules, requireState: false });
       expect(report.problems).toEqual(["masked values: public.contacts.a: 1 values written by its sql expression still look like emails outside the masking domain: mask them (e.g. use email)"]);
-    } finally {
-      await client.end();
-      await db.drop();
-    }
+    });
   });
 
   it("passes a scrub with fixed values of other types and a null path in a json (not jsonb) column", async () => {
-    const db = await createTestDatabase("verify_types");
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
+    await withTestDatabase("verify_types", async (client, url) => {
       await client.query(`CREATE TABLE charges (id int PRIMARY KEY, amount numeric(10,2), at timestamptz, doc json);
         INSERT INTO charges VALUES (1, 12.5, now(), '{"ip": "10.0.0.1", "k": 1}'), (2, 3, now(), '{"k": 2}')`);
       const typeRules = parseScrubRules(
@@ -205,12 +196,9 @@ tables:
 `,
         "types.yaml",
       );
-      await scrubDatabase({ databaseUrl: db.url, rules: typeRules, key: KEY });
-      const report = await verifyScrub({ databaseUrl: db.url, rules: typeRules });
+      await scrubDatabase({ databaseUrl: url, rules: typeRules, key: KEY });
+      const report = await verifyScrub({ databaseUrl: url, rules: typeRules });
       expect(report.problems).toEqual([]);
-    } finally {
-      await client.end();
-      await db.drop();
-    }
+    });
   });
 });

@@ -34,3 +34,16 @@ export async function createTestDatabase(prefix = "t"): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs `work` on a fresh database with a connected client; closes and drops both however it ends. */
+export async function withTestDatabase<T>(prefix: string, work: (client: Client, url: string) => Promise<T>): Promise<T> {
+  const db = await createTestDatabase(prefix);
+  const client = new Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return await work(client, db.url);
+  } finally {
+    await client.end();
+    await db.drop();
+  }
+}
