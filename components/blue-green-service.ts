@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { appLogGroupName } from "../infra/naming";
 
 /** A container definition as ECS takes it (JSON); sidecars use the same shape. */
 export type ContainerDefinition = Record<string, unknown>;
@@ -150,7 +151,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
       tags,
     }, { parent: this });
     this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-      name: `/friday/${args.serviceName}/app`,
+      name: appLogGroupName(args.serviceName),
       retentionInDays: args.logRetentionDays,
       tags,
     }, { parent: this });

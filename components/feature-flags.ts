@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { FlagsFile, loadFlagsFile } from "../infra/flags";
 import { appConfigNames, toAppConfigDocument } from "../infra/flags-appconfig";
+import { stackName } from "../infra/naming";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
 
 /** The AppConfig Agent image (AWS's public ECR; 2.x follows agent fixes within major version 2). */
@@ -105,7 +106,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
     this.gradualStrategy = new aws.appconfig.DeploymentStrategy(
       `${name}-gradual`,
       {
-        name: `friday-${args.stack}-gradual`,
+        name: `${stackName(args.stack)}-gradual`,
         description: "Normal flag changes: linear, then a bake watched by the rollback alarms",
         deploymentDurationInMinutes: args.gradualDurationMinutes ?? 10,
         growthType: "LINEAR",
@@ -120,7 +121,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
     this.immediateStrategy = new aws.appconfig.DeploymentStrategy(
       `${name}-immediate`,
       {
-        name: `friday-${args.stack}-immediate`,
+        name: `${stackName(args.stack)}-immediate`,
         description: "Kill switches: every agent at once, no bake",
         deploymentDurationInMinutes: 0,
         growthType: "LINEAR",

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { CliBundle } from "../scripts/pipeline/bundle";
+import type { CliBundle } from "../infra/cli-bundle";
 
 export interface PipelineArtifactsArgs {
   /** The pipeline's name: its artifacts live under the first 20 characters of it. */

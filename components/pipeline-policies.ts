@@ -4,6 +4,7 @@
  * resources are the actions AWS does not let a policy scope (listed in WILDCARD_ONLY_ACTIONS).
  */
 
+import { parameterPrefix, refreshReplacementPattern } from "../infra/naming";
 import { taskSecretStatements } from "./blue-green-service";
 
 /** A stack's identifiers the pipeline's roles are scoped to (resolved values of the stack's outputs). */
@@ -79,7 +80,7 @@ const arn = (p: PipelineScope, service: string, region: string, resource: string
 /** ARNs of one stack's resources, as the roles name them. */
 export function stackArns(p: PipelineScope, s: StackScope) {
   return {
-    parameters: arn(p, "ssm", s.region, `parameter/friday/${s.stack}/*`),
+    parameters: arn(p, "ssm", s.region, `parameter${parameterPrefix(s.stack)}/*`),
     taskDefinitions: arn(p, "ecs", s.region, `task-definition/${s.taskDefinitionFamily}:*`),
     serviceDeployments: arn(p, "ecs", s.region, `service-deployment/${s.clusterName}/${s.serviceName}/*`),
     serviceRevisions: arn(p, "ecs", s.region, `service-revision/${s.clusterName}/${s.serviceName}/*`),
@@ -224,7 +225,7 @@ export function deployStatements(p: PipelineScope, s: StackScope): Statement[] {
  * tagged with the stack's database, or with an instance the refresh swaps in under that name.
  */
 export function databaseSecretStatement(p: PipelineScope, s: StackScope): Statement {
-  const [grant] = taskSecretStatements([s.dbSecretArn], [s.dbInstanceIdentifier, `friday-${s.stack}-refresh-*-new`]) as Array<{ Resource: string[]; Condition: Statement["Condition"] }>;
+  const [grant] = taskSecretStatements([s.dbSecretArn], [s.dbInstanceIdentifier, refreshReplacementPattern(s.stack)]) as Array<{ Resource: string[]; Condition: Statement["Condition"] }>;
   return { Sid: "DatabaseSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: grant.Resource, Condition: grant.Condition };
 }
 

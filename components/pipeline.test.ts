@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installMocks, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
-import type { CliBundle } from "../scripts/pipeline/bundle";
+import type { CliBundle } from "../infra/cli-bundle";
 import type { Pipeline as PipelineType, PipelineArgs } from "./pipeline";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
 import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { CliBundle } from "../scripts/pipeline/bundle";
+import type { CliBundle } from "../infra/cli-bundle";
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
 import {

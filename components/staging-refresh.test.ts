@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FAKE_ACCOUNT, installMocks, promiseOf, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { parseStackConfig } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
-import { refreshParameterName } from "../scripts/staging/refresh-parameters";
+import { refreshParameterName } from "../infra/refresh-parameters";
 
 let recorded: RecordedResource[] = [];
 

@@ -2,8 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StagingRefreshSettings } from "../infra/config";
 import { PARITY } from "../infra/parity";
-import { parameterName, parameterPrefix } from "../infra/stack-parameters";
-import { refreshLockParameterName, refreshParameterName, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../scripts/staging/refresh-parameters";
+import { databaseIdentifier, parameterPrefix, refreshPath, refreshResourcePrefix, refreshTaskFamily, stackName, stackResourcePrefix } from "../infra/naming";
+import { refreshLockParameterName, refreshParameterName } from "../infra/refresh-parameters";
+import { parameterName } from "../infra/stack-parameters";
 
 export interface StagingRefreshArgs {
   /** The stack whose database the job replaces; only "staging". */
@@ -61,7 +62,7 @@ export interface StagingRefreshArgs {
 /** The stacks and database identifiers the refresh works on, with their defaults filled in. */
 function databaseNames(args: StagingRefreshArgs): { sourceStack: string; source: string; target: string } {
   const sourceStack = args.sourceStack ?? "prod";
-  return { sourceStack, source: args.sourceDatabaseIdentifier ?? `friday-${sourceStack}-db`, target: args.databaseIdentifier ?? `friday-${args.stack}-db` };
+  return { sourceStack, source: args.sourceDatabaseIdentifier ?? databaseIdentifier(sourceStack), target: args.databaseIdentifier ?? databaseIdentifier(args.stack) };
 }
 
 /** Throws one error naming the component, the field, the bad value and the fix. */
@@ -108,10 +109,10 @@ export class StagingRefresh extends pulumi.ComponentResource {
   constructor(name: string, args: StagingRefreshArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:data:StagingRefresh", name, {}, opts);
     validateStagingRefreshArgs(name, args);
-    this.names = { ...databaseNames(args), prefix: `friday-${args.stack}-staging-refresh`, family: refreshTaskFamily(args.stack) };
+    this.names = { ...databaseNames(args), prefix: refreshTaskFamily(args.stack), family: refreshTaskFamily(args.stack) };
     const tags = { ...(args.tags ?? {}), "friday:stack": args.stack, "friday:component": "staging-refresh" };
 
-    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/friday/${args.stack}/staging-refresh`, retentionInDays: args.logRetentionDays ?? 30, tags }, { parent: this });
+    this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: refreshPath(args.stack), retentionInDays: args.logRetentionDays ?? 30, tags }, { parent: this });
     this.scrubKeySecret = this.createScrubKeySecret(name, args, tags);
     [this.jobSecurityGroup, this.isolatedSecurityGroup] = this.createSecurityGroups(name, args, tags);
     this.executionRole = this.createExecutionRole(name, args, tags);
@@ -533,7 +534,7 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     // RegisterTaskDefinition and DescribeTaskDefinition take no resource type: "*" is required. What a
     // revision may run as is bounded by PassAppRoles, what it may replace by UpdateService on one service.
     { Sid: "RegisterAppRevision", Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], Resource: "*" },
-    { Sid: "TagAppRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [`arn:${p.partition}:ecs:${p.region}:${p.account}:task-definition/friday-${p.stack}*:*`] },
+    { Sid: "TagAppRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [`arn:${p.partition}:ecs:${p.region}:${p.account}:task-definition/${stackName(p.stack)}*:*`] },
     { Sid: "PassAppRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [p.appTaskRoleArn, p.appExecutionRoleArn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
     // One run at a time: the job lists its own running tasks (ListTasks is scoped by cluster condition only).
     { Sid: "ListOwnRuns", Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": p.clusterArn } } },

@@ -1,5 +1,6 @@
 import { parseRule, RuleNode } from "../packages/openfeature-appconfig-agent/src/rules";
 import { FlagDeclaration, FlagsFile } from "./flags";
+import { stackName } from "./naming";
 
 /**
  * The flags file and each flag's live state, as an `AWS.AppConfig.FeatureFlags` document (what a
@@ -18,7 +19,7 @@ export const FLAGS_PROFILE_NAME = "flags";
 
 /** AppConfig names of a stack's flags: application friday-<stack>, environment <stack>, profile flags. */
 export function appConfigNames(stack: string): { application: string; environment: string; profile: string } {
-  return { application: `friday-${stack}`, environment: stack, profile: FLAGS_PROFILE_NAME };
+  return { application: stackName(stack), environment: stack, profile: FLAGS_PROFILE_NAME };
 }
 
 /** Context keys the rules read: the OpenFeature targeting key is sent as userId (see the provider). */

@@ -1,3 +1,5 @@
+import { parameterPrefix } from "./naming";
+
 /**
  * The identifiers a stack publishes for scripts and the pipeline, as stack outputs and as SSM
  * parameters under /friday/<stack>/<name>, so operator commands need AWS credentials only (no
@@ -60,9 +62,4 @@ export type StackParameterKey = keyof typeof STACK_PARAMETERS;
 /** The SSM parameter name of one identifier, e.g. `/friday/prod/cluster-name`. */
 export function parameterName(stack: string, key: StackParameterKey): string {
   return `${parameterPrefix(stack)}/${STACK_PARAMETERS[key]}`;
-}
-
-/** The SSM path all of a stack's identifiers live under (no trailing slash). */
-export function parameterPrefix(stack: string): string {
-  return `/friday/${stack}`;
 }

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import { appConfigNames } from "../infra/flags-appconfig";
+import { appLogGroupName, databaseIdentifier, stackName } from "../infra/naming";
 import type { StackParameterKey } from "../infra/stack-parameters";
 import { Alarms } from "../components/alarms";
 import { ContainerImage } from "../components/container-image";
@@ -45,7 +46,7 @@ const IMAGE_PLATFORM = PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64
  * files. Parity-locked values come from PARITY. No side effects at import.
  */
 export function createEnvironment(config: StackConfig): Environment {
-  const prefix = `friday-${config.stack}`;
+  const prefix = stackName(config.stack);
   const tags = { "friday:stack": config.stack, "friday:managed-by": "pulumi" };
 
   const network = new Network(`${prefix}-network`, {
@@ -78,7 +79,7 @@ export function createEnvironment(config: StackConfig): Environment {
     tags,
   });
   const database = new Database(`${prefix}-db`, {
-    identifier: `${prefix}-db`,
+    identifier: databaseIdentifier(config.stack),
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
     clientSecurityGroupIds: [],
@@ -145,7 +146,7 @@ export function createEnvironment(config: StackConfig): Environment {
       PGPASSWORD: pulumi.interpolate`${database.secretArn}:password::`,
     },
     secretArns: [database.secretArn],
-    sidecars: [appConfigAgentSidecar(config.stack, { logGroupName: `/friday/${prefix}/app`, region: config.region })],
+    sidecars: [appConfigAgentSidecar(config.stack, { logGroupName: appLogGroupName(prefix), region: config.region })],
     desiredCount: config.service.desiredCount,
     minCount: config.service.minCount,
     maxCount: config.service.maxCount,

@@ -6,7 +6,8 @@ import type { StackConfig } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import type { StackParameterKey } from "../infra/stack-parameters";
 import { Pipeline, PipelineStackRefs } from "../components/pipeline";
-import { bundleCli, CliBundle } from "../scripts/pipeline/bundle";
+import type { CliBundle } from "../infra/cli-bundle";
+import { bundleCli } from "../scripts/pipeline/bundle";
 
 /** A stack's outputs, keyed like STACK_PARAMETERS (values may be Outputs, e.g. from a StackReference). */
 export type StackOutputs = Partial<Record<StackParameterKey, pulumi.Input<string>>>;

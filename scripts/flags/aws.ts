@@ -1,5 +1,6 @@
 import { AppConfigClient } from "@aws-sdk/client-appconfig";
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { parameterPrefix, stackName } from "../../infra/naming";
 import { parameterName, type StackParameterKey } from "../../infra/stack-parameters";
 import { awsClientConfig } from "../deploy/aws";
 
@@ -58,7 +59,7 @@ export function explainAwsError(error: unknown, stack: string, doing: string): E
   if (e?.name === "AccessDeniedException" || e?.name === "AccessDenied" || e?.name === "UnauthorizedException" || e?.$metadata?.httpStatusCode === 403) {
     return new FlagsError(
       `Missing permission while ${doing} on ${stack}: ${e.message ?? e.name}. ` +
-        `friday flags needs ${REQUIRED_ACTIONS.join(", ")} on the friday-${stack} AppConfig application and /friday/${stack}/* parameters. Nothing was changed by this step.`,
+        `friday flags needs ${REQUIRED_ACTIONS.join(", ")} on the ${stackName(stack)} AppConfig application and ${parameterPrefix(stack)}/* parameters. Nothing was changed by this step.`,
     );
   }
   if (e?.name === "CredentialsProviderError" || /Could not load credentials/i.test(e?.message ?? "")) {

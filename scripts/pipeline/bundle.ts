@@ -2,6 +2,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
+import type { CliBundle } from "../../infra/cli-bundle";
+
+export type { CliBundle };
 
 /**
  * Bundles the `friday` CLI (scripts/cli.ts and everything it imports: AWS SDK v3 clients, pg,
@@ -57,17 +60,6 @@ function make() {
 }
 module.exports = make();
 `;
-
-/** What `bundleCli` produced. */
-export interface CliBundle {
-  /** Absolute path of the bundled file. */
-  readonly path: string;
-  /** Hex SHA-256 of the file: the pipeline verifies the download against it. */
-  readonly sha256: string;
-  readonly bytes: number;
-  /** Bare module names replaced by the stub (for the report and tests). */
-  readonly stubbed: string[];
-}
 
 /**
  * Bundles scripts/cli.ts into `outFile` (CommonJS, Node 20, minified, no source map). The file's

@@ -6,7 +6,7 @@ import { ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 import { buildCli } from "../cli";
 import { parameterName } from "../../infra/stack-parameters";
-import { refreshParameterName } from "./refresh-parameters";
+import { refreshParameterName } from "../../infra/refresh-parameters";
 import { registerStagingRefresh, stagingCommand } from "./refresh-command";
 import { TAG } from "./refresh";
 

@@ -34,7 +34,7 @@ import {
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { mockClient } from "aws-sdk-client-mock";
 import { parameterName } from "../../infra/stack-parameters";
-import { refreshLockParameterName, refreshParameterName } from "./refresh-parameters";
+import { refreshLockParameterName, refreshParameterName } from "../../infra/refresh-parameters";
 import { assertNotSource, mergeTags, refreshStaging, RefreshDatabaseSteps, RefreshOptions, RefreshReport, runResourceNames, TAG } from "./refresh";
 
 // ------------------------------------------------------------------------------------------------

@@ -25,7 +25,8 @@ import { PARITY } from "../../infra/parity";
 import { refuseWhileInFlight, registerAndFollow, registrableInput, rewriteSecretArns, secretArnOfValueFrom, ServiceTarget } from "../deploy/deploy";
 import { describeTaskDefinition } from "../deploy/service";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
-import { refreshLockParameterName, refreshParameterName, RefreshParameterKey, refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "./refresh-parameters";
+import { refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../../infra/naming";
+import { refreshLockParameterName, refreshParameterName, RefreshParameterKey } from "../../infra/refresh-parameters";
 
 /**
  * `friday staging refresh`: replaces staging's database with a scrubbed copy of prod's.

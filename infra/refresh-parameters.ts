@@ -1,4 +1,4 @@
-import { parameterPrefix } from "../../infra/stack-parameters";
+import { refreshPath } from "./naming";
 
 /**
  * The identifiers the StagingRefresh component publishes for the refresh job, as SSM parameters
@@ -20,7 +20,7 @@ export type RefreshParameterKey = keyof typeof REFRESH_PARAMETERS;
 
 /** e.g. `/friday/staging/staging-refresh/scrub-key-secret-arn`. */
 export function refreshParameterName(stack: string, key: RefreshParameterKey): string {
-  return `${parameterPrefix(stack)}/staging-refresh/${REFRESH_PARAMETERS[key]}`;
+  return `${refreshPath(stack)}/${REFRESH_PARAMETERS[key]}`;
 }
 
 /**
@@ -28,20 +28,5 @@ export function refreshParameterName(stack: string, key: RefreshParameterKey): s
  * ends, so a run by hand and a scheduled one never work at the same time.
  */
 export function refreshLockParameterName(stack: string): string {
-  return `${parameterPrefix(stack)}/staging-refresh/lock`;
-}
-
-/** Every resource a refresh creates or renames starts with this (`friday-staging-`): IAM scopes to it. */
-export function stackResourcePrefix(stack: string): string {
-  return `friday-${stack}-`;
-}
-
-/** Temporary resources of refresh runs start with this (`friday-staging-refresh-`). */
-export function refreshResourcePrefix(stack: string): string {
-  return `${stackResourcePrefix(stack)}refresh-`;
-}
-
-/** Task-definition family of the refresh job (one run at a time is checked against it). */
-export function refreshTaskFamily(stack: string): string {
-  return `friday-${stack}-staging-refresh`;
+  return `${refreshPath(stack)}/lock`;
 }
