@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { appLogGroupName } from "../infra/naming";
+import { LIFECYCLE_STAGES } from "../lambdas/deploy-hook/handler";
 
 /** A container definition as ECS takes it (JSON); sidecars use the same shape. */
 export type ContainerDefinition = Record<string, unknown>;
@@ -111,6 +112,13 @@ export function validateBlueGreenServiceArgs(name: string, args: BlueGreenServic
   }
   if (args.rollbackAlarmNames.length === 0) {
     throw new Error(`BlueGreenService "${name}": rollbackAlarmNames is empty: deployments must roll back on alarms.`);
+  }
+  const unknownStages = args.hook.lifecycleStages.filter((stage) => !(LIFECYCLE_STAGES as readonly string[]).includes(stage));
+  if (args.hook.lifecycleStages.length === 0 || unknownStages.length) {
+    throw new Error(
+      `BlueGreenService "${name}": hook.lifecycleStages must name stages ECS defines (${LIFECYCLE_STAGES.join(", ")}) ` +
+        `(got ${JSON.stringify(args.hook.lifecycleStages)}).`,
+    );
   }
   if (args.bakeTimeMinutes < 0 || args.bakeTimeMinutes > 1440) {
     throw new Error(`BlueGreenService "${name}": bakeTimeMinutes must be 0..1440 (got ${args.bakeTimeMinutes}).`);

@@ -10,6 +10,7 @@ import {
   deployHookTimeoutSeconds,
   handler,
   HOOK_STAGES,
+  LIFECYCLE_STAGES,
   parseHookSettings,
   runDeployHook,
   WATCH_CHECKS_KEY,
@@ -320,6 +321,16 @@ describe("other stages and bad input", () => {
 
   it("registers at the stages it implements", () => {
     expect(HOOK_STAGES).toEqual(["POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"]);
+  });
+
+  it("knows exactly the seven stages the ECS API defines, and fails a stage ECS does not have", async () => {
+    // ECS API reference, DeploymentLifecycleHook.lifecycleStages (docs/aws-notes.md).
+    expect(LIFECYCLE_STAGES).toEqual([
+      "RECONCILE_SERVICE", "PRE_SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+      "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT",
+    ]);
+    expect(await runDeployHook(event("PRE_PRODUCTION_TRAFFIC_SHIFT"), settings(), deps())).toEqual({ hookStatus: "FAILED" });
+    expect(lastDecision().reason).toBe('unknown lifecycle stage "PRE_PRODUCTION_TRAFFIC_SHIFT"; the hook cannot verify this deployment');
   });
 });
 

@@ -33,13 +33,18 @@ import {
  * retries), alarms that do not exist, an unknown stage: FAILED, with the reason logged.
  */
 
+/**
+ * The stages ECS defines (API reference, DeploymentLifecycleHook.lifecycleStages; the same seven in
+ * CloudFormation's AWS::ECS::Service DeploymentLifecycleHook). There is no PRE_PRODUCTION_TRAFFIC_SHIFT:
+ * POST_TEST_TRAFFIC_SHIFT is the last stage before production traffic moves. An event naming any other
+ * stage is answered FAILED (the hook cannot tell what it is being asked to verify).
+ */
 export const LIFECYCLE_STAGES = [
   "RECONCILE_SERVICE",
   "PRE_SCALE_UP",
   "POST_SCALE_UP",
   "TEST_TRAFFIC_SHIFT",
   "POST_TEST_TRAFFIC_SHIFT",
-  "PRE_PRODUCTION_TRAFFIC_SHIFT",
   "PRODUCTION_TRAFFIC_SHIFT",
   "POST_PRODUCTION_TRAFFIC_SHIFT",
 ] as const;
