@@ -262,10 +262,28 @@ export function buildStatements(ecrRepositoryArn: string): Statement[] {
   ];
 }
 
+/**
+ * Publishing to an SNS topic encrypted with a customer-managed key: SNS generates and decrypts the
+ * message's data key with the publisher's own permissions, so the publisher needs both on the key
+ * (SNS developer guide, "Managing Amazon SNS encryption keys", see docs/aws-notes.md), through SNS only.
+ */
+export function encryptedTopicPublishStatements(p: PipelineScope, topic: { arn: string; keyArn: string }, sid: string): Statement[] {
+  return [
+    { Sid: sid, Effect: "Allow", Action: ["sns:Publish"], Resource: [topic.arn] },
+    {
+      Sid: `${sid}Key`,
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: [topic.keyArn],
+      Condition: { StringEquals: { "kms:ViaService": `sns.${p.region}.amazonaws.com` } },
+    },
+  ];
+}
+
 /** The pipeline's own role: artifacts, the source connection, its CodeBuild projects, approvals, alarm rules. */
 export function pipelineStatements(
   p: PipelineScope,
-  opts: { connectionArn: string; projectArns: string[]; approvalTopicArn?: string; conditionAlarmArns: string[] },
+  opts: { connectionArn: string; projectArns: string[]; approvalTopic?: { arn: string; keyArn: string }; conditionAlarmArns: string[] },
 ): Statement[] {
   return [
     {
@@ -283,7 +301,7 @@ export function pipelineStatements(
       Resource: [opts.connectionArn],
     },
     { Sid: "Builds", Effect: "Allow", Action: ["codebuild:StartBuild", "codebuild:BatchGetBuilds", "codebuild:StopBuild"], Resource: opts.projectArns },
-    ...(opts.approvalTopicArn ? [{ Sid: "Approval", Effect: "Allow" as const, Action: ["sns:Publish"], Resource: [opts.approvalTopicArn] }] : []),
+    ...(opts.approvalTopic ? encryptedTopicPublishStatements(p, opts.approvalTopic, "Approval") : []),
     ...(opts.conditionAlarmArns.length
       ? [{ Sid: "StageConditions", Effect: "Allow" as const, Action: ["cloudwatch:DescribeAlarms"], Resource: opts.conditionAlarmArns }]
       : []),

@@ -43,6 +43,8 @@ export interface PipelineStackRefs {
   readonly taskRoleArn: pulumi.Input<string>;
   readonly taskExecutionRoleArn: pulumi.Input<string>;
   readonly notificationsTopicArn: pulumi.Input<string>;
+  /** The topic's KMS key: the pipeline role publishes the approval request through it. */
+  readonly notificationsTopicKeyArn: pulumi.Input<string>;
   readonly ecrRepositoryUrl: pulumi.Input<string>;
   readonly ecrRepositoryArn: pulumi.Input<string>;
 }
@@ -329,14 +331,14 @@ export class Pipeline extends pulumi.ComponentResource {
     );
     const projectArns = pulumi.all(Object.values(this.projects).map((p) => p.projectArn));
     const policy = pulumi
-      .all([scope, prod, this.connectionArn, projectArns, args.prod.notificationsTopicArn])
-      .apply(([p, prd, connectionArn, arns, topicArn]) =>
+      .all([scope, prod, this.connectionArn, projectArns, args.prod.notificationsTopicArn, args.prod.notificationsTopicKeyArn])
+      .apply(([p, prd, connectionArn, arns, topicArn, topicKeyArn]) =>
         JSON.stringify(
           document(
             pipelineStatements(p, {
               connectionArn,
               projectArns: arns,
-              approvalTopicArn: args.manualApproval ? topicArn : undefined,
+              approvalTopic: args.manualApproval ? { arn: topicArn, keyArn: topicKeyArn } : undefined,
               conditionAlarmArns: stackArns(p, prd).alarms,
             }),
           ),

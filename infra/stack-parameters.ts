@@ -29,6 +29,8 @@ export const STACK_PARAMETERS = {
   /** Comma-separated names of the alarms blue/green deploys roll back on. */
   rollbackAlarmNames: "rollback-alarm-names",
   notificationsTopicArn: "notifications-topic-arn",
+  /** The topic's customer-managed KMS key: whoever publishes to the topic needs it. */
+  notificationsTopicKeyArn: "notifications-topic-key-arn",
   dbInstanceIdentifier: "db-instance-identifier",
   dbInstanceArn: "db-instance-arn",
   dbParameterGroupName: "db-parameter-group-name",

@@ -221,6 +221,7 @@ export function createEnvironment(config: StackConfig): Environment {
     greenTargetGroupArn: loadBalancer.greenTargetGroup.arn,
     rollbackAlarmNames: pulumi.output(alarms.alarmNames.join(",")),
     notificationsTopicArn: alarms.topic.arn,
+    notificationsTopicKeyArn: alarms.topicKey.arn,
     dbInstanceIdentifier: database.instance.identifier,
     dbInstanceArn: database.instance.arn,
     dbParameterGroupName: database.parameterGroup.name,

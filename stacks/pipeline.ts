@@ -27,7 +27,7 @@ export interface CreatePipelineArgs {
 export const REQUIRED_STACK_OUTPUTS: readonly (keyof PipelineStackRefs)[] = [
   "region", "clusterArn", "clusterName", "serviceArn", "serviceName", "taskDefinitionFamily", "rollbackAlarmNames",
   "privateSubnetIds", "serviceSecurityGroupId", "vpcId", "dbSecretArn", "dbInstanceIdentifier", "taskRoleArn",
-  "taskExecutionRoleArn", "notificationsTopicArn", "ecrRepositoryUrl", "ecrRepositoryArn",
+  "taskExecutionRoleArn", "notificationsTopicArn", "notificationsTopicKeyArn", "ecrRepositoryUrl", "ecrRepositoryArn",
 ];
 
 function refsOf(stack: "prod" | "staging", outputs: StackOutputs): PipelineStackRefs {

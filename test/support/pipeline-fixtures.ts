@@ -27,6 +27,7 @@ export function fakeStack(stack: "staging" | "prod"): PipelineStackRefs {
     taskRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-task`,
     taskExecutionRoleArn: `arn:aws:iam::${ACCOUNT}:role/friday-${stack}-execution`,
     notificationsTopicArn: a("sns", `friday-${stack}-notifications`),
+    notificationsTopicKeyArn: a("kms", `key/friday-${stack}-notifications`),
     ecrRepositoryUrl: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/friday-${stack}-app`,
     ecrRepositoryArn: a("ecr", `repository/friday-${stack}-app`),
   };
