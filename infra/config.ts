@@ -285,6 +285,16 @@ function knownKeysAt(path: PropertyKey[]): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 
+/**
+ * Every setting a stack file can hold, as dotted paths (`alarms.p99LatencyMs`): the leaves of the
+ * schema. Tests walk it so a new knob cannot be added without a test that it reaches its resource.
+ */
+export function settingPaths(schema: z.ZodType = stackSettingsSchema, prefix = ""): string[] {
+  const inner = unwrap(schema);
+  if (!(inner instanceof z.ZodObject)) return [prefix];
+  return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) => settingPaths(child, prefix ? `${prefix}.${key}` : key));
+}
+
 function unwrap(schema: z.ZodType): z.ZodType {
   let current: z.ZodType = schema;
   for (;;) {
