@@ -1,6 +1,7 @@
-import { evaluateDocument } from "../packages/openfeature-appconfig-agent/src/testing/fake-agent";
-import { parseFlagsFile } from "./flags";
-import { describeState, FlagState, parseAppConfigDocument, toAppConfigDocument } from "./flags-appconfig";
+import { checkDocumentLayout, evaluateDocument } from "../packages/openfeature-appconfig-agent/src/testing/fake-agent";
+import { featureFlagsSchemaErrors } from "../test/support/feature-flags-schema";
+import { loadFlagsFile, parseFlagsFile } from "./flags";
+import { describeState, FlagState, LiveFlag, parseAppConfigDocument, toAppConfigDocument } from "./flags-appconfig";
 
 const file = parseFlagsFile({
   flags: {
@@ -42,18 +43,21 @@ test("targeted: team → the file's variants → split rollout on the user id �
   const state: FlagState = { mode: "targeted", users: ["alice", "bob"], groups: ["staff"], percent: 5 };
   const document = toAppConfigDocument(file, { "new-checkout": { state, updatedAt: "2026-11-20T10:00:00.000Z" } });
   expect(document.flags["new-checkout"]._updatedAt).toBe("2026-11-20T10:00:00.000Z");
+  // Attribute values go in each variant's attributeValues: AWS's schema allows no other key there.
   expect(document.values["new-checkout"]).toEqual({
     _variants: [
-      { name: "team", enabled: true, rule: '(or (in $userId ["alice", "bob"]) (in $group ["staff"]))', maxItems: 20, regions: ["eu", "us"] },
-      { name: "staff", enabled: true, rule: '(ends_with $email "@example.com")', maxItems: 99, regions: ["eu", "us"] },
-      { name: "rollout", enabled: true, rule: '(split by::$userId pct::5 seed::"new-checkout")', maxItems: 20, regions: ["eu", "us"] },
-      { name: "default", enabled: false, maxItems: 20, regions: ["eu", "us"] },
+      { name: "team", enabled: true, rule: '(or (in $userId ["alice", "bob"]) (in $group ["staff"]))', attributeValues: { maxItems: 20, regions: ["eu", "us"] } },
+      { name: "staff", enabled: true, rule: '(ends_with $email "@example.com")', attributeValues: { maxItems: 99, regions: ["eu", "us"] } },
+      { name: "rollout", enabled: true, rule: '(split by::$userId pct::5 seed::"new-checkout")', attributeValues: { maxItems: 20, regions: ["eu", "us"] } },
+      { name: "default", enabled: false, attributeValues: { maxItems: 20, regions: ["eu", "us"] } },
     ],
   });
+  expect(featureFlagsSchemaErrors(document)).toEqual([]);
   // What the agent answers for each kind of user.
   const answer = (context: Record<string, string>) => evaluateDocument(document as never, context)["new-checkout"];
   expect(answer({ userId: "alice" })).toMatchObject({ _variant: "team", enabled: true });
   expect(answer({ userId: "zed", group: "staff" })).toMatchObject({ _variant: "team", enabled: true });
+  expect(answer({ userId: "alice" })).toEqual({ _variant: "team", enabled: true, maxItems: 20, regions: ["eu", "us"] });
   expect(answer({ userId: "zed", email: "z@example.com" })).toMatchObject({ _variant: "staff", enabled: true, maxItems: 99 });
   expect(answer({})).toMatchObject({ _variant: "default", enabled: false });
   const users = Array.from({ length: 2000 }, (_, i) => ({ userId: `u${i}` }));
@@ -105,4 +109,68 @@ test("describes states for people", () => {
   expect(describeState({ mode: "on" })).toBe("on (everyone)");
   expect(describeState({ mode: "targeted", users: ["a", "b"], groups: ["g"], percent: 5 })).toBe("team (2 users, 1 group) + 5% of users");
   expect(describeState({ mode: "targeted", users: [], groups: [], percent: 20 })).toBe("20% of users");
+});
+
+/** Every state `friday flags team|rollout|on|off|kill` can leave a flag in. */
+const STATES: Record<string, FlagState> = {
+  off: { mode: "off" },
+  on: { mode: "on" },
+  team: { mode: "targeted", users: ["alice", "bob"], groups: ["staff"], percent: 0 },
+  "team of groups": { mode: "targeted", users: [], groups: ["beta"], percent: 0 },
+  rollout: { mode: "targeted", users: [], groups: [], percent: 0.29 },
+  "team + rollout": { mode: "targeted", users: ["alice"], groups: [], percent: 37.5 },
+  "killed while on": { mode: "killed", previous: { mode: "on" } },
+  "killed during a rollout": { mode: "killed", previous: { mode: "targeted", users: ["alice"], groups: ["staff"], percent: 5 } },
+  "killed during a team": { mode: "killed", previous: { mode: "targeted", users: [], groups: ["staff"], percent: 0 } },
+};
+
+describe("every generated document is valid against AWS's AWS.AppConfig.FeatureFlags schema", () => {
+  const files = { "the repository's flags.yaml": loadFlagsFile(), "a file with attributes of every type and its own variants": file };
+  for (const [fileName, flagsFile] of Object.entries(files)) {
+    for (const [stateName, state] of Object.entries(STATES)) {
+      test(`${fileName}, every flag ${stateName}`, () => {
+        const live: Record<string, LiveFlag> = Object.fromEntries(Object.keys(flagsFile.flags).map((f) => [f, { state, updatedAt: "2026-12-01T00:00:00.000Z" }]));
+        const document = toAppConfigDocument(flagsFile, live);
+        expect(featureFlagsSchemaErrors(document)).toEqual([]);
+        expect(() => checkDocumentLayout(document as never)).not.toThrow();
+        // And it reads back as the state written.
+        for (const flag of Object.keys(flagsFile.flags)) expect(parseAppConfigDocument(JSON.stringify(document))[flag].state).toEqual(state);
+      });
+    }
+  }
+
+  test("the validator refuses what AWS refuses: attributes on a variant, unknown keys, a rule over 16384 characters", () => {
+    const valid = toAppConfigDocument(file, { "new-checkout": { state: STATES["team + rollout"] } });
+    const withAttributesOnVariant = JSON.parse(JSON.stringify(valid));
+    withAttributesOnVariant.values["new-checkout"]._variants[0].maxItems = 20;
+    expect(featureFlagsSchemaErrors(withAttributesOnVariant)).toContain("/values/new-checkout/_variants/0: must NOT have additional properties (maxItems)");
+    expect(() => checkDocumentLayout(withAttributesOnVariant)).toThrow("values.new-checkout._variants[0].maxItems: a variant takes only name, enabled, rule and attributeValues");
+    const longRule = JSON.parse(JSON.stringify(valid));
+    longRule.values["new-checkout"]._variants[0].rule = `(in $userId [${'"x", '.repeat(3300)}"y"])`;
+    expect(featureFlagsSchemaErrors(longRule)).toContain("/values/new-checkout/_variants/0/rule: must NOT have more than 16384 characters");
+    expect(featureFlagsSchemaErrors({ ...valid, extra: 1 })).toContain("/: must NOT have additional properties (extra)");
+  });
+});
+
+test("a kill keeps the flag's rules with every variant disabled: off for everyone, the earlier state readable", () => {
+  const document = toAppConfigDocument(file, { "new-checkout": { state: STATES["killed during a rollout"] }, recommendations: { state: STATES["killed while on"] } });
+  expect((document.values["new-checkout"] as { _variants: Array<{ name: string; enabled: boolean }> })._variants.map((v) => [v.name, v.enabled])).toEqual([
+    ["team", false],
+    ["staff", false],
+    ["rollout", false],
+    ["default", false],
+  ]);
+  expect(document.values.recommendations).toEqual({
+    _variants: [
+      { name: "rollout", enabled: false, rule: '(split by::$userId pct::100 seed::"recommendations")' },
+      { name: "default", enabled: false },
+    ],
+  });
+  const contexts: Array<Record<string, string>> = [{ userId: "alice" }, { userId: "zed", group: "staff" }, { userId: "z", email: "z@example.com" }, ...Array.from({ length: 200 }, (_, i) => ({ userId: `u${i}` }))];
+  for (const context of contexts) {
+    expect(evaluateDocument(document as never, context)["new-checkout"].enabled).toBe(false);
+    expect(evaluateDocument(document as never, context).recommendations.enabled).toBe(false);
+  }
+  expect(describeState(STATES["killed during a rollout"])).toBe("killed (off; was team (1 user, 1 group) + 5% of users)");
+  expect(describeState(STATES["killed while on"])).toBe("killed (off; was on (everyone))");
 });

@@ -6,12 +6,21 @@ import { stackName } from "./naming";
  * The flags file and each flag's live state, as an `AWS.AppConfig.FeatureFlags` document (what a
  * hosted configuration version holds), and back. A flag's state is one of:
  *
- * - off: `{ "enabled": false }` — nobody; a kill is the same state, deployed immediately;
+ * - off: `{ "enabled": false }` — nobody;
  * - on: `{ "enabled": true }` — everybody;
  * - targeted: a multi-variant flag, evaluated by the agent in order:
  *   `team` (user ids / groups) → the file's own variants → `rollout` (`split` on the user id, seeded
  *   with the flag name so flags bucket independently and raising the percentage only adds users)
- *   → `default` (off).
+ *   → `default` (off);
+ * - killed: off for everybody, remembering what it was so `friday flags restore` can bring it back.
+ *   The schema has no free-form field to keep that in (every level is additionalProperties: false, and
+ *   attribute values would reach the app and hold 1024 characters at most), so a killed flag keeps
+ *   the variants it had with every one of them disabled: the agent answers off for everyone, and the
+ *   rules still say who was in. A flag that was on for everyone keeps a disabled 100% `rollout`.
+ *
+ * Attribute values live on the flag value for basic flags and in each variant's `attributeValues`:
+ * the schema allows only name, enabled, rule and attributeValues on a variant (see
+ * infra/flags-appconfig.schema.json, AWS's published schema, which the tests validate against).
  */
 
 /** The feature-flag profile's name in every stack. */
@@ -25,10 +34,13 @@ export function appConfigNames(stack: string): { application: string; environmen
 /** Context keys the rules read: the OpenFeature targeting key is sent as userId (see the provider). */
 export const FLAG_CONTEXT = { user: "userId", group: "group" } as const;
 
+export type TargetedState = { readonly mode: "targeted"; readonly users: readonly string[]; readonly groups: readonly string[]; readonly percent: number };
 export type FlagState =
   | { readonly mode: "off" }
   | { readonly mode: "on" }
-  | { readonly mode: "targeted"; readonly users: readonly string[]; readonly groups: readonly string[]; readonly percent: number };
+  | TargetedState
+  /** Off for everyone after `friday flags kill`; `previous` is what `friday flags restore` brings back. */
+  | { readonly mode: "killed"; readonly previous: { readonly mode: "on" } | TargetedState };
 
 /** A flag's state in a deployed document, and when friday last changed it. */
 export interface LiveFlag {
@@ -40,11 +52,12 @@ export interface LiveFlag {
 }
 
 type Json = string | number | boolean | string[] | number[];
+/** A variant as AWS.AppConfig.FeatureFlags defines it: these four keys and no others. */
 export interface AppConfigVariant {
   name: string;
   enabled: boolean;
   rule?: string;
-  [attribute: string]: unknown;
+  attributeValues?: Record<string, Json>;
 }
 export interface AppConfigFlagsDocument {
   version: "1";
@@ -62,13 +75,14 @@ export function declaredState(declaration: FlagDeclaration): FlagState {
 
 /** Share of users the flag is on for, not counting the team and the file's own variants. */
 export function rolloutPercent(state: FlagState): number {
-  return state.mode === "on" ? 100 : state.mode === "off" ? 0 : state.percent;
+  return state.mode === "on" ? 100 : state.mode === "targeted" ? state.percent : 0;
 }
 
-/** One line for people: "off", "on (everyone)", "team (2 users, 1 group) + 5%". */
+/** One line for people: "off", "on (everyone)", "team (2 users, 1 group) + 5%", "killed (was …)". */
 export function describeState(state: FlagState): string {
   if (state.mode === "off") return "off";
   if (state.mode === "on") return "on (everyone)";
+  if (state.mode === "killed") return `killed (off; was ${describeState(state.previous)})`;
   const members = [state.users.length ? plural(state.users.length, "user") : "", state.groups.length ? plural(state.groups.length, "group") : ""].filter(Boolean);
   const team = members.length ? `team (${members.join(", ")})` : "";
   const pct = state.percent > 0 || !team ? `${state.percent}% of users` : "";
@@ -100,14 +114,23 @@ function attributeConstraint(value: Json): Record<string, unknown> {
 }
 
 function flagValue(name: string, declaration: FlagDeclaration, state: FlagState): AppConfigFlagsDocument["values"][string] {
-  const attrs = { ...(declaration.attributes ?? {}) };
-  if (state.mode !== "targeted") return { enabled: state.mode === "on", ...attrs };
+  const attrs = (declaration.attributes ?? {}) as Record<string, Json>;
+  if (state.mode === "off" || state.mode === "on") return { enabled: state.mode === "on", ...attrs };
+  const killed = state.mode === "killed";
+  const targeted: TargetedState = state.mode === "killed" ? (state.previous.mode === "on" ? { mode: "targeted", users: [], groups: [], percent: 100 } : state.previous) : state;
+  const variant = (name: string, enabled: boolean, rule: string | undefined, values: Record<string, Json>): AppConfigVariant => ({
+    name,
+    // A kill disables every variant, the file's own included: off for everyone, rules kept.
+    enabled: killed ? false : enabled,
+    ...(rule === undefined ? {} : { rule }),
+    ...(Object.keys(values).length ? { attributeValues: values } : {}),
+  });
   const variants: AppConfigVariant[] = [];
-  const team = teamRule(state.users, state.groups);
-  if (team) variants.push({ name: "team", enabled: true, rule: team, ...attrs });
-  for (const v of declaration.variants ?? []) variants.push({ name: v.name, enabled: v.enabled, rule: v.rule, ...attrs, ...(v.attributes ?? {}) });
-  if (state.percent > 0) variants.push({ name: "rollout", enabled: true, rule: rolloutRule(name, state.percent), ...attrs });
-  variants.push({ name: "default", enabled: false, ...attrs });
+  const team = teamRule(targeted.users, targeted.groups);
+  if (team) variants.push(variant("team", true, team, attrs));
+  for (const v of declaration.variants ?? []) variants.push(variant(v.name, v.enabled, v.rule, { ...attrs, ...((v.attributes ?? {}) as Record<string, Json>) }));
+  if (targeted.percent > 0) variants.push(variant("rollout", true, rolloutRule(name, targeted.percent), attrs));
+  variants.push(variant("default", false, undefined, attrs));
   return { _variants: variants };
 }
 
@@ -165,14 +188,19 @@ function stateOf(value: AppConfigFlagsDocument["values"][string]): FlagState {
   const users: string[] = [];
   const groups: string[] = [];
   let percent = 0;
+  let killed = false;
   for (const variant of value._variants as AppConfigVariant[]) {
     if (variant.name === "team" && variant.rule) collectTeam(parseRule(variant.rule), users, groups);
     if (variant.name === "rollout" && variant.rule) {
       const node = parseRule(variant.rule);
       if (node.kind === "call" && node.op === "split" && node.named.pct?.kind === "number") percent = node.named.pct.value;
     }
+    // friday's team and rollout variants are only ever disabled by a kill.
+    if ((variant.name === "team" || variant.name === "rollout") && variant.enabled === false) killed = true;
   }
-  return { mode: "targeted", users, groups, percent };
+  const targeted: TargetedState = { mode: "targeted", users, groups, percent };
+  if (!killed) return targeted;
+  return { mode: "killed", previous: percent === 100 && users.length + groups.length === 0 ? { mode: "on" } : targeted };
 }
 
 function collectTeam(node: RuleNode, users: string[], groups: string[]): void {

@@ -14,6 +14,11 @@ export const FLAGS_FILE = join(__dirname, "..", "flags.yaml");
 
 /** AppConfig's key pattern for flags and attributes. */
 const KEY = /^[a-z][a-zA-Z\d_-]{0,63}$/;
+/**
+ * Longest variant rule AppConfig takes: the `rule` maxLength in AWS's published
+ * AWS.AppConfig.FeatureFlags schema (infra/flags-appconfig.schema.json).
+ */
+export const MAX_RULE_LENGTH = 16384;
 /** Variant names friday manages itself (team → rollout → default). */
 export const RESERVED_VARIANTS = ["team", "rollout", "default"] as const;
 
@@ -21,8 +26,10 @@ const attributeValue = z.union([
   z.string().max(1024),
   z.number(),
   z.boolean(),
-  z.array(z.string().max(1024)).max(100),
-  z.array(z.number()).max(100),
+  // AWS's schema types a list by its items (oneOf strings / numbers): an empty list matches both, so
+  // AppConfig refuses it.
+  z.array(z.string().max(1024)).min(1, "is an empty list: give at least one value (AppConfig cannot tell its type)").max(100),
+  z.array(z.number()).min(1, "is an empty list: give at least one value (AppConfig cannot tell its type)").max(100),
 ]);
 
 const attributes = z
@@ -30,7 +37,7 @@ const attributes = z
   .refine((a) => Object.keys(a).length <= 25, "at most 25 attributes (an AppConfig limit)")
   .refine((a) => !("enabled" in a), '"enabled" is reserved: the flag itself is the on/off switch');
 
-const rule = z.string().max(1024, "is longer than the 1024 characters AppConfig takes").superRefine((text, ctx) => {
+const rule = z.string().max(MAX_RULE_LENGTH, `is longer than the ${MAX_RULE_LENGTH} characters AppConfig takes`).superRefine((text, ctx) => {
   try {
     parseRule(text);
   } catch (error) {

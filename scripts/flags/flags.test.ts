@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseFlagsFile } from "../../infra/flags";
 import { FlagState, LiveFlag, toAppConfigDocument } from "../../infra/flags-appconfig";
+import { featureFlagsSchemaErrors } from "../../test/support/feature-flags-schema";
 import { buildCli } from "../cli";
 import { setFlagsCliContextForTests } from "./register";
 
@@ -130,6 +131,13 @@ beforeEach(() => {
   });
 });
 
+afterEach(() => {
+  // Whatever a command sent to AppConfig is a document AWS's schema accepts.
+  for (const call of appconfig.commandCalls(CreateHostedConfigurationVersionCommand)) {
+    expect(featureFlagsSchemaErrors(JSON.parse(Buffer.from(call.args[0].input.Content as Uint8Array).toString("utf8")))).toEqual([]);
+  }
+});
+
 afterAll(() => {
   setFlagsCliContextForTests({});
   rmSync(dir, { recursive: true, force: true });
@@ -207,17 +215,20 @@ test("rollout: a stable split on the user id after the team; 100% is on for ever
 });
 
 test("bad percentages, unknown flags and empty teams fail before any AWS call", async () => {
-  for (const percent of ["150", "-1", "abc", "", "5.555"]) {
-    await expect(friday("rollout", "new-greeting", "--percent", percent, "--stack", "staging")).rejects.toThrow(/^--percent must be a number from 0 to 100 with at most two decimals/);
+  for (const percent of ["150", "-1", "abc", "", "5.555", "1e1", "0x10", "100.5"]) {
+    await expect(friday("rollout", "new-greeting", "--percent", percent, "--stack", "staging")).rejects.toThrow(
+      `--percent must be a number from 0 to 100 with at most two decimals (got ${JSON.stringify(percent)}): e.g. --percent 5 or --percent 0.25.`,
+    );
   }
   await expect(friday("on", "new-greting", "--stack", "staging")).rejects.toThrow(
     'Unknown flag "new-greting": flags.yaml declares new-greeting, recommendations. Declare it there first (description, owner, default, expires).',
   );
   await expect(friday("team", "new-greeting", "--stack", "staging")).rejects.toThrow(/^team needs --users a,b and\/or --groups x,y/);
   await expect(friday("team", "new-greeting", "--stack", "staging", "--users", 'al"ice')).rejects.toThrow('Not valid user ids or groups: "al\\"ice"');
-  const crowd = Array.from({ length: 120 }, (_, i) => `user-number-${i}`).join(",");
+  // AppConfig's limit is 16384 characters a rule (the schema's maxLength): ~900 such ids fit, 1000 do not.
+  const crowd = Array.from({ length: 1000 }, (_, i) => `user-number-${i}`).join(",");
   await expect(friday("team", "new-greeting", "--stack", "staging", "--users", crowd)).rejects.toThrow(
-    /^That team makes a \d+-character rule; AppConfig takes at most 1024: list fewer users and target a group \(--groups\) instead\.$/,
+    /^That team makes a 1[78]\d{3}-character rule; AppConfig takes at most 16384: list fewer users and target a group \(--groups\) instead\.$/,
   );
   await expect(friday("on", "new-greeting", "--stack", "Prod!")).rejects.toThrow('--stack must be a stack name such as staging or prod (got "Prod!").');
   expect(ssm.calls()).toHaveLength(0);
@@ -266,7 +277,13 @@ test("kill during a rollout: stops the running deployment, waits for its rollbac
   await friday("kill", "new-greeting", "--stack", "prod", "--yes");
 
   expect(appconfig).toHaveReceivedCommandWith(StopDeploymentCommand, { ApplicationId: i.applicationId, EnvironmentId: i.environmentId, DeploymentNumber: 7 });
-  expect(deployedContent().values["new-greeting"]).toEqual({ enabled: false });
+  // Off for everyone, the 5% rollout kept (disabled) for `restore`.
+  expect(deployedContent().values["new-greeting"]).toEqual({
+    _variants: [
+      { name: "rollout", enabled: false, rule: '(split by::$userId pct::5 seed::"new-greeting")' },
+      { name: "default", enabled: false },
+    ],
+  });
   expect(deployedContent().values.recommendations).toEqual({ enabled: true });
   expect(appconfig).toHaveReceivedCommandWith(StartDeploymentCommand, { ConfigurationVersion: "5", DeploymentStrategyId: i.immediateStrategyId });
   // Order: stop → rollback observed → new version → deployment.
@@ -276,9 +293,80 @@ test("kill during a rollout: stops the running deployment, waits for its rollbac
   const printed = out.join("\n");
   expect(printed).toContain("stops deployment #7 (DEPLOYING) first: AppConfig rolls its changes back");
   expect(printed).toContain("#7: ROLLED_BACK 0%");
-  expect(printed).toContain("new-greeting: 5% of users → off");
+  expect(printed).toContain("new-greeting: 5% of users → killed (off; was 5% of users)");
+  expect(printed).toContain("note: `friday flags restore new-greeting` brings back 5% of users");
   expect(printed).toContain("strategy: immediate");
-  expect(out.at(-1)).toBe("new-greeting is off on prod (deployment #8, version 5).");
+  expect(out.at(-1)).toBe("new-greeting is killed (off; was 5% of users) on prod (deployment #8, version 5).");
+});
+
+test("rollout: 0.29% is 0.29%, not refused by float arithmetic", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } } });
+  await friday("rollout", "new-greeting", "--percent", "0.29", "--stack", "staging");
+  expect(deployedContent().values["new-greeting"]._variants[0]).toEqual({ name: "rollout", enabled: true, rule: '(split by::$userId pct::0.29 seed::"new-greeting")' });
+  expect(out.at(-1)).toBe("new-greeting is 0.29% of users on staging (deployment #7, version 4).");
+});
+
+test("kill then restore: the team and percentage come back; team/rollout after a kill build on what it kept", async () => {
+  const before = targeted(["alice"], ["staff"], 5);
+  deployed("staging", { "new-greeting": { state: before }, recommendations: { state: { mode: "on" } } });
+  await friday("kill", "new-greeting", "--stack", "staging");
+  const killed = deployedContent();
+  expect(killed.values["new-greeting"]._variants.every((v: { enabled: boolean }) => v.enabled === false)).toBe(true);
+  expect(appconfig).toHaveReceivedCommandWith(StartDeploymentCommand, { DeploymentStrategyId: "immediate-staging" });
+
+  // The killed version is now live: restore deploys the state before the kill, gradually.
+  appconfig.reset();
+  ssm.on(GetParametersCommand).resolves(parametersFor("staging"));
+  appconfig.on(ListDeploymentsCommand).resolves({ Items: [{ DeploymentNumber: 7, ConfigurationName: "flags", ConfigurationVersion: "4", State: "COMPLETE" }] } as never);
+  appconfig.on(GetHostedConfigurationVersionCommand, { VersionNumber: 4 }).resolves({ Content: Buffer.from(JSON.stringify(killed)) } as never);
+  appconfig.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 5 } as never);
+  appconfig.on(StartDeploymentCommand).resolves({ DeploymentNumber: 8 } as never);
+  appconfig.on(GetDeploymentCommand).resolves({ State: "COMPLETE", PercentageComplete: 100 } as never);
+  out.length = 0;
+  await friday("restore", "new-greeting", "--stack", "staging");
+  expect(deployedContent().values["new-greeting"]).toEqual(toAppConfigDocument(file, { "new-greeting": { state: before } }).values["new-greeting"]);
+  expect(appconfig).toHaveReceivedCommandWith(StartDeploymentCommand, { DeploymentStrategyId: "gradual-staging" });
+  expect(out.join("\n")).toContain("new-greeting: killed (off; was team (1 user, 1 group) + 5% of users) → team (1 user, 1 group) + 5% of users");
+  expect(out.at(-1)).toBe("new-greeting is team (1 user, 1 group) + 5% of users on staging (deployment #8, version 5).");
+
+  // From the killed version again: a rollout keeps the team the kill kept, and says it replaces the kept state.
+  appconfig.resetHistory();
+  out.length = 0;
+  await friday("rollout", "new-greeting", "--percent", "20", "--stack", "staging");
+  expect(deployedContent().values["new-greeting"]._variants.map((v: { name: string; enabled: boolean }) => [v.name, v.enabled])).toEqual([
+    ["team", true],
+    ["rollout", true],
+    ["default", false],
+  ]);
+  expect(out.join("\n")).toContain("note: replaces the state the kill kept (team (1 user, 1 group) + 5% of users); `restore` would have brought that back");
+});
+
+test("restore on a flag that is not killed says there is nothing to bring back, and changes nothing", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } } });
+  await expect(friday("restore", "new-greeting", "--stack", "staging")).rejects.toThrow(
+    "new-greeting is off on staging, not killed: there is no earlier team or percentage to bring back (`off` forgets them, and so did a kill made before friday kept them). Use `friday flags team|rollout|on new-greeting --stack staging` instead. Nothing was changed.",
+  );
+  await expect(friday("restore", "recommendations", "--stack", "staging")).rejects.toThrow(
+    "recommendations is on (everyone) on staging, not killed: restore only undoes `friday flags kill`.",
+  );
+  expect(appconfig).not.toHaveReceivedCommand(CreateHostedConfigurationVersionCommand);
+});
+
+test("AppConfig refusing the document (BadRequestException) is one message naming each problem; nothing deployed", async () => {
+  deployed("staging", { "new-greeting": { state: { mode: "off" } }, recommendations: { state: { mode: "on" } } });
+  appconfig.on(CreateHostedConfigurationVersionCommand).rejects(
+    Object.assign(new Error("Error while validating configuration data"), {
+      name: "BadRequestException",
+      Reason: "InvalidConfiguration",
+      Details: { InvalidConfiguration: [{ Location: "/values/new-greeting/_variants/0", Reason: "must NOT have additional properties", Type: "Syntax", Constraint: "additionalProperties", Value: "maxItems" }] },
+    }),
+  );
+  await expect(friday("on", "new-greeting", "--stack", "staging")).rejects.toThrow(
+    "AppConfig refused the new flags version on staging: /values/new-greeting/_variants/0: must NOT have additional properties (constraint: additionalProperties) (value: maxItems). Nothing was created or deployed. friday builds the document from flags.yaml and the live flags: `npm test` validates what it builds against AWS's AWS.AppConfig.FeatureFlags schema; fix what the message names in flags.yaml, or report it if the tests pass.",
+  );
+  expect(appconfig).not.toHaveReceivedCommand(StartDeploymentCommand);
+  appconfig.on(CreateHostedConfigurationVersionCommand).rejects(Object.assign(new Error("Content too large"), { name: "BadRequestException" }));
+  await expect(friday("on", "new-greeting", "--stack", "staging")).rejects.toThrow(/^AppConfig refused the new flags version on staging: Content too large\. Nothing was created or deployed\./);
 });
 
 test("an alarm rolling the flag deployment back fails the command, saying the flag did not change", async () => {

@@ -9,13 +9,14 @@ import {
   StartDeploymentCommand,
   StopDeploymentCommand,
 } from "@aws-sdk/client-appconfig";
-import { FlagsFile } from "../../infra/flags";
+import { FlagsFile, MAX_RULE_LENGTH } from "../../infra/flags";
 import {
   declaredState,
   describeState,
   FLAGS_PROFILE_NAME,
   FlagState,
   LiveFlag,
+  TargetedState,
   OFF,
   ON,
   parseAppConfigDocument,
@@ -78,14 +79,12 @@ export async function readStackFlags(clients: FlagsClients, resources: FlagsReso
   return { resources, liveVersion, live: parseAppConfigDocument(content), content, running, since };
 }
 
-/** Longest variant rule AppConfig accepts. */
-export const MAX_RULE_LENGTH = 1024;
-
 /** One requested change. */
 export type FlagChange =
   | { readonly kind: "on"; readonly flag: string }
   | { readonly kind: "off"; readonly flag: string }
   | { readonly kind: "kill"; readonly flag: string }
+  | { readonly kind: "restore"; readonly flag: string }
   | { readonly kind: "rollout"; readonly flag: string; readonly percent: number }
   | { readonly kind: "team"; readonly flag: string; readonly users: readonly string[]; readonly groups: readonly string[] };
 
@@ -97,9 +96,7 @@ export function validateChange(file: FlagsFile, change: FlagChange): void {
       `Unknown flag "${change.flag}": flags.yaml declares ${known.length ? known.join(", ") : "no flags"}. Declare it there first (description, owner, default, expires).`,
     );
   }
-  if (change.kind === "rollout" && (!Number.isFinite(change.percent) || change.percent < 0 || change.percent > 100 || Math.round(change.percent * 100) !== change.percent * 100)) {
-    throw new FlagsError(`--percent must be a number from 0 to 100 with at most two decimals (got ${JSON.stringify(change.percent)}): e.g. --percent 5.`);
-  }
+  if (change.kind === "rollout" && !isPercent(change.percent)) throw percentError(String(change.percent));
   if (change.kind === "team") {
     if (change.users.length + change.groups.length === 0) throw new FlagsError("team needs --users a,b and/or --groups x,y: the user ids (targeting keys) or groups the flag turns on for.");
     const bad = [...change.users, ...change.groups].filter((id) => !/^[A-Za-z0-9._@+:-]{1,128}$/.test(id));
@@ -111,22 +108,52 @@ export function validateChange(file: FlagsFile, change: FlagChange): void {
   }
 }
 
+/** 0 to 100 with at most two decimals. Decimal text, not float arithmetic: 0.29 * 100 is 28.999999999999996. */
+const PERCENT = /^(100(\.0{1,2})?|\d{1,2}(\.\d{1,2})?)$/;
+
+function isPercent(value: number): boolean {
+  return Number.isFinite(value) && PERCENT.test(String(value));
+}
+
+function percentError(raw: string): FlagsError {
+  return new FlagsError(`--percent must be a number from 0 to 100 with at most two decimals (got ${JSON.stringify(raw)}): e.g. --percent 5 or --percent 0.25.`);
+}
+
+/** `--percent` as typed: "5", "0.29", "100"; anything else is refused with what was typed. */
+export function parsePercent(raw: string): number {
+  const text = raw.trim();
+  if (!PERCENT.test(text)) throw percentError(raw);
+  return Number(text);
+}
+
+/** The team/percentage a change builds on: the live one, or the one a kill put aside. */
+function targetedBase(current: FlagState): TargetedState | undefined {
+  if (current.mode === "targeted") return current;
+  if (current.mode === "killed" && current.previous.mode === "targeted") return current.previous;
+  return undefined;
+}
+
 /** The state a change leads to, from the flag's current state. */
 export function nextState(current: FlagState, change: FlagChange): FlagState {
   switch (change.kind) {
     case "on":
       return ON;
     case "off":
-    case "kill":
+      // A deliberate off forgets the team and percentage; a kill keeps them for `restore`.
       return OFF;
+    case "kill":
+      if (current.mode === "on" || current.mode === "targeted") return { mode: "killed", previous: current };
+      return current.mode === "killed" ? current : OFF;
+    case "restore":
+      return current.mode === "killed" ? current.previous : current;
     case "rollout": {
-      const team = current.mode === "targeted" ? current : { users: [], groups: [] };
+      const team = targetedBase(current) ?? { users: [], groups: [] };
       if (change.percent === 100) return ON;
       if (change.percent === 0 && team.users.length + team.groups.length === 0) return OFF;
       return { mode: "targeted", users: team.users, groups: team.groups, percent: change.percent };
     }
     case "team":
-      return { mode: "targeted", users: [...change.users], groups: [...change.groups], percent: current.mode === "targeted" ? current.percent : 0 };
+      return { mode: "targeted", users: [...change.users], groups: [...change.groups], percent: targetedBase(current)?.percent ?? 0 };
   }
 }
 
@@ -146,6 +173,10 @@ export function planChange(file: FlagsFile, live: Record<string, LiveFlag>, chan
   const next: Record<string, LiveFlag> = { ...live, [change.flag]: { state: to, updatedAt: unchanged ? live[change.flag]?.updatedAt : now.toISOString() } };
   const lines = [`${change.flag}: ${describeState(from)} → ${describeState(to)}`];
   if (from.mode === "on" && to.mode === "targeted") lines.push(`  note: it was on for everyone; now only ${describeState(to)} get it`);
+  if (to.mode === "killed" && !unchanged) lines.push(`  note: \`friday flags restore ${change.flag}\` brings back ${describeState(to.previous)}`);
+  if (from.mode === "killed" && change.kind !== "restore" && change.kind !== "kill") {
+    lines.push(`  note: replaces the state the kill kept (${describeState(from.previous)}); \`restore\` would have brought that back`);
+  }
   lines.push(...otherFlagLines(file, live, prune, change.flag));
   return { from, to, unchanged, content: JSON.stringify(toAppConfigDocument(file, next, { prune })), lines };
 }
@@ -202,6 +233,7 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
     );
   }
 
+  if (change.kind === "restore") checkRestorable(file, current.live, change.flag, stack);
   const preview = planChange(file, current.live, change, options.now(), options.prune);
   const strategy = kill ? "immediate (every agent at once, no bake)" : "gradual (alarm-monitored; an alarm rolls it back)";
   const header = `friday flags ${change.kind} ${change.flag} on ${stack}:`;
@@ -240,6 +272,30 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
   return result;
 }
 
+/** `restore` undoes a kill; a flag that is not killed has nothing to go back to, and says so. */
+function checkRestorable(file: FlagsFile, live: Record<string, LiveFlag>, flag: string, stack: string): void {
+  const state = live[flag]?.state ?? declaredState(file.flags[flag]);
+  if (state.mode === "killed") return;
+  const why =
+    state.mode === "off"
+      ? "there is no earlier team or percentage to bring back (`off` forgets them, and so did a kill made before friday kept them)"
+      : "restore only undoes `friday flags kill`";
+  throw new FlagsError(`${flag} is ${describeState(state)} on ${stack}, not killed: ${why}. Use \`friday flags team|rollout|on ${flag} --stack ${stack}\` instead. Nothing was changed.`);
+}
+
+/** AppConfig's refusal of a document (BadRequestException), as one message naming each problem. */
+export function explainRefusedVersion(error: unknown, stack: string): Error {
+  const e = error as { name?: string; message?: string; Details?: { InvalidConfiguration?: Array<{ Location?: string; Reason?: string; Type?: string; Constraint?: string; Value?: string }> } };
+  if (e?.name !== "BadRequestException") return explainAwsError(error, stack, "creating the new flags version");
+  const details = (e.Details?.InvalidConfiguration ?? []).map((d) =>
+    [`${d.Location ?? "(document)"}: ${d.Reason ?? d.Type ?? "invalid"}`, d.Constraint ? ` (constraint: ${d.Constraint})` : "", d.Value ? ` (value: ${d.Value.slice(0, 80)})` : ""].join(""),
+  );
+  return new FlagsError(
+    `AppConfig refused the new flags version on ${stack}: ${details.length ? details.join("; ") : (e.message ?? "BadRequestException")}. ` +
+      "Nothing was created or deployed. friday builds the document from flags.yaml and the live flags: `npm test` validates what it builds against AWS's AWS.AppConfig.FeatureFlags schema; fix what the message names in flags.yaml, or report it if the tests pass.",
+  );
+}
+
 /** Creates a hosted version with `content`, deploys it (gradual, or immediate) and follows it to its end. */
 async function deployContent(
   clients: FlagsClients,
@@ -264,7 +320,7 @@ async function deployContent(
     );
     version = created.VersionNumber!;
   } catch (error) {
-    throw explainAwsError(error, stack, "creating the new flags version");
+    throw explainRefusedVersion(error, stack);
   }
   try {
     const started = await clients.appconfig.send(

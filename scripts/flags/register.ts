@@ -2,10 +2,10 @@ import { Command, Option } from "commander";
 import { FLAGS_FILE, loadFlagsFile } from "../../infra/flags";
 import { type Prompt, terminalPrompt } from "../deploy/cli-support";
 import { createFlagsClients, FlagsClients, FlagsError, resolveFlagsResources } from "./aws";
-import { changeFlag, ChangeOptions, ChangeResult, FlagChange, FlagRow, flagRows, readStackFlags, renderRows, syncFlags, validateChange } from "./flags";
+import { changeFlag, ChangeOptions, ChangeResult, FlagChange, FlagRow, flagRows, parsePercent, readStackFlags, renderRows, syncFlags, validateChange } from "./flags";
 
 /**
- * `friday flags list|on|off|rollout|team|kill|sync`: the commander layer over scripts/flags/flags.ts.
+ * `friday flags list|on|off|rollout|team|kill|restore|sync`: the commander layer over scripts/flags/flags.ts.
  */
 
 export interface FlagsCliContext {
@@ -88,8 +88,9 @@ function withChange(command: Command, prune = true): Command {
 }
 
 /** Runs a change (a flag's, or a sync of the whole file) with the common checks, output and exit code. */
-async function runChange(change: FlagChange | "sync", flags: ChangeFlags): Promise<void> {
+async function runChange(changeOf: FlagChange | "sync" | (() => FlagChange), flags: ChangeFlags): Promise<void> {
   const ctx = context();
+  const change = typeof changeOf === "function" ? changeOf() : changeOf;
   checkStack(flags.stack);
   const pollMs = positive("--poll-seconds", flags.pollSeconds, 3600) * 1000;
   const timeoutMs = positive("--timeout-minutes", flags.timeoutMinutes, 24 * 60) * 60_000;
@@ -174,13 +175,16 @@ export function registerFlags(program: Command): void {
   );
   withChange(flags.command("rollout").argument("<flag>").description("turn a flag on for a stable percentage of users (plus its team)"))
     .requiredOption("--percent <n>", "percentage of users, 0 to 100")
-    .action((flag: string, opts: ChangeFlags & { percent: string }) => runChange({ kind: "rollout", flag, percent: opts.percent.trim() === "" ? NaN : Number(opts.percent) }, opts));
+    .action((flag: string, opts: ChangeFlags & { percent: string }) => runChange(() => ({ kind: "rollout", flag, percent: parsePercent(opts.percent) }), opts));
   withChange(flags.command("team").argument("<flag>").description("turn a flag on for listed user ids and/or groups (replaces the flag's team; keeps its percentage)"))
     .option("--users <ids>", "comma-separated user ids (the OpenFeature targeting key)")
     .option("--groups <groups>", "comma-separated groups (the `group` context attribute)")
     .action((flag: string, opts: ChangeFlags & { users?: string; groups?: string }) => runChange({ kind: "team", flag, users: list(opts.users), groups: list(opts.groups) }, opts));
   withChange(flags.command("sync").description("deploy flags.yaml as it is (new flags at their default, states kept)")).action((opts: ChangeFlags) => runChange("sync", opts));
-  withChange(flags.command("kill").argument("<flag>").description("switch a flag off now: stops a running flag deployment, deploys immediately, no bake"), false).action(
+  withChange(flags.command("kill").argument("<flag>").description("switch a flag off now: stops a running flag deployment, deploys immediately, no bake; keeps its team/percentage for `restore`"), false).action(
     (flag: string, opts: ChangeFlags) => runChange({ kind: "kill", flag }, opts),
+  );
+  withChange(flags.command("restore").argument("<flag>").description("undo a kill: bring back the team/percentage (or on) the flag had before it (gradual deployment)")).action(
+    (flag: string, opts: ChangeFlags) => runChange({ kind: "restore", flag }, opts),
   );
 }

@@ -9,16 +9,16 @@ const ENV = "test";
 const document: FeatureFlagsDocument = {
   version: "1",
   flags: {
-    "new-checkout": { name: "new-checkout", attributes: { color: {}, maxItems: {} } },
+    "new-checkout": { name: "new-checkout", attributes: { color: { constraints: { type: "string" } }, maxItems: { constraints: { type: "number" } } } },
     "dark-mode": { name: "dark-mode" },
     "team-only": { name: "team-only" },
   },
   values: {
     "new-checkout": {
       _variants: [
-        { name: "team", enabled: true, rule: '(or (in $userId ["alice", "bob"]) (in $group ["staff"]))', color: "green", maxItems: 10 },
-        { name: "rollout", enabled: true, rule: '(split by::$userId pct::30 seed::"new-checkout")', color: "green", maxItems: 10 },
-        { name: "default", enabled: false, color: "blue", maxItems: 5 },
+        { name: "team", enabled: true, rule: '(or (in $userId ["alice", "bob"]) (in $group ["staff"]))', attributeValues: { color: "green", maxItems: 10 } },
+        { name: "rollout", enabled: true, rule: '(split by::$userId pct::30 seed::"new-checkout")', attributeValues: { color: "green", maxItems: 10 } },
+        { name: "default", enabled: false, attributeValues: { color: "blue", maxItems: 5 } },
       ],
     },
     "dark-mode": { enabled: true, theme: "night" },

@@ -7,7 +7,13 @@ import { evaluateRule, parseRule, RuleNode } from "../rules";
  * profiles: GET /applications/<app>/environments/<env>/configurations/<profile>[?flag=k…], evaluation
  * context in `Context: key=value` headers (several headers, or comma-separated), multi-variant flags
  * evaluated in order (first enabled-or-not variant whose rule matches, else the rule-less default),
- * answered in retrieval-time format: `{ "<flag>": { "enabled": …, "_variant"?: …, …attributes } }`.
+ * answered in retrieval-time format: `{ "<flag>": { "enabled": …, "_variant"?: …, …attributes } }`
+ * (a variant's `attributeValues` become the answer's attributes; a disabled basic flag answers
+ * `{ "enabled": false }` alone, as AWS documents the retrieval format).
+ *
+ * `deploy` refuses a document whose layout AppConfig would refuse (a variant with keys other than
+ * name, enabled, rule and attributeValues; a flag value with keys that are neither enabled, _variants
+ * nor attribute names): tests that deploy what friday builds fail the way AWS would.
  *
  * It can also misbehave on purpose (slow, 5xx, malformed JSON) for tests and benchmarks.
  */
@@ -19,9 +25,36 @@ export interface FeatureFlagsDocument {
   values: Record<string, FlagValueDefinition>;
 }
 
-export type FlagValueDefinition =
-  | ({ enabled: boolean } & Record<string, unknown>)
-  | { _variants: Array<{ name: string; enabled: boolean; rule?: string } & Record<string, unknown>> };
+/** A variant as the hosted format defines it (AWS.AppConfig.FeatureFlags allows no other keys). */
+export interface VariantDefinition {
+  name: string;
+  enabled: boolean;
+  rule?: string;
+  attributeValues?: Record<string, unknown>;
+}
+
+export type FlagValueDefinition = ({ enabled: boolean } & Record<string, unknown>) | { _variants: VariantDefinition[] };
+
+const VARIANT_KEYS = new Set(["name", "enabled", "rule", "attributeValues"]);
+const KEY = /^[a-z][a-zA-Z\d_-]{0,63}$/;
+
+/** Throws, naming the path, where `document` breaks the layout AWS.AppConfig.FeatureFlags allows. */
+export function checkDocumentLayout(document: FeatureFlagsDocument): void {
+  if (document?.version !== "1") throw new Error(`version must be "1" (got ${JSON.stringify(document?.version)})`);
+  for (const [flag, value] of Object.entries(document.values ?? {})) {
+    if (!KEY.test(flag)) throw new Error(`values.${flag}: not a valid flag key`);
+    for (const key of Object.keys(value)) {
+      if (key !== "_variants" && key !== "_createdAt" && key !== "_updatedAt" && !KEY.test(key)) throw new Error(`values.${flag}.${key}: not allowed on a flag value`);
+    }
+    if (!("_variants" in value)) continue;
+    (value._variants as VariantDefinition[]).forEach((variant, i) => {
+      for (const key of Object.keys(variant)) {
+        if (!VARIANT_KEYS.has(key)) throw new Error(`values.${flag}._variants[${i}].${key}: a variant takes only name, enabled, rule and attributeValues`);
+      }
+      if (typeof variant.name !== "string" || typeof variant.enabled !== "boolean") throw new Error(`values.${flag}._variants[${i}]: name and enabled are required`);
+    });
+  }
+}
 
 export type FakeAgentBehavior =
   | { mode: "ok" }
@@ -67,7 +100,7 @@ export function evaluateDocument(
   for (const [key, definition] of Object.entries(document.values)) {
     if (only && only.length > 0 && !only.includes(key)) continue;
     if ("_variants" in definition) {
-      const variants = definition._variants as Array<{ name: string; enabled: boolean; rule?: string } & Record<string, unknown>>;
+      const variants = definition._variants as VariantDefinition[];
       const chosen =
         variants.find((v) => {
           if (v.rule === undefined) return false;
@@ -76,10 +109,9 @@ export function evaluateDocument(
           return evaluateRule(node, context);
         }) ?? variants.find((v) => v.rule === undefined);
       if (!chosen) continue;
-      const { name, rule: _rule, ...rest } = chosen;
-      out[key] = { _variant: name, ...rest };
+      out[key] = { enabled: chosen.enabled, _variant: chosen.name, ...(chosen.attributeValues ?? {}) };
     } else {
-      out[key] = { ...definition };
+      out[key] = definition.enabled ? Object.fromEntries(Object.entries(definition).filter(([k]) => !k.startsWith("_"))) : { enabled: false };
     }
   }
   return out;
@@ -124,6 +156,7 @@ export async function startFakeAgent(options: { port?: number } = {}): Promise<F
     url: `http://127.0.0.1:${port}`,
     requests,
     deploy(application, environment, profile, document) {
+      checkDocumentLayout(document);
       documents.set(`${application}/${environment}/${profile}`, document);
     },
     setBehavior(next) {
