@@ -6,6 +6,9 @@
  * 2. The providers' own resolve path (no SDK around it), warm cache.
  * 3. Uncached: every evaluation asks a local fake agent over HTTP (keep-alive); the agent runs as its
  *    own process, on the other core when there is one.
+ * 4. A hung agent (accepts connections, never answers) with the default 200 ms timeout, on fresh
+ *    providers (nothing cached, circuit closed): 10 users one after another, and 100 users at once —
+ *    how long callers wait, and how many requests reach the agent.
  *
  * Pins itself to CPU 0 with taskset when available (set FRIDAY_BENCH_NO_PIN=1 to skip).
  */
@@ -162,6 +165,8 @@ async function main(): Promise<void> {
   const check2 = await OpenFeature.getClient("uncached").getBooleanDetails("new-checkout", false, CONTEXTS[1]);
   if (check2.errorCode || check2.value !== true) throw new Error(`bench setup: the uncached provider failed: ${JSON.stringify(check2)}`);
 
+  const hung = await hungAgent();
+
   const ratio = (flag: string) => results[`client/appconfig/${flag}`].p50 / results[`client/in-memory/${flag}`].p50;
   console.log(`flags benchmark — node ${process.version}, ${process.env.FRIDAY_BENCH_PINNED ? "pinned to CPU 0 (uncached: agent process on the other core)" : "not pinned"}, ${iterations.toLocaleString("en-US")} evaluations × ${rounds} rounds per client row`);
   console.log(`${"".padEnd(52)} ${"p50".padStart(11)} ${"p99".padStart(11)} ${"throughput".padStart(15)}`);
@@ -171,11 +176,55 @@ async function main(): Promise<void> {
   }
   const resolveP50 = Math.max(results["resolve/appconfig/dark-mode"].p50, results["resolve/appconfig/new-checkout"].p50);
   console.log(`AppConfigAgentProvider resolve path p50, warm cache: ${(resolveP50 / 1000).toFixed(3)} µs (target < 1 µs)`);
-  console.log(`JSON: ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, s]) => [k, { p50Us: +(s.p50 / 1000).toFixed(3), p99Us: +(s.p99 / 1000).toFixed(3), perSecond: Math.round(s.perSecond) }])))}`);
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  console.log(`hung agent, timeout 200 ms, 10 users in a row: ${ms(hung.inRow.totalMs)} in all; first ${ms(hung.inRow.firstMs)}, the other 9 at most ${ms(hung.inRow.restMaxMs)} each; ${hung.inRow.requests} request(s) reached the agent`);
+  console.log(`hung agent, timeout 200 ms, 100 users at once: p50 ${ms(hung.atOnce.p50Ms)}, slowest ${ms(hung.atOnce.maxMs)}; ${hung.atOnce.requests} request(s) reached the agent`);
+  const json = Object.fromEntries(Object.entries(results).map(([k, s]) => [k, { p50Us: +(s.p50 / 1000).toFixed(3), p99Us: +(s.p99 / 1000).toFixed(3), perSecond: Math.round(s.perSecond) }]));
+  console.log(`JSON: ${JSON.stringify({ ...json, hungAgent: hung })}`);
 
   await OpenFeature.close();
   await agent.close();
   remote.stop();
+}
+
+interface HungFigures {
+  inRow: { totalMs: number; firstMs: number; restMaxMs: number; requests: number };
+  atOnce: { p50Ms: number; maxMs: number; requests: number };
+}
+
+/** Section 4: a fake agent that never answers; each figure on a fresh provider with the default timeout (200 ms). */
+async function hungAgent(): Promise<HungFigures> {
+  const agent = await startFakeAgent();
+  agent.deploy("friday-bench", "bench", "flags", DOCUMENT);
+  agent.setBehavior({ mode: "slow", delayMs: 600_000 });
+  const fresh = () => new AppConfigAgentProvider({ application: "friday-bench", environment: "bench", endpoint: agent.url, timeoutMs: 200 });
+  const timed = async (provider: AppConfigAgentProvider, user: string): Promise<number> => {
+    const t0 = performance.now();
+    const details = await provider.resolveBooleanEvaluation("new-checkout", false, { targetingKey: user }, undefined as never);
+    if (!details.errorCode) throw new Error(`bench: the hung agent answered ${JSON.stringify(details)}`);
+    return performance.now() - t0;
+  };
+
+  const inRowProvider = fresh();
+  let before = agent.requests.length;
+  const start = performance.now();
+  const inRow: number[] = [];
+  for (let i = 0; i < 10; i++) inRow.push(await timed(inRowProvider, `hung-row-${i}`));
+  const totalMs = performance.now() - start;
+  const inRowRequests = agent.requests.length - before;
+  await inRowProvider.onClose();
+
+  const atOnceProvider = fresh();
+  before = agent.requests.length;
+  const atOnce = (await Promise.all(Array.from({ length: 100 }, (_, i) => timed(atOnceProvider, `hung-burst-${i}`)))).sort((a, b) => a - b);
+  const atOnceRequests = agent.requests.length - before;
+  await atOnceProvider.onClose();
+  await agent.close();
+  const round = (v: number) => +v.toFixed(1);
+  return {
+    inRow: { totalMs: round(totalMs), firstMs: round(inRow[0]), restMaxMs: round(Math.max(...inRow.slice(1))), requests: inRowRequests },
+    atOnce: { p50Ms: round(atOnce[49]), maxMs: round(atOnce[99]), requests: atOnceRequests },
+  };
 }
 
 /** Starts bench/flags-agent.ts pinned to the last core (the benchmark itself runs on core 0). */

@@ -45,21 +45,25 @@ export function flagSettingsFromEnv(env: NodeJS.ProcessEnv): FlagSettings {
 
 /**
  * Sets the provider for `domain` (one per app instance; tests use their own) and returns its client.
- * Waits for the provider's first read of the agent, which is bounded by its request timeout and never
- * fails: an agent that is not up yet only means defaults until it is.
+ * Waits for the provider's first read of the agent, which is bounded by its request timeout; when it
+ * fails (status ERROR) this still returns: an agent that is not up yet only means defaults until it is.
  */
 export async function configureFlags(settings: FlagSettings, domain = "friday-app", extra: { timeoutMs?: number } = {}): Promise<Client> {
   if (settings.provider === "appconfig-agent") {
-    await OpenFeature.setProviderAndWait(
-      domain,
-      new AppConfigAgentProvider({
-        application: settings.application!,
-        environment: settings.environment!,
-        profile: settings.profile,
-        endpoint: settings.endpoint,
-        ...(extra.timeoutMs ? { timeoutMs: extra.timeoutMs } : {}),
-      }),
-    );
+    const provider = new AppConfigAgentProvider({
+      application: settings.application!,
+      environment: settings.environment!,
+      profile: settings.profile,
+      endpoint: settings.endpoint,
+      ...(extra.timeoutMs ? { timeoutMs: extra.timeoutMs } : {}),
+    });
+    try {
+      await OpenFeature.setProviderAndWait(domain, provider);
+    } catch {
+      // The agent did not answer (not up yet, or down): the provider's status is ERROR, every flag
+      // reads its default, and it probes the agent until it answers (then READY). The SDK has
+      // logged why; it is no reason for the app not to start.
+    }
   }
   // No provider set for the domain: the client falls back to the default (no-op) provider.
   return OpenFeature.getClient(domain);

@@ -68,9 +68,9 @@ export type FakeAgentBehavior =
 export interface FakeAgent {
   /** Base URL, e.g. http://127.0.0.1:53211. */
   readonly url: string;
-  /** Every request's path and Context header values, in order. */
-  readonly requests: Array<{ path: string; context: Record<string, string>; headers: IncomingMessage["headers"] }>;
-  /** Deploys a new document to app/env/profile (what an AppConfig deployment does). */
+  /** Every request's path and Context header values, in order (`rawContext`: each Context header as sent). */
+  readonly requests: Array<{ path: string; context: Record<string, string>; rawContext: string[]; headers: IncomingMessage["headers"] }>;
+  /** Deploys a new document to app/env/profile (what an AppConfig deployment does); answers then carry Configuration-Version n+1. */
   deploy(application: string, environment: string, profile: string, document: FeatureFlagsDocument): void;
   setBehavior(behavior: FakeAgentBehavior): void;
   close(): Promise<void>;
@@ -117,16 +117,25 @@ export function evaluateDocument(
   return out;
 }
 
+/** The values of every Context header, in the order sent. */
+function rawContextOf(rawHeaders: string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === "context") values.push(rawHeaders[i + 1]);
+  return values;
+}
+
 export async function startFakeAgent(options: { port?: number } = {}): Promise<FakeAgent> {
-  const documents = new Map<string, FeatureFlagsDocument>();
+  const documents = new Map<string, { document: FeatureFlagsDocument; version: number }>();
   const requests: FakeAgent["requests"] = [];
   const ruleCache = new Map<string, RuleNode>();
   let behavior: FakeAgentBehavior = { mode: "ok" };
+  /** Answers a slow agent still owes: cleared on close. */
+  const timers = new Set<NodeJS.Timeout>();
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const context = parseContextHeader(req.headers["context"]);
-    requests.push({ path: url.pathname + url.search, context, headers: req.headers });
+    requests.push({ path: url.pathname + url.search, context, rawContext: rawContextOf(req.rawHeaders), headers: req.headers });
     const answer = () => {
       if (behavior.mode === "status") {
         res.writeHead(behavior.status, { "content-type": "text/plain" }).end(behavior.body ?? "error");
@@ -137,16 +146,21 @@ export async function startFakeAgent(options: { port?: number } = {}): Promise<F
         return;
       }
       const match = /^\/applications\/([^/]+)\/environments\/([^/]+)\/configurations\/([^/]+)$/.exec(url.pathname);
-      const document = match && documents.get(match.slice(1, 4).map(decodeURIComponent).join("/"));
-      if (!document) {
+      const deployed = match && documents.get(match.slice(1, 4).map(decodeURIComponent).join("/"));
+      if (!deployed) {
         res.writeHead(404, { "content-type": "text/plain" }).end("ResourceNotFoundException: configuration not found");
         return;
       }
-      const body = JSON.stringify(evaluateDocument(document, context, url.searchParams.getAll("flag"), ruleCache));
-      res.writeHead(200, { "content-type": "application/json", "configuration-version": "1" }).end(body);
+      const body = JSON.stringify(evaluateDocument(deployed.document, context, url.searchParams.getAll("flag"), ruleCache));
+      res.writeHead(200, { "content-type": "application/json", "configuration-version": String(deployed.version) }).end(body);
     };
-    if (behavior.mode === "slow") setTimeout(answer, behavior.delayMs);
-    else answer();
+    if (behavior.mode === "slow") {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, behavior.delayMs);
+      timers.add(timer);
+    } else answer();
   };
 
   const server: Server = createServer(handle);
@@ -157,12 +171,15 @@ export async function startFakeAgent(options: { port?: number } = {}): Promise<F
     requests,
     deploy(application, environment, profile, document) {
       checkDocumentLayout(document);
-      documents.set(`${application}/${environment}/${profile}`, document);
+      const key = `${application}/${environment}/${profile}`;
+      documents.set(key, { document, version: (documents.get(key)?.version ?? 0) + 1 });
     },
     setBehavior(next) {
       behavior = next;
     },
     close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
