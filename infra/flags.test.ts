@@ -54,6 +54,9 @@ test("attributes: names, types, the reserved `enabled`", () => {
   );
   expect(problems({ flags: { c: { ...valid.flags["new-checkout"], attributes: { "Bad Name": 1 } } } })).toContain("flags.c.attributes.Bad Name");
   expect(problems({ flags: { c: { ...valid.flags["new-checkout"], attributes: { nested: { a: 1 } } } } })).toContain("flags.c.attributes.nested");
+  // AWS's schema types a list by its items; an empty one matches both string and number lists, and oneOf refuses it.
+  expect(problems({ flags: { c: { ...valid.flags["new-checkout"], attributes: { regions: [] } } } })).toContain("flags.c.attributes.regions");
+  expect(problems({ flags: { c: { ...valid.flags["new-checkout"], attributes: { regions: [] } } } })).toContain("is an empty list: give at least one value (AppConfig cannot tell its type)");
 });
 
 test("variant rules are parsed as AppConfig rules; names and attributes checked", () => {

@@ -26,11 +26,12 @@ const attributeValue = z.union([
   z.string().max(1024),
   z.number(),
   z.boolean(),
+  z.array(z.string().max(1024)).max(100),
+  z.array(z.number()).max(100),
+])
   // AWS's schema types a list by its items (oneOf strings / numbers): an empty list matches both, so
   // AppConfig refuses it.
-  z.array(z.string().max(1024)).min(1, "is an empty list: give at least one value (AppConfig cannot tell its type)").max(100),
-  z.array(z.number()).min(1, "is an empty list: give at least one value (AppConfig cannot tell its type)").max(100),
-]);
+  .refine((v) => !Array.isArray(v) || v.length > 0, "is an empty list: give at least one value (AppConfig cannot tell its type)");
 
 const attributes = z
   .record(z.string().regex(KEY, 'must start with a lowercase letter and use letters, digits, "_" or "-" (max 64)'), attributeValue)
