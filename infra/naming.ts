@@ -55,3 +55,9 @@ export function refreshTaskFamily(stack: string): string {
 export function refreshPath(stack: string): string {
   return `${parameterPrefix(stack)}/staging-refresh`;
 }
+
+/**
+ * The delivery pipeline the prod stack creates (one per account and region: it deploys to staging
+ * and to prod). `friday metrics` reads its execution history by this name.
+ */
+export const PIPELINE_NAME = PROJECT_NAME;

@@ -10,6 +10,7 @@ import { registerFlags } from "./flags/register";
 import { registerStagingRefresh } from "./staging/refresh-command";
 import { registerStagingData } from "./staging/data-command";
 import { registerAdoptDatabase } from "./staging/adopt-database";
+import { registerMetrics } from "./metrics/command";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -31,6 +32,7 @@ export function buildCli(): Command {
   registerStagingRefresh(program);
   registerStagingData(program);
   registerAdoptDatabase(program);
+  registerMetrics(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import type { StackParameterKey } from "../infra/stack-parameters";
+import { PIPELINE_NAME } from "../infra/naming";
 import { Pipeline, PipelineStackRefs } from "../components/pipeline";
 import type { CliBundle } from "../infra/cli-bundle";
 import { bundleCli } from "../scripts/pipeline/bundle";
@@ -90,7 +91,7 @@ export function createPipeline(args: CreatePipelineArgs, opts?: pulumi.Component
   const prod = refsOf("prod", args.prod);
   const staging = refsOf("staging", args.staging);
   return new Pipeline(
-    "friday",
+    PIPELINE_NAME,
     {
       repository: settings.repository,
       branch: settings.branch,

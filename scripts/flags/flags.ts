@@ -25,6 +25,7 @@ import {
   toAppConfigDocument,
 } from "../../infra/flags-appconfig";
 import { explainAwsError, FlagsClients, FlagsError, FlagsResources } from "./aws";
+import { flagChangeDescription, SYNC_DESCRIPTION } from "./description";
 
 /**
  * The work behind `friday flags …`, as plain functions over AWS SDK clients. Every change is a new
@@ -253,7 +254,7 @@ export async function changeFlag(clients: FlagsClients, resources: FlagsResource
     return { ok: true, stack, flag: change.flag, from: describeState(plan.from), to: describeState(plan.to), message: `${change.flag} is ${describeState(plan.to)} on ${stack} after the rollback: nothing more to deploy.` };
   }
 
-  const description = `friday flags ${change.kind} ${change.flag}: ${describeState(plan.from)} → ${describeState(plan.to)}`;
+  const description = flagChangeDescription(change.kind, change.flag, describeState(plan.from), describeState(plan.to));
   const { version, deploymentNumber, end } = await deployContent(clients, resources, plan.content, kill, description, options);
   const ok = end.State === DeploymentState.COMPLETE;
   const result = {
@@ -363,7 +364,7 @@ export async function syncFlags(clients: FlagsClients, resources: FlagsResources
   options.log([header, ...lines.map((l) => `  ${l}`), "  strategy: gradual (alarm-monitored)"].join("\n"));
   if (unchanged) return { ok: true, stack, flag: "*", from: "-", to: "-", message: `${stack} already runs flags.yaml as it is: nothing to deploy.` };
   await options.confirm([header, ...lines, "strategy: gradual"].join("\n"));
-  const { version, deploymentNumber, end } = await deployContent(clients, resources, content, false, "friday flags sync: flags.yaml as declared, states kept", options);
+  const { version, deploymentNumber, end } = await deployContent(clients, resources, content, false, SYNC_DESCRIPTION, options);
   const ok = end.State === DeploymentState.COMPLETE;
   return {
     ok,
