@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetDeploymentCommand, ListDeploymentsCommand } from "@aws-sdk/client-appconfig";
@@ -52,7 +52,7 @@ async function json(...args: string[]): Promise<MetricsReport> {
   return JSON.parse(stdout.join("\n")) as MetricsReport;
 }
 
-const allCalls = () => [mocks.ecs, mocks.ssm, mocks.codepipeline, mocks.appconfig].flatMap((m) => m.calls());
+const allCalls = (): unknown[] => [...mocks.ecs.calls(), ...mocks.ssm.calls(), ...mocks.codepipeline.calls(), ...mocks.appconfig.calls()];
 
 describe("friday metrics: the four figures from recorded history", () => {
   it("computes deployment frequency, lead time, change failure rate and time to restore", async () => {
@@ -175,7 +175,9 @@ describe("friday metrics: the four figures from recorded history", () => {
   it("needs read-only permissions only, each listed in METRICS_PERMISSIONS (the runbook's policy)", async () => {
     await json();
     const sent = new Set(
-      Object.entries(mocks).flatMap(([service, mock]) => mock.calls().map((c) => `${service}:${c.args[0].constructor.name.replace(/Command$/, "")}`)),
+      Object.entries(mocks).flatMap(([service, mock]) =>
+        (mock.calls() as { args: object[] }[]).map((c) => `${service}:${c.args[0].constructor.name.replace(/Command$/, "")}`),
+      ),
     );
     const listed = METRICS_PERMISSIONS.map((p) => p.action);
     expect([...sent].sort()).toEqual([...listed].sort());
