@@ -5,7 +5,7 @@
  */
 
 /** The change kinds `friday flags` deploys (one per subcommand that changes a flag). */
-export const FLAG_CHANGE_KINDS = ["on", "off", "kill", "rollout", "team"] as const;
+export const FLAG_CHANGE_KINDS = ["on", "off", "kill", "restore", "rollout", "team"] as const;
 export type FlagChangeKind = (typeof FLAG_CHANGE_KINDS)[number];
 
 /** The description of a sync deployment (the whole file, states kept). */
@@ -21,7 +21,7 @@ export type ParsedFlagDescription =
   | { readonly kind: FlagChangeKind; readonly flag: string; readonly from: string; readonly to: string }
   | { readonly kind: "sync" };
 
-const CHANGE = /^friday flags (on|off|kill|rollout|team) (\S+): (.*) → (.*)$/s;
+const CHANGE = new RegExp(`^friday flags (${FLAG_CHANGE_KINDS.join("|")}) (\\S+): (.*) → (.*)$`, "s");
 
 export function parseFlagDescription(description: string | undefined): ParsedFlagDescription | undefined {
   if (!description) return undefined;

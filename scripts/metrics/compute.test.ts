@@ -98,7 +98,9 @@ describe("flag deployment descriptions", () => {
       ["rollout", team, five, "percent", 5],
       ["rollout", { mode: "off" }, { mode: "targeted", users: [], groups: [], percent: 12.5 }, "percent", 12.5],
       ["on", five, { mode: "on" }, "everyone", undefined],
-      ["kill", { mode: "on" }, { mode: "off" }, "kill", undefined],
+      ["kill", { mode: "on" }, { mode: "killed", previous: { mode: "on" } }, "kill", undefined],
+      ["kill", five, { mode: "killed", previous: five }, "kill", undefined],
+      ["restore", { mode: "killed", previous: five }, five, "percent", 5],
       ["off", { mode: "on" }, { mode: "off" }, "off", undefined],
     ];
     for (const [kind, from, to, step, percent] of cases) {

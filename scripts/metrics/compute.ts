@@ -79,6 +79,8 @@ export interface RestoreRow {
 export interface FlagRow {
   readonly deploymentNumber: number;
   readonly flag?: string;
+  /** The `friday flags` subcommand (a restore brings back what a kill kept). */
+  readonly change?: string;
   readonly step: FlagStep;
   readonly percent?: number;
   readonly state: string;
@@ -330,6 +332,7 @@ export function computeMetrics(input: MetricsInput): MetricsReport {
     flags: flags.map((f) => ({
       deploymentNumber: f.deploymentNumber,
       ...(f.flag ? { flag: f.flag } : {}),
+      ...(f.change ? { change: f.change } : {}),
       step: f.step,
       ...(f.percent !== undefined ? { percent: f.percent } : {}),
       state: f.state,
@@ -394,7 +397,7 @@ function timeline(deploys: DeployRow[], flags: readonly FlagRelease[]): Timeline
     events.push({
       at: f.startedAt.toISOString(),
       type: "flag",
-      title: f.flag ? `flag ${f.flag} → ${stepLabel(f)}` : `flags ${f.step} (#${f.deploymentNumber})`,
+      title: f.flag ? `flag ${f.flag} → ${stepLabel(f)}${f.change === "restore" ? " (restored after a kill)" : ""}` : `flags ${f.step} (#${f.deploymentNumber})`,
       status: f.state,
       bad: f.step === "kill" || f.state === "ROLLED_BACK" || f.state === "REVERTED",
       detail: f.from !== undefined ? `${f.from} → ${f.to}` : f.description,

@@ -22,6 +22,8 @@ export interface FlagRelease {
   readonly completedAt?: Date;
   /** The flag changed; undefined for a sync or a deployment friday did not start. */
   readonly flag?: string;
+  /** The `friday flags` subcommand that started it (on, off, kill, restore, rollout, team, sync). */
+  readonly change?: string;
   readonly step: FlagStep;
   /** The percentage of users for step "percent". */
   readonly percent?: number;
@@ -33,7 +35,7 @@ export interface FlagRelease {
 const SOURCE_LIST = "appconfig:ListDeployments";
 const SOURCE_GET = "appconfig:GetDeployment";
 
-/** Where `to` (as describeState() words it) sits on the ladder. */
+/** Where `to` (as describeState() words it) sits on the ladder; a kill is a kill whatever it keeps for `restore`. */
 export function flagStep(kind: string, to: string): { step: FlagStep; percent?: number } {
   if (kind === "kill") return { step: "kill" };
   if (to === "off") return { step: "off" };
@@ -80,8 +82,8 @@ export async function readFlagReleases(appconfig: AppConfigClient, resources: Fl
       description: deployment.Description,
     };
     if (!parsed) releases.push({ ...base, step: "other" });
-    else if (parsed.kind === "sync") releases.push({ ...base, step: "sync" });
-    else releases.push({ ...base, flag: parsed.flag, from: parsed.from, to: parsed.to, ...flagStep(parsed.kind, parsed.to) });
+    else if (parsed.kind === "sync") releases.push({ ...base, change: "sync", step: "sync" });
+    else releases.push({ ...base, flag: parsed.flag, change: parsed.kind, from: parsed.from, to: parsed.to, ...flagStep(parsed.kind, parsed.to) });
   }
   return releases.sort((a, b) => a.deploymentNumber - b.deploymentNumber);
 }
