@@ -86,9 +86,9 @@ export async function readServiceDeployments(
   }
 
   const byArn = new Map(described.map((d) => [d.serviceDeploymentArn, d]));
-  const records = briefs
-    .filter((b, i) => briefs.findIndex((x) => x.serviceDeploymentArn === b.serviceDeploymentArn) === i)
-    .map((brief) => toRecord(brief, byArn.get(brief.serviceDeploymentArn), revisions, ids.containerName));
+  // A deployment listed on two pages (the list moved while it was read) counts once.
+  const unique = new Map(briefs.map((b) => [b.serviceDeploymentArn, b]));
+  const records = [...unique.values()].map((brief) => toRecord(brief, byArn.get(brief.serviceDeploymentArn), revisions, ids.containerName));
   return records.sort((a, b) => time(a) - time(b));
 }
 

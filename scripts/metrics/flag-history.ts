@@ -3,7 +3,7 @@ import { FLAGS_PROFILE_NAME } from "../../infra/flags-appconfig";
 import { awsCall } from "../deploy/aws";
 import { parseFlagDescription } from "../flags/description";
 import { FlagsResources } from "../flags/aws";
-import { HistoryProgress } from "./progress";
+import { HistoryProgress, mapWithLimit, READ_CONCURRENCY } from "./progress";
 
 /**
  * A stack's flag releases in the window: the AppConfig deployments of its feature-flag profile,
@@ -49,8 +49,8 @@ export function flagStep(kind: string, to: string): { step: FlagStep; percent?: 
 /**
  * The flag profile's deployments that started since `since`, oldest first. ListDeployments lists an
  * environment's deployments newest first (descending deployment number), so paging stops at the
- * first page that reaches past the window. Each one in the window costs a GetDeployment: only that
- * call returns the description.
+ * first page that reaches past the window. Each one in the window costs a GetDeployment (a few at
+ * once): only that call returns the description.
  */
 export async function readFlagReleases(appconfig: AppConfigClient, resources: FlagsResources, since: Date, progress: HistoryProgress): Promise<FlagRelease[]> {
   const { applicationId, environmentId } = resources;
@@ -67,8 +67,7 @@ export async function readFlagReleases(appconfig: AppConfigClient, resources: Fl
     nextToken = inWindow.length < page.length ? undefined : response.NextToken;
   } while (nextToken);
 
-  const releases: FlagRelease[] = [];
-  for (const summary of summaries) {
+  const releases = await mapWithLimit(summaries, READ_CONCURRENCY, async (summary): Promise<FlagRelease> => {
     const deployment = await awsCall(SOURCE_GET, () =>
       appconfig.send(new GetDeploymentCommand({ ApplicationId: applicationId, EnvironmentId: environmentId, DeploymentNumber: summary.DeploymentNumber })),
     );
@@ -81,9 +80,9 @@ export async function readFlagReleases(appconfig: AppConfigClient, resources: Fl
       completedAt: deployment.CompletedAt ?? summary.CompletedAt,
       description: deployment.Description,
     };
-    if (!parsed) releases.push({ ...base, step: "other" });
-    else if (parsed.kind === "sync") releases.push({ ...base, change: "sync", step: "sync" });
-    else releases.push({ ...base, flag: parsed.flag, change: parsed.kind, from: parsed.from, to: parsed.to, ...flagStep(parsed.kind, parsed.to) });
-  }
+    if (!parsed) return { ...base, step: "other" };
+    if (parsed.kind === "sync") return { ...base, change: "sync", step: "sync" };
+    return { ...base, flag: parsed.flag, change: parsed.kind, from: parsed.from, to: parsed.to, ...flagStep(parsed.kind, parsed.to) };
+  });
   return releases.sort((a, b) => a.deploymentNumber - b.deploymentNumber);
 }

@@ -7,12 +7,12 @@ import {
 } from "@aws-sdk/client-codepipeline";
 import { awsCall, DeployError } from "../deploy/aws";
 import { StackName } from "../deploy/stack";
-import { HistoryProgress } from "./progress";
+import { HistoryProgress, mapWithLimit, READ_CONCURRENCY } from "./progress";
 
 /**
  * The delivery pipeline's runs in the window: which commit each carried (and when it was authored),
  * the image digest it built, and when each stage started and ended. Read with ListPipelineExecutions
- * (newest first, paged) and one ListActionExecutions per run, filtered to that run.
+ * (newest first, paged) and one ListActionExecutions per run, filtered to that run (a few at once).
  */
 
 /**
@@ -98,13 +98,10 @@ export async function readPipelineRuns(
     throw error;
   }
 
-  const runs: PipelineRun[] = [];
-  for (const summary of summaries) {
-    if (!summary.pipelineExecutionId) continue;
-    const actions = await readActions(codepipeline, pipelineName, summary.pipelineExecutionId, progress);
-    runs.push(toRun(summary, actions));
-  }
-  return runs;
+  const withId = summaries.filter((s) => s.pipelineExecutionId);
+  return mapWithLimit(withId, READ_CONCURRENCY, async (summary) =>
+    toRun(summary, await readActions(codepipeline, pipelineName, summary.pipelineExecutionId as string, progress)),
+  );
 }
 
 async function readActions(codepipeline: CodePipelineClient, pipelineName: string, executionId: string, progress: HistoryProgress): Promise<ActionExecutionDetail[]> {
