@@ -11,6 +11,8 @@ import { registerStagingRefresh } from "./staging/refresh-command";
 import { registerStagingData } from "./staging/data-command";
 import { registerAdoptDatabase } from "./staging/adopt-database";
 import { registerMetrics } from "./metrics/command";
+import { registerBootstrap } from "./infra/bootstrap";
+import { registerInfra } from "./infra/command";
 
 /**
  * The `friday` operator CLI. Each command lives in its own file under scripts/ and exports a
@@ -33,6 +35,8 @@ export function buildCli(): Command {
   registerStagingData(program);
   registerAdoptDatabase(program);
   registerMetrics(program);
+  registerInfra(program);
+  registerBootstrap(program);
   return program;
 }
 
