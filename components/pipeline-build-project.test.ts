@@ -13,10 +13,10 @@ import { BUILDSPEC_DIR, BuildspecName, validatePipelineBuildProjectArgs } from "
  */
 
 const REPO_ROOT = join(__dirname, "..");
-const NAMES: BuildspecName[] = ["test", "build", "migrate", "deploy", "smoke", "gate"];
+const NAMES: BuildspecName[] = ["test", "build", "migrate", "deploy", "smoke", "gate", "infra-preview", "infra-up"];
 
 /** Tools of the CodeBuild image (Amazon Linux standard) and shell builtins the buildspecs use. */
-const SYSTEM_TOOLS = new Set(["[", "aws", "docker", "echo", "test", "install", "printf", "grep", "sha256sum", "eval", "export", "exit", "true", "node"]);
+const SYSTEM_TOOLS = new Set(["[", "aws", "docker", "echo", "test", "install", "printf", "grep", "sha256sum", "eval", "export", "exit", "true", "node", "curl", "tar", "uname", "sed"]);
 
 interface Buildspec {
   version: number;
@@ -118,7 +118,7 @@ describe("buildspecs", () => {
   });
 
   test("the default test and lint commands exist too (the test buildspec evals them)", () => {
-    const defaults = stackSettingsSchema.shape.pipeline.unwrap().parse({ repository: "acme/app" });
+    const defaults = stackSettingsSchema.shape.pipeline.unwrap().parse({ repository: "acme/app", infra: { backendUrl: "https://api.pulumi.com", accessTokenSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:pulumi-token-AbCdEf" } });
     const cli = buildCli();
     for (const command of [defaults.testCommand, defaults.lintCommand]) {
       expect(simpleCommands(command).map((w) => problemWith(w, cli, scripts)).filter(Boolean)).toEqual([]);
@@ -130,7 +130,7 @@ describe("buildspecs", () => {
     expect(problemWith(["friday", "migrate", "explode"], cli, scripts)).toMatch(/no such command/);
     expect(problemWith(["friday", "smoke", "--stack", "staging", "--nope"], cli, scripts)).toBe("friday smoke: unknown option(s) --nope");
     expect(problemWith(["npm", "run", "no-such-script"], cli, scripts)).toMatch(/no such script/);
-    expect(problemWith(["curl", "http://x"], cli, scripts)).toBe("curl: not a known tool");
+    expect(problemWith(["wget", "http://x"], cli, scripts)).toBe("wget: not a known tool");
     expect(simpleCommands('export X="$(aws ecr describe-images --repository-name "$R")" && friday gate --stack "$S" --json')).toEqual([
       ["aws", "ecr", "describe-images", "--repository-name", "$R"],
       ["friday", "gate", "--stack", "$S", "--json"],

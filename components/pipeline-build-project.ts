@@ -8,7 +8,7 @@ import type { PolicyDocument } from "./pipeline-policies";
 export const BUILDSPEC_DIR = join(__dirname, "..", "pipeline", "buildspecs");
 
 /** The buildspecs the pipeline's projects run. */
-export type BuildspecName = "test" | "build" | "migrate" | "deploy" | "smoke" | "gate";
+export type BuildspecName = "test" | "build" | "migrate" | "deploy" | "smoke" | "gate" | "infra-preview" | "infra-up";
 
 /** The text of pipeline/buildspecs/<name>.yml. */
 export function readBuildspec(name: BuildspecName): string {
@@ -37,8 +37,18 @@ export interface PipelineBuildProjectArgs {
   readonly description: string;
   /** Which buildspec under pipeline/buildspecs/ it runs. */
   readonly buildspec: BuildspecName;
-  /** The role's whole inline policy: the only permissions the project has. */
+  /** The role's inline policy. */
   readonly policy: pulumi.Input<PolicyDocument>;
+  /**
+   * Further permissions as managed policies, for roles whose permissions outgrow an inline policy
+   * (IAM holds 10,240 characters inline per role, 6,144 per managed policy). @default none
+   */
+  readonly managedPolicies?: pulumi.Input<PolicyDocument>[];
+  /**
+   * Build straight from the git host (pull requests and branch pushes, reported back as a commit
+   * status) instead of as a CodePipeline action. @default a CodePipeline action
+   */
+  readonly gitSource?: GitSource;
   /** Environment variables set on the project. */
   readonly variables: ProjectVariable[];
   /** CPU architecture of the build host. @default "ARM64" */
@@ -59,6 +69,18 @@ export interface PipelineBuildProjectArgs {
   readonly logRetentionDays?: number;
 }
 
+/** A repository CodeBuild checks out itself, through a CodeConnections connection. */
+export interface GitSource {
+  /** CodeBuild's source type for the host: GITHUB, GITLAB or BITBUCKET. */
+  readonly type: "GITHUB" | "GITLAB" | "BITBUCKET";
+  /** The clone URL, e.g. https://github.com/acme/app.git. */
+  readonly location: string;
+  /** The CodeConnections connection CodeBuild authenticates with. */
+  readonly connectionArn: pulumi.Input<string>;
+  /** The commit status's name on the git host, e.g. "friday/tests". */
+  readonly statusContext: string;
+}
+
 /** Synchronous checks of the args; throws one error naming the field, the value and the fix. */
 export function validatePipelineBuildProjectArgs(name: string, args: PipelineBuildProjectArgs): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{1,149}$/.test(args.projectName)) {
@@ -75,6 +97,12 @@ export function validatePipelineBuildProjectArgs(name: string, args: PipelineBui
     }
     if (names.has(v.name)) throw new Error(`PipelineBuildProject "${name}": variable ${v.name} is set twice; keep one.`);
     names.add(v.name);
+  }
+  if ((args.managedPolicies?.length ?? 0) > 10) {
+    throw new Error(`PipelineBuildProject "${name}": managedPolicies holds ${args.managedPolicies!.length} policies; IAM attaches at most 10 to a role by default. Merge some.`);
+  }
+  if (args.gitSource && !/^[\w./-]{1,100}$/.test(args.gitSource.statusContext)) {
+    throw new Error(`PipelineBuildProject "${name}": gitSource.statusContext must be 1-100 letters, digits, ".", "/" or "-" (got "${args.gitSource.statusContext}").`);
   }
 }
 
@@ -104,7 +132,15 @@ export class PipelineBuildProject extends pulumi.ComponentResource {
       { role: this.role.id, policy: pulumi.output(args.policy).apply((doc) => JSON.stringify(doc)) },
       { parent: this },
     );
-    this.project = createProject(this, name, args, this.role, logGroup, policy);
+    const attachments = (args.managedPolicies ?? []).map((document, i) => {
+      const managed = new aws.iam.Policy(
+        `${name}-policy-${i + 1}`,
+        { description: `CodeBuild ${args.projectName}: permissions, part ${i + 1}`, policy: pulumi.output(document).apply((doc) => JSON.stringify(doc)) },
+        { parent: this },
+      );
+      return new aws.iam.RolePolicyAttachment(`${name}-policy-${i + 1}`, { role: this.role.name, policyArn: managed.arn }, { parent: this });
+    });
+    this.project = createProject(this, name, args, this.role, logGroup, [policy, ...attachments]);
     this.projectArn = this.project.arn;
     this.registerOutputs({ projectName: this.projectName, projectArn: this.projectArn, roleArn: this.role.arn });
   }
@@ -130,9 +166,10 @@ function createProject(
   args: PipelineBuildProjectArgs,
   role: aws.iam.Role,
   logGroup: aws.cloudwatch.LogGroup,
-  policy: aws.iam.RolePolicy,
+  policies: pulumi.Resource[],
 ): aws.codebuild.Project {
   const env = BUILD_ENVIRONMENTS[args.architecture ?? "ARM64"];
+  const git = args.gitSource;
   return new aws.codebuild.Project(
     `${name}-project`,
     {
@@ -142,8 +179,19 @@ function createProject(
       buildTimeout: args.timeoutMinutes ?? 30,
       queuedTimeout: 60,
       encryptionKey: args.artifactsKeyArn,
-      artifacts: { type: "CODEPIPELINE" },
-      source: { type: "CODEPIPELINE", buildspec: readBuildspec(args.buildspec) },
+      artifacts: { type: git ? "NO_ARTIFACTS" : "CODEPIPELINE" },
+      source: git
+        ? {
+            type: git.type,
+            location: git.location,
+            buildspec: readBuildspec(args.buildspec),
+            auth: { type: "CODECONNECTIONS", resource: git.connectionArn },
+            reportBuildStatus: true,
+            buildStatusConfig: { context: git.statusContext },
+            // Full history: a preview compares the pull request's head with its base.
+            gitCloneDepth: 0,
+          }
+        : { type: "CODEPIPELINE", buildspec: readBuildspec(args.buildspec) },
       environment: {
         type: env.type,
         image: env.image,
@@ -158,7 +206,7 @@ function createProject(
         ? { vpcId: args.vpc.vpcId, subnets: args.vpc.subnetIds, securityGroupIds: [args.vpc.securityGroupId] }
         : undefined,
     },
-    // The role must hold its policy before the first build runs.
-    { parent, dependsOn: [policy] },
+    // The role must hold its policies before the first build runs.
+    { parent, dependsOn: policies },
   );
 }

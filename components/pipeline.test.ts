@@ -5,7 +5,7 @@ import { installMocks, settle, type RecordedResource } from "../scripts/lib/pulu
 import type { CliBundle } from "../infra/cli-bundle";
 import type { Pipeline as PipelineType, PipelineArgs } from "./pipeline";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
-import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
+import { ACCOUNT, fakeInfra, fakeStack, REGION } from "../test/support/pipeline-fixtures";
 
 /**
  * The Pipeline component alone, under Pulumi mocks, with fake outputs of two stacks whose every
@@ -49,6 +49,7 @@ function baseArgs(overrides: Partial<PipelineArgs> = {}): PipelineArgs {
     prod: fakeStack("prod"),
     staging: fakeStack("staging"),
     cliBundle: fakeBundle(),
+    infra: fakeInfra(),
     ...overrides,
   };
 }
@@ -88,8 +89,10 @@ describe("the pipeline", () => {
       ["Source", ["1:Source"]],
       ["Test", ["1:UnitTestsAndMigrationLint"]],
       ["Build", ["1:BuildImage"]],
+      ["StagingInfra", ["1:PulumiUp"]],
       ["Staging", ["1:ExpandMigrations", "2:Deploy", "3:SmokeTests"]],
       ["Gate", ["1:AutomaticChecks", "2:ManualApproval"]],
+      ["ProdInfra", ["1:PulumiUp"]],
       ["Prod", ["1:ExpandMigrations", "2:Deploy"]],
     ]);
   });
@@ -258,7 +261,7 @@ describe("the CodeBuild projects", () => {
   test("every variable a buildspec reads is set by its project, its pipeline action, itself or CodeBuild", () => {
     const projects = recorded.filter((r) => r.type === "aws:codebuild/project:Project");
     const actions = pipelineInputs().stages.flatMap((s: any) => s.actions);
-    expect(projects).toHaveLength(8);
+    expect(projects).toHaveLength(13);
     for (const p of projects) {
       const text: string = p.inputs.source.buildspec;
       const commands = text.split("\n").filter((line) => !line.trim().startsWith("#")).join("\n");
@@ -275,13 +278,13 @@ describe("the CodeBuild projects", () => {
 
   test("each project has its own role and log group", () => {
     const roles = new Set(recorded.filter((r) => r.type === "aws:codebuild/project:Project").map((r) => r.inputs.serviceRole));
-    expect(roles.size).toBe(8);
+    expect(roles.size).toBe(13);
     expect(project("gate").logsConfig.cloudwatchLogs).toEqual({ status: "ENABLED", groupName: "/aws/codebuild/friday-gate" });
   });
 });
 
 describe("IAM", () => {
-  const PROJECT_KEYS = ["test", "build", "staging-migrate", "staging-deploy", "staging-smoke", "gate", "prod-migrate", "prod-deploy"];
+  const PROJECT_KEYS = ["test", "build", "staging-infra", "staging-migrate", "staging-deploy", "staging-smoke", "gate", "prod-infra", "prod-migrate", "prod-deploy"];
   const statements = (key: string): Statement[] => policyOf(`friday-${key}-policy`).Statement;
   const all = (): [string, Statement[]][] => [...PROJECT_KEYS.map((k) => [k, statements(k)] as [string, Statement[]]), ["pipeline", policyOf("friday-role-policy").Statement]];
 
@@ -417,5 +420,148 @@ describe("validatePipelineArgs", () => {
     expect(() => validatePipelineArgs("friday", { ...baseArgs(), prod })).toThrow(
       'Pipeline "friday": prod.rollbackAlarmNames must name at most 5 alarms (a stage condition holds 5 rules); use a composite alarm (got "a,b,c,d,e,f").',
     );
+  });
+});
+
+describe("the infrastructure ships through the pipeline", () => {
+  const managed = (projectKey: string): PolicyDocument[] =>
+    recorded
+      .filter((r) => r.type === "aws:iam/policy:Policy" && r.name.startsWith(`friday-${projectKey}-policy-`))
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => JSON.parse(r.inputs.policy));
+  const allows = (docs: PolicyDocument[]) => docs.flatMap((d) => d.Statement).filter((s) => s.Effect === "Allow");
+  const actionsOf = (docs: PolicyDocument[]) => new Set(allows(docs).flatMap((s) => s.Action));
+
+  test("pulumi up runs staging first, after the build; prod after the same gate, before prod's deploy, never rolled back by a stage rollback", () => {
+    const names = pipelineInputs().stages.map((s: any) => s.name);
+    expect(names.indexOf("StagingInfra")).toBe(names.indexOf("Build") + 1);
+    expect(names.indexOf("Staging")).toBe(names.indexOf("StagingInfra") + 1);
+    expect(names.indexOf("ProdInfra")).toBe(names.indexOf("Gate") + 1);
+    expect(names.indexOf("Prod")).toBe(names.indexOf("ProdInfra") + 1);
+    for (const [stageName, key] of [["StagingInfra", "staging-infra"], ["ProdInfra", "prod-infra"]]) {
+      const action = stage(stageName).actions[0];
+      expect(action.configuration.ProjectName).toBe(`friday-${key}`);
+      expect(Object.fromEntries(envVars(action).map((v) => [v.name, v.value]))).toEqual({
+        IMAGE_URI: "#{BuildVariables.IMAGE_URI}",
+        COMMIT_ID: "#{SourceVariables.CommitId}",
+        PIPELINE_EXECUTION_ID: "#{codepipeline.PipelineExecutionId}",
+      });
+      expect(stage(stageName).onFailure).toBeUndefined();
+    }
+    expect(stage("ProdInfra").beforeEntry.condition.result).toBe("FAIL");
+  });
+
+  test("each infra project runs `friday infra up` for its own stack with the backend, secrets provider and pinned CLI", () => {
+    for (const stack of ["staging", "prod"]) {
+      const p = project(`${stack}-infra`);
+      expect(p.source.buildspec).toContain('friday infra up --stack "$FRIDAY_STACK"');
+      const vars = Object.fromEntries(p.environment.environmentVariables.map((v: any) => [v.name, v.value]));
+      expect(vars).toMatchObject({
+        FRIDAY_STACK: stack,
+        PULUMI_STACK: `organization/friday/${stack}`,
+        PULUMI_BACKEND_URL: "s3://acme-friday-state",
+        PULUMI_SECRETS_PROVIDER: `awskms://alias/friday-pulumi?region=${REGION}`,
+        PULUMI_VERSION: "3.248.0",
+      });
+    }
+  });
+
+  test("the infra roles may write their own stack's state only, and each is denied the other stack", () => {
+    const staging = managed("staging-infra");
+    const prod = managed("prod-infra");
+    expect(staging).toHaveLength(4);
+    const writes = (docs: PolicyDocument[]) => allows(docs).find((s) => s.Sid === "WriteState")!.Resource;
+    expect(writes(staging).every((r) => r.includes("/staging"))).toBe(true);
+    expect(writes(prod).every((r) => r.includes("/prod"))).toBe(true);
+    const denies = (docs: PolicyDocument[]) => docs.flatMap((d) => d.Statement).filter((s) => s.Effect === "Deny");
+    expect(denies(staging)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Sid: "DenyProdTagged", Condition: { StringEquals: { "aws:ResourceTag/friday:stack": "prod" } } }),
+        expect.objectContaining({ Sid: "DenyProdState", Action: expect.arrayContaining(["s3:GetObject", "s3:PutObject"]) }),
+        expect.objectContaining({ Sid: "DenyProdRoles" }),
+      ]),
+    );
+    expect(denies(prod)).toEqual(expect.arrayContaining([expect.objectContaining({ Sid: "DenyStagingTagged" }), expect.objectContaining({ Sid: "DenyStagingState", Action: ["s3:PutObject", "s3:DeleteObject"] })]));
+    // Only prod's step may restart the run, and only this pipeline's.
+    expect(statements("prod-infra").find((s) => s.Sid === "RestartAfterPipelineChange")!.Resource).toEqual([`arn:aws:codepipeline:${REGION}:${ACCOUNT}:friday`]);
+    expect(JSON.stringify(statements("staging-infra"))).not.toContain("codepipeline:");
+  });
+
+  function statements(key: string): Statement[] {
+    return policyOf(`friday-${key}-policy`).Statement;
+  }
+  function project(key: string) {
+    return one("aws:codebuild/project:Project", `friday-${key}-project`).inputs;
+  }
+
+  test("pull requests get the tests on every push and a preview of each stack when the Pulumi program changes", () => {
+    const webhooks = recorded.filter((r) => r.type === "aws:codebuild/webhook:Webhook");
+    expect(webhooks.map((w) => w.name).sort()).toEqual(["friday-pr-preview-prod-webhook", "friday-pr-preview-staging-webhook", "friday-pr-tests-webhook"]);
+    const groups = (name: string) => one("aws:codebuild/webhook:Webhook", name).inputs.filterGroups.map((g: any) => g.filters);
+    expect(groups("friday-pr-tests-webhook")).toEqual([
+      [{ type: "EVENT", pattern: "PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED, PULL_REQUEST_REOPENED" }, { type: "BASE_REF", pattern: "^refs/heads/main$" }],
+      [{ type: "EVENT", pattern: "PUSH" }, { type: "HEAD_REF", pattern: "^refs/heads/main$", excludeMatchedPattern: true }],
+    ]);
+    const preview = groups("friday-pr-preview-prod-webhook");
+    expect(preview).toHaveLength(1);
+    expect(preview[0][2]).toEqual({ type: "FILE_PATH", pattern: "^infra/.*$|^components/.*$|^Pulumi\\.[^/]*\\.yaml$" });
+    for (const w of webhooks) expect(w.inputs.pullRequestBuildPolicy).toEqual({ requiresCommentApproval: "FORK_PULL_REQUESTS", approverRoles: ["GITHUB_WRITE", "GITHUB_MAINTAIN", "GITHUB_ADMIN"] });
+  });
+
+  test("each check reports its own commit status from a build of the git host's source through the connection", () => {
+    const contexts: Record<string, string> = { "pr-tests": "friday/tests", "pr-preview-staging": "friday/preview-staging", "pr-preview-prod": "friday/preview-prod" };
+    for (const [key, context] of Object.entries(contexts)) {
+      const source = project(key).source;
+      expect(source).toMatchObject({
+        type: "GITHUB",
+        location: "https://github.com/acme/app.git",
+        reportBuildStatus: true,
+        buildStatusConfig: { context },
+        auth: { type: "CODECONNECTIONS", resource: `arn:aws:codeconnections:${REGION}:${ACCOUNT}:connection/abc-123` },
+      });
+      expect(project(key).artifacts).toEqual({ type: "NO_ARTIFACTS" });
+    }
+    expect(project("pr-tests").source.buildspec).toContain('eval "$TEST_COMMAND"');
+    expect(project("pr-preview-staging").source.buildspec).toContain("friday infra preview");
+  });
+
+  test("nothing deploys from a branch: the preview roles can read and take the stack lock, never change a resource", () => {
+    const readOnly = /^([a-z0-9-]+:(Describe|List|Get|BatchGet)[A-Za-z]*|kms:Decrypt)$/;
+    for (const stack of ["staging", "prod"]) {
+      const docs = managed(`pr-preview-${stack}`);
+      expect(docs).toHaveLength(2);
+      for (const s of allows(docs)) {
+        for (const action of s.Action) {
+          const lock = s.Sid === "StackLock" && ["s3:PutObject", "s3:DeleteObject"].includes(action) && s.Resource.every((r) => r.includes("/.pulumi/locks/"));
+          expect({ stack, action, ok: readOnly.test(action) || lock }).toEqual({ stack, action, ok: true });
+        }
+      }
+      expect(actionsOf(docs).has("iam:PassRole")).toBe(false);
+    }
+    // The test check has no AWS access beyond its logs and the CLI bundle.
+    const tests = policyOf("friday-pr-tests-policy").Statement.flatMap((s) => s.Action);
+    expect(new Set(tests)).toEqual(new Set(["logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"]));
+  });
+
+  test("friday:pipeline.pullRequests.enabled false builds no checks", async () => {
+    const before = recorded.length;
+    new Pipeline("nopr", baseArgs({ pullRequests: { enabled: false } }));
+    await settle();
+    const added = recorded.slice(before);
+    expect(added.some((r) => r.type === "aws:codebuild/webhook:Webhook")).toBe(false);
+    expect(added.filter((r) => r.type === "aws:codebuild/project:Project")).toHaveLength(10);
+  });
+
+  test.each([
+    [{ infra: fakeInfra({ backendUrl: "s3://acme-friday-state", secretsProvider: undefined }) }, "secretsProvider must be"],
+    [{ infra: fakeInfra({ backendUrl: "https://api.pulumi.com", accessTokenSecretArn: undefined }) }, "accessTokenSecretArn is required"],
+    [{ infra: fakeInfra({ stackNames: { staging: "x", prod: "x" } }) }, "infra.stackNames must name two different stacks"],
+    [{ infra: fakeInfra({ pulumiVersion: "latest" }) }, 'infra.pulumiVersion must be a Pulumi CLI version like "3.248.0" (got "latest")'],
+    [{ infra: fakeInfra({ paths: [] }) }, "infra.paths must list"],
+    [{ providerType: "GitHubEnterpriseServer" }, 'providerType "GitHubEnterpriseServer" has no CodeBuild webhook through a connection here'],
+  ])("bad infra settings are refused before anything is created: %j", (overrides, message) => {
+    const before = recorded.length;
+    expect(() => new Pipeline(`bad${Math.random().toString(36).slice(2, 8)}`, baseArgs(overrides as Partial<PipelineArgs>))).toThrow(message);
+    expect(recorded.length).toBe(before);
   });
 });

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../infra/cli-bundle";
+import { infraDeployPolicies, infraPreviewPolicies, InfraScope, stateBackendOf, type StackName } from "./infra-delivery-policies";
 import { PipelineArtifacts } from "./pipeline-artifacts";
+import { PullRequestChecks } from "./pull-request-checks";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
 import {
   baseStatements,
@@ -13,6 +15,7 @@ import {
   parameterStatements,
   pipelineStatements,
   PipelineScope,
+  PolicyDocument,
   splitList,
   stackArns,
   StackScope,
@@ -88,6 +91,28 @@ export interface PipelineArgs {
   readonly cliBundle: CliBundle | Promise<CliBundle>;
   /** Days a run's artifacts are kept. @default 90 */
   readonly artifactRetentionDays?: number;
+  /** How the pipeline runs Pulumi for both stacks (the infrastructure ships through it too). */
+  readonly infra: PipelineInfraArgs;
+  /** Checks on every pull request and branch push. @default enabled, fork pull requests wait for approval */
+  readonly pullRequests?: { readonly enabled?: boolean; readonly forkApproval?: boolean };
+}
+
+/** The Pulumi side of the pipeline: state backend, stacks, and what counts as an infra change. */
+export interface PipelineInfraArgs {
+  /** "s3://<bucket>[/prefix]" or "https://api.pulumi.com". */
+  readonly backendUrl: string;
+  /** "awskms://alias/<name>?region=<region>" (required with an S3 backend). */
+  readonly secretsProvider?: string;
+  /** (Pulumi Cloud) The Secrets Manager secret holding PULUMI_ACCESS_TOKEN. */
+  readonly accessTokenSecretArn?: string;
+  /** The Pulumi project's name (Pulumi.yaml). */
+  readonly project: string;
+  /** Fully qualified stack names, e.g. "organization/friday/staging". */
+  readonly stackNames: Readonly<Record<StackName, string>>;
+  /** Path globs that are the Pulumi program (pull requests touching one get previews). */
+  readonly paths: string[];
+  /** The Pulumi CLI version the steps install (the SDK's own, so CLI and program agree). */
+  readonly pulumiVersion: string;
 }
 
 /** Stage and action names, in order: tests read them from here. */
@@ -95,10 +120,18 @@ export const STAGES = {
   Source: ["Source"],
   Test: ["UnitTestsAndMigrationLint"],
   Build: ["BuildImage"],
+  StagingInfra: ["PulumiUp"],
   Staging: ["ExpandMigrations", "Deploy", "SmokeTests"],
   Gate: ["AutomaticChecks", "ManualApproval"],
+  ProdInfra: ["PulumiUp"],
   Prod: ["ExpandMigrations", "Deploy"],
 } as const;
+
+/** The commit statuses pull requests get, one CodeBuild project each. */
+export const PULL_REQUEST_CHECKS = { tests: "friday/tests", previewStaging: "friday/preview-staging", previewProd: "friday/preview-prod" } as const;
+
+/** CodePipeline's own variable: the run's id (the prod infra step restarts the run when it changed the pipeline). */
+export const EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}";
 
 /** CodePipeline allows at most this many rules in one stage condition. */
 export const MAX_CONDITION_RULES = 5;
@@ -157,6 +190,18 @@ export function validatePipelineArgs(name: string, args: PipelineArgs): void {
     fail("prod.rollbackAlarmNames", prodAlarms, `must name at most ${MAX_CONDITION_RULES} alarms (a stage condition holds ${MAX_CONDITION_RULES} rules); use a composite alarm`);
   }
   if (!args.prod || !args.staging) fail(args.prod ? "staging" : "prod", undefined, "must carry that stack's outputs");
+  if (!args.infra) fail("infra", undefined, "must say where Pulumi's state lives (friday:pipeline.infra; `friday bootstrap` creates it)");
+  try {
+    stateBackendOf(args.infra);
+  } catch (error) {
+    fail("infra", args.infra.backendUrl, (error as Error).message.replace(/^friday:pipeline\.infra\./, "has a bad "));
+  }
+  const { staging: stagingStack, prod: prodStack } = args.infra.stackNames ?? {};
+  if (!stagingStack || !prodStack || stagingStack === prodStack) {
+    fail("infra.stackNames", args.infra.stackNames, 'must name two different stacks, e.g. {staging: "organization/friday/staging", prod: "organization/friday/prod"}');
+  }
+  if (!/^\d+\.\d+\.\d+$/.test(args.infra.pulumiVersion ?? "")) fail("infra.pulumiVersion", args.infra.pulumiVersion, 'must be a Pulumi CLI version like "3.248.0"');
+  if (!args.infra.paths?.length) fail("infra.paths", args.infra.paths, "must list the Pulumi program's path globs");
 }
 
 /** Resolves a stack's refs into plain strings for the policy functions. */
@@ -174,7 +219,8 @@ function scopeOf(stack: "staging" | "prod", refs: PipelineStackRefs): pulumi.Out
     }));
 }
 
-type ProjectKey = "test" | "build" | "stagingMigrate" | "stagingDeploy" | "stagingSmoke" | "gate" | "prodMigrate" | "prodDeploy";
+type ProjectKey =
+  | "test" | "build" | "stagingInfra" | "stagingMigrate" | "stagingDeploy" | "stagingSmoke" | "gate" | "prodInfra" | "prodMigrate" | "prodDeploy";
 
 /**
  * The delivery pipeline (CodePipeline V2, QUEUED): Source → Test → Build (one image, by digest) →
@@ -190,6 +236,8 @@ export class Pipeline extends pulumi.ComponentResource {
   public readonly pipelineRole: aws.iam.Role;
   public readonly connectionArn: pulumi.Output<string>;
   public readonly pipelineName: pulumi.Output<string>;
+  /** Tests and infra previews on pull requests; absent when friday:pipeline.pullRequests.enabled is false. */
+  public readonly pullRequestChecks?: PullRequestChecks;
 
   constructor(name: string, args: PipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super("friday:delivery:Pipeline", name, {}, opts);
@@ -214,9 +262,17 @@ export class Pipeline extends pulumi.ComponentResource {
       ? pulumi.output(args.connectionArn)
       : new aws.codeconnections.Connection(`${name}-source`, { name: `${name}-source`.slice(0, 32), providerType: settings.providerType }, { parent: this }).arn;
 
-    this.projects = this.createProjects(name, settings, scope, staging, prod);
+    const infraScope: pulumi.Output<InfraScope> = scope.apply((p) => ({
+      account: p.account,
+      partition: p.partition,
+      region: p.region,
+      project: args.infra.project,
+      backend: stateBackendOf(args.infra),
+    }));
+    this.projects = this.createProjects(name, settings, scope, staging, prod, infraScope);
     this.pipelineRole = this.createPipelineRole(name, settings, scope, prod);
     this.pipeline = this.createPipeline(name, settings);
+    if (settings.pullRequests?.enabled ?? true) this.pullRequestChecks = this.createPullRequestChecks(name, settings, scope, infraScope);
     this.pipelineName = this.pipeline.name;
     this.createNotifications(name, args.prod.notificationsTopicArn);
     this.createReleasePullGrant(name, args.prod.ecrRepositoryUrl, args.staging.taskExecutionRoleArn);
@@ -235,6 +291,7 @@ export class Pipeline extends pulumi.ComponentResource {
     scope: pulumi.Output<PipelineScope>,
     staging: pulumi.Output<StackScope>,
     prod: pulumi.Output<StackScope>,
+    infraScope: pulumi.Output<InfraScope>,
   ): Record<ProjectKey, PipelineBuildProject> {
     const cli: ProjectVariable[] = [
       { name: "FRIDAY_CLI_BUCKET", value: this.artifacts.bucket.bucket },
@@ -269,6 +326,16 @@ export class Pipeline extends pulumi.ComponentResource {
       { name: "DEPLOY_TIMEOUT_MINUTES", value: String(args.deployTimeoutMinutes) },
     ];
     const deployTimeout = args.deployTimeoutMinutes + 15;
+    const infraProject = (stack: StackName) => ({
+      buildspec: "infra-up" as const,
+      computeType: "BUILD_GENERAL1_MEDIUM",
+      // `pulumi up` builds the images the stack still builds itself (staging's ops image) with Docker.
+      privileged: true,
+      timeoutMinutes: 120,
+      cacheModes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"],
+      variables: [...cli, ...this.pulumiVariables(args, stack), { name: "FRIDAY_PIPELINE_NAME", value: name }],
+      managedPolicies: policyParts(infraScope, (s) => infraDeployPolicies(s, stack)),
+    });
 
     return Object.fromEntries([
       project("test", "test", "unit tests and migration lint", {
@@ -291,6 +358,7 @@ export class Pipeline extends pulumi.ComponentResource {
           { name: "DOCKER_PLATFORM", value: BUILD_ENVIRONMENTS[args.architecture].dockerPlatform },
         ],
       }, (_p, _stg, prd) => buildStatements(prd.ecrRepositoryArn), true),
+      project("stagingInfra", "staging-infra", "pulumi up of the staging stack (after its preview)", infraProject("staging"), () => []),
       project("stagingMigrate", "staging-migrate", "expand migrations on staging (lock rehearsal first)", {
         buildspec: "migrate", timeoutMinutes: 60, vpc: inVpc(args.staging), variables: migrateVariables("staging", args.staging, true),
       }, (p, stg) => migrateStatements(p, stg)),
@@ -303,6 +371,8 @@ export class Pipeline extends pulumi.ComponentResource {
       project("gate", "gate", "automatic checks before prod: staging deployed and its alarms OK", {
         buildspec: "gate", timeoutMinutes: 15, variables: [...cli, { name: "FRIDAY_STACK", value: "staging" }],
       }, (p, stg) => observeStatements(p, stg)),
+      project("prodInfra", "prod-infra", "pulumi up of the prod stack, after staging and the gate; restarts the run if it changed the pipeline", infraProject("prod"),
+        (p) => restartStatements(p, name)),
       project("prodMigrate", "prod-migrate", "expand migrations on prod", {
         buildspec: "migrate", timeoutMinutes: 60, vpc: inVpc(args.prod), variables: migrateVariables("prod", args.prod, false),
       }, (p, _stg, prd) => migrateStatements(p, prd)),
@@ -310,6 +380,81 @@ export class Pipeline extends pulumi.ComponentResource {
         buildspec: "deploy", timeoutMinutes: deployTimeout, variables: deployVariables("prod"),
       }, (p, _stg, prd) => deployStatements(p, prd)),
     ]) as Record<ProjectKey, PipelineBuildProject>;
+  }
+
+  /** What the Pulumi CLI of a step needs to know: backend, secrets provider, stack, version. */
+  private pulumiVariables(args: Settings, stack: StackName): ProjectVariable[] {
+    const infra = args.infra;
+    return [
+      { name: "FRIDAY_STACK", value: stack },
+      { name: "PULUMI_STACK", value: infra.stackNames[stack] },
+      { name: "PULUMI_BACKEND_URL", value: infra.backendUrl },
+      { name: "PULUMI_VERSION", value: infra.pulumiVersion },
+      { name: "PULUMI_SKIP_UPDATE_CHECK", value: "true" },
+      ...(infra.secretsProvider ? [{ name: "PULUMI_SECRETS_PROVIDER", value: infra.secretsProvider }] : []),
+      // The token stays in Secrets Manager: CodeBuild resolves it into the build's environment, never into config or logs.
+      ...(infra.accessTokenSecretArn ? [{ name: "PULUMI_ACCESS_TOKEN", value: infra.accessTokenSecretArn, type: "SECRETS_MANAGER" as const }] : []),
+    ];
+  }
+
+  /**
+   * Checks on every pull request: the app's tests and migration lint (on branch pushes too), and a
+   * `pulumi preview` of each stack when the Pulumi program changed, by roles that cannot change a thing.
+   */
+  private createPullRequestChecks(name: string, args: Settings, scope: pulumi.Output<PipelineScope>, infraScope: pulumi.Output<InfraScope>): PullRequestChecks {
+    const cli: ProjectVariable[] = [
+      { name: "FRIDAY_CLI_BUCKET", value: this.artifacts.bucket.bucket },
+      { name: "FRIDAY_CLI_KEY", value: this.artifacts.cliKey },
+      { name: "FRIDAY_CLI_SHA256", value: this.artifacts.cliSha256 },
+    ];
+    const common = { architecture: args.architecture, artifactsKeyArn: this.artifacts.key.arn };
+    const basePolicy = (projectName: string) => scope.apply((p) => document(baseStatements(p, projectName, { writesArtifacts: false })));
+    const preview = (stack: StackName) => {
+      const projectName = `${name}-pr-preview-${stack}`;
+      return {
+        ...common,
+        projectName,
+        statusContext: stack === "prod" ? PULL_REQUEST_CHECKS.previewProd : PULL_REQUEST_CHECKS.previewStaging,
+        description: `pull requests: pulumi preview of the ${stack} stack (read-only role)`,
+        buildspec: "infra-preview" as const,
+        computeType: "BUILD_GENERAL1_MEDIUM",
+        privileged: true,
+        timeoutMinutes: 60,
+        variables: [...cli, ...this.pulumiVariables(args, stack)],
+        policy: basePolicy(projectName),
+        managedPolicies: policyParts(infraScope, (s) => infraPreviewPolicies(s, stack)),
+        filePaths: args.infra.paths,
+      };
+    };
+    const testsName = `${name}-pr-tests`;
+    return new PullRequestChecks(
+      `${name}-pr`,
+      {
+        repository: args.repository,
+        providerType: args.providerType,
+        connectionArn: this.connectionArn,
+        baseBranch: args.branch,
+        forkApproval: args.pullRequests?.forkApproval ?? true,
+        checks: [
+          {
+            ...common,
+            projectName: testsName,
+            statusContext: PULL_REQUEST_CHECKS.tests,
+            description: "pull requests and branch pushes: unit tests and migration lint",
+            buildspec: "test",
+            computeType: "BUILD_GENERAL1_LARGE",
+            timeoutMinutes: 60,
+            cacheModes: ["LOCAL_CUSTOM_CACHE", "LOCAL_SOURCE_CACHE"],
+            variables: [...cli, { name: "TEST_COMMAND", value: args.testCommand }, { name: "LINT_COMMAND", value: args.lintCommand }],
+            policy: basePolicy(testsName),
+            onBranchPushes: true,
+          },
+          preview("staging"),
+          preview("prod"),
+        ],
+      },
+      { parent: this },
+    );
   }
 
   private createPipelineRole(
@@ -419,6 +564,13 @@ export class Pipeline extends pulumi.ComponentResource {
         ],
       },
       {
+        // The stack first, with the image just built: the deploy below starts from the template it publishes.
+        name: "StagingInfra",
+        actions: [
+          codeBuild(STAGES.StagingInfra[0], p.stagingInfra, 1, { IMAGE_URI: IMAGE_URI_VARIABLE, COMMIT_ID: COMMIT_ID_VARIABLE, PIPELINE_EXECUTION_ID: EXECUTION_ID_VARIABLE }, { inputArtifacts: ["SourceArtifact"] }),
+        ],
+      },
+      {
         name: "Staging",
         actions: [
           codeBuild(STAGES.Staging[0], p.stagingMigrate, 1, { COMMIT_ID: COMMIT_ID_VARIABLE }),
@@ -446,6 +598,15 @@ export class Pipeline extends pulumi.ComponentResource {
                 } as aws.types.input.codepipeline.PipelineStageAction,
               ]
             : []),
+        ],
+      },
+      {
+        // Prod's infrastructure only after staging's took the same commit and the gate passed. No stage
+        // rollback here: a failed `pulumi up` fails the run loudly; going back is a revert through the pipeline.
+        name: "ProdInfra",
+        beforeEntry: { condition: { result: "FAIL", rules: alarmRules("ProdAlarmClearBeforeInfra") } },
+        actions: [
+          codeBuild(STAGES.ProdInfra[0], p.prodInfra, 1, { IMAGE_URI: IMAGE_URI_VARIABLE, COMMIT_ID: COMMIT_ID_VARIABLE, PIPELINE_EXECUTION_ID: EXECUTION_ID_VARIABLE }),
         ],
       },
       {
@@ -568,4 +729,31 @@ export class Pipeline extends pulumi.ComponentResource {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
+function policyParts<S>(scope: pulumi.Output<S>, documents: (s: S) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
+  // The number of parts depends only on the stack's kind, not on resolved values: count it with placeholders.
+  const count = documents(PLACEHOLDER_SCOPE as unknown as S).length;
+  return Array.from({ length: count }, (_, i) => scope.apply((s) => documents(s)[i]));
+}
+
+const PLACEHOLDER_SCOPE: InfraScope = {
+  account: "000000000000",
+  partition: "aws",
+  region: "us-east-1",
+  project: "friday",
+  backend: { kind: "s3", bucket: "placeholder", prefix: "", keyAlias: "alias/placeholder" },
+};
+
+/** The prod infra step may restart the run (same commit) and stop this one when its `pulumi up` changed the pipeline itself. */
+function restartStatements(p: PipelineScope, pipelineName: string): Statement[] {
+  return [
+    {
+      Sid: "RestartAfterPipelineChange",
+      Effect: "Allow",
+      Action: ["codepipeline:GetPipeline", "codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution"],
+      Resource: [`arn:${p.partition}:codepipeline:${p.region}:${p.account}:${pipelineName}`],
+    },
+  ];
 }

@@ -1,4 +1,4 @@
-import type { PipelineStackRefs } from "../../components/pipeline";
+import type { PipelineInfraArgs, PipelineStackRefs } from "../../components/pipeline";
 import { FAKE_ACCOUNT } from "../../scripts/lib/pulumi-mocks";
 
 /**
@@ -33,3 +33,16 @@ export function fakeStack(stack: "staging" | "prod"): PipelineStackRefs {
   };
 }
 
+
+/** The pipeline's Pulumi settings as a stack file would give them (an S3 backend with a KMS secrets provider). */
+export function fakeInfra(overrides: Partial<PipelineInfraArgs> = {}): PipelineInfraArgs {
+  return {
+    backendUrl: "s3://acme-friday-state",
+    secretsProvider: `awskms://alias/friday-pulumi?region=${REGION}`,
+    project: "friday",
+    stackNames: { staging: "organization/friday/staging", prod: "organization/friday/prod" },
+    paths: ["infra/**", "components/**", "Pulumi.*.yaml"],
+    pulumiVersion: "3.248.0",
+    ...overrides,
+  };
+}
