@@ -126,6 +126,66 @@ const alarmsSchema = z
   })
   .strict();
 
+/** Paths of the repository that are the Pulumi program: a pull request touching one gets infra previews. */
+export const DEFAULT_INFRA_PATHS = [
+  "Pulumi.yaml", "Pulumi.*.yaml", "infra/**", "stacks/**", "components/**", "lambdas/**", "pipeline/**", "scripts/**", "package.json", "package-lock.json",
+] as const;
+
+/** An S3 bucket name as S3 accepts it (3-63 lower-case letters, digits, '.' and '-'). */
+const S3_BACKEND = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(\/[\w./-]*)?(\?[\w=&.-]*)?$/;
+const PULUMI_CLOUD = /^https:\/\/api\.pulumi\.com\/?$/;
+
+/**
+ * How the pipeline runs Pulumi (prod's `friday:pipeline.infra`): the state backend and secrets
+ * provider `friday bootstrap` created, or Pulumi Cloud with an access token in Secrets Manager.
+ */
+const infraDeliverySchema = z
+  .object({
+    /** The state backend: "s3://<bucket>" (what `friday bootstrap` creates) or "https://api.pulumi.com" (Pulumi Cloud). */
+    backendUrl: z
+      .string()
+      .refine((v) => S3_BACKEND.test(v) || PULUMI_CLOUD.test(v), 'must be "s3://<state-bucket>" (run `friday bootstrap` to create one) or "https://api.pulumi.com"'),
+    /** Secrets provider of both stacks, "awskms://alias/<name>?region=<region>"; required with an S3 backend. */
+    secretsProvider: z
+      .string()
+      .regex(/^awskms:\/\/alias\/[\w/-]+\?region=[a-z]{2}(-[a-z]+)+-\d$/, 'must be "awskms://alias/<name>?region=<region>", e.g. "awskms://alias/friday-pulumi?region=us-east-1"')
+      .optional(),
+    /** (Pulumi Cloud) The Secrets Manager secret holding PULUMI_ACCESS_TOKEN (a team token, never in a stack file). */
+    accessTokenSecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/, "must be a Secrets Manager secret ARN")
+      .optional(),
+    /** Path globs that are the Pulumi program: a pull request touching one gets `pulumi preview` for both stacks. */
+    paths: z.array(z.string().min(1)).min(1).max(50).default([...DEFAULT_INFRA_PATHS]),
+  })
+  .strict()
+  .superRefine((infra, ctx) => {
+    if (S3_BACKEND.test(infra.backendUrl) && !infra.secretsProvider) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["secretsProvider"],
+        message: 'is required with an S3 backend (stack secrets are encrypted with it): set it to the key `friday bootstrap` printed, e.g. "awskms://alias/friday-pulumi?region=us-east-1"',
+      });
+    }
+    if (PULUMI_CLOUD.test(infra.backendUrl) && !infra.accessTokenSecretArn) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["accessTokenSecretArn"],
+        message: "is required with Pulumi Cloud: store a Pulumi team access token in Secrets Manager and set its ARN here",
+      });
+    }
+  });
+
+/** Checks on every pull request and branch push (CodeBuild webhooks; nothing deploys from a branch). */
+const pullRequestsSchema = z
+  .object({
+    /** Run tests, migration lint and infra previews on pull requests and branch pushes. */
+    enabled: z.boolean().default(true),
+    /** Builds of pull requests from forks wait for a maintainer's approving comment (they run untrusted code). */
+    forkApproval: z.boolean().default(true),
+  })
+  .strict();
+
 /** Pipeline: `pulumi up -s prod` builds it (see docs/pipeline.md); staging has none. */
 const pipelineSchema = z
   .object({
@@ -158,6 +218,10 @@ const pipelineSchema = z
     deployTimeoutMinutes: int(5, 480).default(60),
     /** Images the ECR lifecycle policy keeps (most recent first). */
     imageRetentionCount: int(2, 1000).default(30),
+    /** The infrastructure ships through the pipeline too: where Pulumi's state lives, and what counts as an infra change. */
+    infra: infraDeliverySchema,
+    /** Tests (and infra previews) on every pull request and branch push, reported to the git host as commit statuses. */
+    pullRequests: pullRequestsSchema.default(pullRequestsSchema.parse({})),
   })
   .strict();
 
@@ -356,6 +420,21 @@ export function parseStackConfig(stack: string, rawConfig: Readonly<Record<strin
   }
   if (stack === "prod" && !settings.pipeline) {
     problems.push('friday:pipeline is missing: prod builds the delivery pipeline. Add `friday:pipeline: {repository: "owner/app"}` (see docs/pipeline.md).');
+  }
+  const defaultTags = decode(rawConfig["aws:defaultTags"] ?? "null") as { tags?: Record<string, unknown> } | null;
+  if (defaultTags?.tags?.["friday:stack"] !== stack) {
+    problems.push(
+      `aws:defaultTags must tag every resource with its stack (the pipeline's infra roles are denied the other stack's resources by this tag): ` +
+        `add \`aws:defaultTags: {tags: {"friday:stack": ${stack}}}\` to Pulumi.${stack}.yaml (got ${describe(defaultTags?.tags?.["friday:stack"])}).`,
+    );
+  }
+  const pipeline = settings.pipeline as Record<string, unknown> | undefined;
+  if (stack === "prod" && pipeline && typeof pipeline === "object" && pipeline.infra === undefined) {
+    problems.push(
+      "friday:pipeline.infra is missing: the pipeline runs `pulumi up` for both stacks and needs their state backend. " +
+        "Run `npx friday bootstrap --region <region>` once; it creates the state bucket and KMS key and prints the block to add, e.g. " +
+        '`infra: {backendUrl: "s3://acme-friday-state", secretsProvider: "awskms://alias/friday-pulumi?region=us-east-1"}` (see docs/infra-pipeline.md).',
+    );
   }
   if (stack === "staging" && settings.pipeline !== undefined) {
     problems.push("friday:pipeline is set in the staging stack: only prod builds the pipeline (it deploys to both). Move the block to Pulumi.prod.yaml.");

@@ -1,4 +1,5 @@
 import { parseStackConfig, settingPaths, type StackConfig } from "../infra/config";
+import { globToRegex } from "../components/pull-request-checks";
 import { appLogGroupName, refreshPath, refreshTaskFamily, stackName } from "../infra/naming";
 import { refreshParameterName } from "../infra/refresh-parameters";
 import { alarmName, type RollbackAlarmKey } from "../components/alarms";
@@ -24,6 +25,7 @@ const json = (value: unknown) => JSON.stringify(value);
 /** Staging with every knob it reads moved off its default (and off both stack files). */
 const STAGING_PROBE: Record<string, string> = {
   "aws:region": "us-east-1",
+  "aws:defaultTags": json({ tags: { "friday:stack": "staging" } }),
   "friday:network": json({ natGateways: 2, interfaceEndpoints: false }),
   "friday:database": json({ instanceClass: "db.r7g.xlarge", multiAz: true, allocatedStorageGb: 37, maxAllocatedStorageGb: 213, backupRetentionDays: 9, deletionProtection: true, finalSnapshot: true, performanceInsightsRetentionDays: 62 }),
   "friday:service": json({ cpu: 1024, memory: 3072, desiredCount: 3, minCount: 3, maxCount: 7, cpuTargetPercent: 45, logRetentionDays: 60 }),
@@ -38,6 +40,7 @@ const STAGING_PROBE: Record<string, string> = {
 /** Prod likewise, with the pipeline's knobs and a domain of its own. */
 const PROD_PROBE: Record<string, string> = {
   "aws:region": "us-east-1",
+  "aws:defaultTags": json({ tags: { "friday:stack": "prod" } }),
   "friday:stagingStack": "probe-org/friday/staging-probe",
   "friday:network": json({ natGateways: 2, interfaceEndpoints: false }),
   "friday:database": json({ instanceClass: "db.r7g.2xlarge", multiAz: false, allocatedStorageGb: 41, maxAllocatedStorageGb: 417, backupRetentionDays: 21, deletionProtection: true, finalSnapshot: false, performanceInsightsRetentionDays: 93 }),
@@ -49,13 +52,15 @@ const PROD_PROBE: Record<string, string> = {
     repository: "probe-org/probe-app", branch: "release", connectionArn: "arn:aws:codeconnections:us-east-1:123456789012:connection/probe-1",
     filePaths: ["app/**", "db/**"], testCommand: "make test", lintCommand: "make lint", dockerContext: "app", dockerfile: "app/Dockerfile.prod",
     migrationsDir: "db/migrations", manualApproval: false, deployTimeoutMinutes: 42, imageRetentionCount: 12,
+    infra: { backendUrl: "https://api.pulumi.com", accessTokenSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:probe-token-AbCdEf", paths: ["infra/**", "db/**"] },
+    pullRequests: { enabled: true, forkApproval: false },
   }),
 };
 
-/** Prod's file with a connection the stack creates on another git host (connectionArn above wins over providerType). */
+/** Prod's file with a connection the stack creates on another git host (connectionArn above wins over providerType), without pull-request checks. */
 function prodWithProvider(): Record<string, string> {
   const raw = readStackConfigFile("prod");
-  return { ...raw, "friday:pipeline": json({ ...JSON.parse(raw["friday:pipeline"]), providerType: "GitLab" }) };
+  return { ...raw, "friday:pipeline": json({ ...JSON.parse(raw["friday:pipeline"]), providerType: "GitLab", pullRequests: { enabled: false } }) };
 }
 
 const runs: Run[] = [];
@@ -242,6 +247,25 @@ const KNOBS: Record<string, Knob> = {
     expect(policy.rules.find((r: { selection: { countType: string } }) => r.selection.countType === "imageCountMoreThan").selection.countNumber).toBe(v);
   }),
 
+  "pipeline.infra.backendUrl": only("prod", (run, v) => {
+    for (const step of ["staging-infra", "prod-infra"]) expect(variable(project(run, step), "PULUMI_BACKEND_URL")).toBe(v);
+  }),
+  "pipeline.infra.secretsProvider": only("prod", (run, v) => {
+    for (const step of ["staging-infra", "prod-infra"]) expect(variable(project(run, step), "PULUMI_SECRETS_PROVIDER")).toBe(v);
+  }),
+  "pipeline.infra.accessTokenSecretArn": only("prod", (run, v) => {
+    const token = (project(run, "prod-infra").inputs.environment.environmentVariables as Array<{ name: string; value: string; type: string }>).find((x) => x.name === "PULUMI_ACCESS_TOKEN");
+    expect(token && { value: token.value, type: token.type }).toEqual(v === undefined ? undefined : { value: v, type: "SECRETS_MANAGER" });
+  }),
+  "pipeline.infra.paths": only("prod", (run, v) => {
+    const previews = ofType(run, "aws:codebuild/webhook:Webhook").filter((w) => w.name.includes("preview"));
+    for (const w of previews) expect(w.inputs.filterGroups[0].filters.find((f: { type: string }) => f.type === "FILE_PATH").pattern).toBe(v.map(globToRegex).join("|"));
+  }),
+  "pipeline.pullRequests.enabled": only("prod", (run, v) => expect(ofType(run, "aws:codebuild/webhook:Webhook")).toHaveLength(v ? 3 : 0)),
+  "pipeline.pullRequests.forkApproval": only("prod", (run, v) => {
+    for (const w of ofType(run, "aws:codebuild/webhook:Webhook")) expect(w.inputs.pullRequestBuildPolicy?.requiresCommentApproval).toBe(v ? "FORK_PULL_REQUESTS" : undefined);
+  }),
+
   "stagingRefresh.enabled": only("staging", (run, v) => expect(schedule(run).inputs.state).toBe(v ? "ENABLED" : "DISABLED")),
   "stagingRefresh.schedule": only("staging", (run, v) => expect(schedule(run).inputs.scheduleExpression).toBe(v)),
   "stagingRefresh.timezone": only("staging", (run, v) => expect(schedule(run).inputs.scheduleExpressionTimezone).toBe(v)),
@@ -259,7 +283,7 @@ describe("per-stack knobs", () => {
   });
 
   it("sets every knob, in some run, to a value other than its default (so no check passes on a hard-coded default)", () => {
-    const defaults = parseStackConfig("staging", { "aws:region": "us-east-1", "friday:database": json({ instanceClass: "db.t4g.micro" }) });
+    const defaults = parseStackConfig("staging", { "aws:region": "us-east-1", "aws:defaultTags": json({ tags: { "friday:stack": "staging" } }), "friday:database": json({ instanceClass: "db.t4g.micro" }) });
     const untested = settingPaths().filter((path) =>
       !runs.some((run) => (KNOBS[path].stacks ?? [run.stack]).includes(run.stack as Stack) && valueAt(run.config, path) !== undefined && json(valueAt(run.config, path)) !== json(valueAt(defaults, path))));
     expect(untested).toEqual([]);

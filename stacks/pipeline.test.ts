@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig, StackConfigError } from "../infra/config";
+import { DEFAULT_INFRA_PATHS, parseStackConfig, StackConfigError } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
 import { installMocks, promiseOf, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import { ACCOUNT, fakeStack, REGION } from "../test/support/pipeline-fixtures";
@@ -39,7 +39,33 @@ describe("the friday:pipeline config section", () => {
       manualApproval: true,
       deployTimeoutMinutes: 60,
       imageRetentionCount: 30,
+      infra: {
+        backendUrl: "s3://organization-friday-state",
+        secretsProvider: "awskms://alias/friday-pulumi?region=us-east-1",
+        paths: [...DEFAULT_INFRA_PATHS],
+      },
+      pullRequests: { enabled: true, forkApproval: true },
     });
+  });
+
+  test("the infra block: missing, or a backend without what it needs, is one message with the fix", () => {
+    const pipeline = JSON.parse(prodRaw()["friday:pipeline"]);
+    const { infra: _omitted, ...withoutInfra } = pipeline;
+    expect(() => parseStackConfig("prod", { ...prodRaw(), "friday:pipeline": JSON.stringify(withoutInfra) })).toThrow(
+      "friday:pipeline.infra is missing: the pipeline runs `pulumi up` for both stacks and needs their state backend. Run `npx friday bootstrap --region <region>` once",
+    );
+    const withInfra = (infra: unknown) => () => parseStackConfig("prod", { ...prodRaw(), "friday:pipeline": JSON.stringify({ ...pipeline, infra }) });
+    expect(withInfra({ backendUrl: "s3://acme-state" })).toThrow("friday:pipeline.infra.secretsProvider is required with an S3 backend");
+    expect(withInfra({ backendUrl: "https://api.pulumi.com" })).toThrow("friday:pipeline.infra.accessTokenSecretArn is required with Pulumi Cloud");
+    expect(withInfra({ backendUrl: "file:///tmp/state" })).toThrow('friday:pipeline.infra.backendUrl must be "s3://<state-bucket>" (run `friday bootstrap` to create one) or "https://api.pulumi.com" (got "file:///tmp/state")');
+    expect(withInfra({ backendUrl: "s3://acme-state", secretsProvider: "passphrase" })).toThrow('friday:pipeline.infra.secretsProvider must be "awskms://alias/<name>?region=<region>"');
+  });
+
+  test("every stack file tags its resources with its stack (the infra roles' denies rely on it)", () => {
+    const wrong = { ...prodRaw(), "aws:defaultTags": JSON.stringify({ tags: { "friday:stack": "staging" } }) };
+    expect(() => parseStackConfig("prod", wrong)).toThrow('aws:defaultTags must tag every resource with its stack');
+    const { "aws:defaultTags": _omitted, ...untagged } = prodRaw();
+    expect(() => parseStackConfig("prod", untagged)).toThrow('add `aws:defaultTags: {tags: {"friday:stack": prod}}` to Pulumi.prod.yaml (got nothing)');
   });
 
   test("prod without the section, staging with it, and bad values each get one clear error", () => {
@@ -50,7 +76,8 @@ describe("the friday:pipeline config section", () => {
     expect(() => parseStackConfig("staging", { ...readStackConfigFile("staging"), "friday:pipeline": JSON.stringify({ repository: "a/b" }) })).toThrow(
       "friday:pipeline is set in the staging stack: only prod builds the pipeline (it deploys to both). Move the block to Pulumi.prod.yaml.",
     );
-    const bad = (pipeline: unknown) => () => parseStackConfig("prod", { ...prodRaw(), "friday:pipeline": JSON.stringify(pipeline) });
+    const infra = JSON.parse(prodRaw()["friday:pipeline"]).infra;
+    const bad = (pipeline: object) => () => parseStackConfig("prod", { ...prodRaw(), "friday:pipeline": JSON.stringify({ infra, ...pipeline }) });
     expect(bad({ repository: "acme" })).toThrow('friday:pipeline.repository must be "owner/name", e.g. "acme/app" (got "acme").');
     expect(bad({ repository: "a/b", manualApprovel: false })).toThrow('friday:pipeline.manualApprovel is not a setting. Did you mean "manualApproval"?');
     expect(bad({ repository: "a/b", deployTimeoutMinutes: 1 })).toThrow(StackConfigError);
@@ -89,7 +116,7 @@ describe("createPipeline", () => {
     stagingOutputs = { ...fakeStack("staging"), serviceUrl: "http://staging.example" };
     const reference = new pulumi.StackReference("staging", { name: "organization/friday/staging" });
     const staging = await readStackOutputs(reference);
-    const raw = { ...prodRaw(), "friday:pipeline": JSON.stringify({ repository: "acme/app", manualApproval: false, filePaths: ["app/**", "package-lock.json"] }) };
+    const raw = { ...prodRaw(), "friday:pipeline": JSON.stringify({ repository: "acme/app", manualApproval: false, filePaths: ["app/**", "package-lock.json"], infra: JSON.parse(prodRaw()["friday:pipeline"]).infra }) };
     const pipeline = createPipeline({ config: parseStackConfig("prod", raw), prod: fakeStack("prod"), staging });
     const bundlePath = (await defaultCliBundle()).path;
     await promiseOf(pipeline.pipelineName);

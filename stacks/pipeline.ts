@@ -62,6 +62,14 @@ export async function readStackOutputs(
   return Object.fromEntries(details.map(([key, d]) => [key, (d.value ?? pulumi.secret(d.secretValue)) as pulumi.Input<string>]));
 }
 
+/** The Pulumi CLI the pipeline installs: the SDK's own version, so the CLI and the program agree. */
+export const PULUMI_VERSION: string = require("@pulumi/pulumi/package.json").version;
+
+/** "acme/friday/staging" → "acme/friday/prod": the stacks differ only in their last segment. */
+export function siblingStack(stagingStack: string, stack: string): string {
+  return stagingStack.includes("/") ? stagingStack.replace(/[^/]+$/, stack) : stack;
+}
+
 let defaultBundle: Promise<CliBundle> | undefined;
 
 /** Bundles the CLI once per process into a temporary directory (removed when the process exits). */
@@ -111,6 +119,13 @@ export function createPipeline(args: CreatePipelineArgs, opts?: pulumi.Component
       prod,
       staging,
       cliBundle: args.cliBundle ?? defaultCliBundle(),
+      infra: {
+        ...settings.infra,
+        project: pulumi.getProject(),
+        stackNames: { staging: config.stagingStack!, prod: siblingStack(config.stagingStack!, config.stack) },
+        pulumiVersion: PULUMI_VERSION,
+      },
+      pullRequests: settings.pullRequests,
     },
     opts,
   );
