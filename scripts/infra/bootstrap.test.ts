@@ -14,8 +14,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
-import { main } from "../cli";
-import { setBootstrapHooksForTests } from "./bootstrap";
+import { friday } from "./testing/run-cli";
+import { setInfraHooksForTests } from "./hooks";
 
 /** `friday bootstrap` through the real CLI entry: AWS under aws-sdk-client-mock, Pulumi faked by fake-pulumi.js. */
 
@@ -37,18 +37,6 @@ function prodFile(infra?: { backendUrl: string; secretsProvider: string }): void
   writeFileSync(join(dir, "Pulumi.prod.yaml"), `config:\n  friday:pipeline:\n    repository: acme/app\n${block}`);
 }
 
-async function friday(...args: string[]): Promise<{ code: number; error?: string }> {
-  process.exitCode = 0;
-  try {
-    await main(["node", "friday", ...args]);
-    return { code: Number(process.exitCode ?? 0) };
-  } catch (error) {
-    return { code: 1, error: (error as Error).message };
-  } finally {
-    process.exitCode = 0;
-  }
-}
-
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "friday-bootstrap-test-"));
   writeFileSync(join(dir, "calls.log"), "");
@@ -64,14 +52,14 @@ beforeEach(() => {
     FAKE_PULUMI_SCENARIO: join(dir, "scenario.json"),
   });
   process.chdir(dir);
-  setBootstrapHooksForTests({ stdout: (t) => out.push(t), stderr: (t) => out.push(t), now: () => 0 });
+  setInfraHooksForTests({ stdout: (t) => out.push(t), stderr: (t) => out.push(t), now: () => 0 });
 });
 
 afterEach(() => {
   process.chdir(savedCwd);
   rmSync(dir, { recursive: true, force: true });
   process.env = { ...savedEnv };
-  setBootstrapHooksForTests({});
+  setInfraHooksForTests({});
 });
 
 describe("friday bootstrap", () => {

@@ -21,7 +21,8 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { awsClientConfig } from "../deploy/aws";
-import { InfraContext, InfraError, processRunner, type PulumiRunner } from "./pulumi-run";
+import { infraContext, infraHooks } from "./hooks";
+import { InfraContext, InfraError } from "./pulumi-run";
 
 /**
  * `friday bootstrap`: the one time a person runs anything against the account. It creates Pulumi's
@@ -230,19 +231,6 @@ export async function bootstrap(ctx: InfraContext, clients: BootstrapClients, op
   return { account, bucket, bucketCreated, keyArn: key.arn, keyCreated: key.created, backendUrl, secretsProvider, configBlock, stacksDeployed, seconds };
 }
 
-/** What tests replace. */
-export interface BootstrapHooks {
-  clients?: (region: string) => BootstrapClients;
-  runner?: (env: NodeJS.ProcessEnv) => PulumiRunner;
-  stdout?: (text: string) => void;
-  stderr?: (text: string) => void;
-  now?: () => number;
-}
-let hooks: BootstrapHooks = {};
-export function setBootstrapHooksForTests(next: BootstrapHooks): void {
-  hooks = next;
-}
-
 export function registerBootstrap(program: Command): void {
   program
     .command("bootstrap")
@@ -255,10 +243,9 @@ export function registerBootstrap(program: Command): void {
     .option("--backend-only", "create the bucket and key, print the settings, and stop")
     .option("--json", "print the result as JSON on stdout (progress goes to stderr)")
     .action(async (flags: { region: string; bucket?: string; keyAlias: string; stagingStack: string; prodStack: string; backendOnly?: boolean; json?: boolean }) => {
-      const stdout = hooks.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
-      const stderr = hooks.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
       const env = { ...process.env, AWS_REGION: flags.region };
-      const ctx: InfraContext = { run: (hooks.runner ?? processRunner)(env), env, log: flags.json ? stderr : stdout, now: hooks.now ?? Date.now };
+      const ctx = infraContext(env, flags.json);
+      const stdout = ctx.stdout;
       const options: BootstrapOptions = {
         region: flags.region,
         bucket: flags.bucket,
@@ -268,7 +255,7 @@ export function registerBootstrap(program: Command): void {
       };
       validateBootstrapOptions(options);
       const config = awsClientConfig(flags.region);
-      const clients = hooks.clients?.(flags.region) ?? { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config) };
+      const clients = infraHooks().bootstrapClients?.(flags.region) ?? { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config) };
       const result = await bootstrap(ctx, clients, options);
       if (flags.json) {
         stdout(JSON.stringify(result, null, 2));

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CodePipelineClient, GetPipelineCommand, StartPipelineExecutionCommand, StopPipelineExecutionCommand } from "@aws-sdk/client-codepipeline";
 import { mockClient } from "aws-sdk-client-mock";
-import { main } from "../cli";
-import { setInfraHooksForTests } from "./command";
+import { friday } from "./testing/run-cli";
+import { setInfraHooksForTests } from "./hooks";
 import { formatPreviewSummary, summarisePreview } from "./preview-summary";
 import { PREVIEW_FAILED, PREVIEW_WITH_CHANGES } from "./testing/preview-digest";
 
@@ -24,18 +24,6 @@ function scenario(answers: Record<string, { code?: number; stdout?: string; stde
 }
 const calls = (): { args: string[]; release: string | null }[] =>
   readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
-
-async function friday(...args: string[]): Promise<{ code: number; error?: string }> {
-  process.exitCode = 0;
-  try {
-    await main(["node", "friday", ...args]);
-    return { code: Number(process.exitCode ?? 0) };
-  } catch (error) {
-    return { code: 1, error: (error as Error).message };
-  } finally {
-    process.exitCode = 0;
-  }
-}
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "friday-infra-test-"));

@@ -2,7 +2,8 @@ import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import type { Command } from "commander";
 import { awsClientConfig } from "../deploy/aws";
 import { validateStackName } from "../deploy/stack";
-import { InfraContext, InfraError, preview, processRunner, selectStack, up, type PulumiRunner } from "./pulumi-run";
+import { infraContext, infraHooks } from "./hooks";
+import { InfraError, preview, selectStack, up } from "./pulumi-run";
 
 /**
  * `friday infra preview|up --stack <s>`: the pipeline's infra steps (pull-request previews, and
@@ -10,31 +11,11 @@ import { InfraContext, InfraError, preview, processRunner, selectStack, up, type
  * pipeline's projects set; see docs/infra-pipeline.md.
  */
 
-/** What tests replace: the Pulumi runner, the pipeline client, the output. */
-export interface InfraCliHooks {
-  runner?: (env: NodeJS.ProcessEnv) => PulumiRunner;
-  codepipeline?: (region?: string) => CodePipelineClient;
-  stdout?: (text: string) => void;
-  stderr?: (text: string) => void;
-  now?: () => number;
-}
-
-let hooks: InfraCliHooks = {};
-export function setInfraHooksForTests(next: InfraCliHooks): void {
-  hooks = next;
-}
-
 interface InfraFlags {
   stack: string;
   pulumiStack?: string;
   region?: string;
   json?: boolean;
-}
-
-function context(env: NodeJS.ProcessEnv, json: boolean | undefined): InfraContext & { stdout: (t: string) => void } {
-  const stdout = hooks.stdout ?? ((t: string) => process.stdout.write(`${t}\n`));
-  const stderr = hooks.stderr ?? ((t: string) => process.stderr.write(`${t}\n`));
-  return { run: (hooks.runner ?? processRunner)(env), env, log: json ? stderr : stdout, now: hooks.now ?? Date.now, stdout };
 }
 
 function target(flags: InfraFlags) {
@@ -57,7 +38,7 @@ export function registerInfra(program: Command): void {
     .option("--json", "print the summary as JSON on stdout (progress goes to stderr)")
     .action(async (flags: InfraFlags) => {
       const env = { ...process.env };
-      const ctx = context(env, flags.json);
+      const ctx = infraContext(env, flags.json);
       const t = target(flags);
       await selectStack(ctx, t);
       const summary = await preview(ctx, t);
@@ -89,8 +70,8 @@ export function registerInfra(program: Command): void {
         throw new InfraError("--pipeline and --execution-id go together (the run to restart if the pipeline changes).");
       }
       const env = { ...process.env, ...(flags.release ? { FRIDAY_RELEASE: flags.release } : {}) };
-      const ctx = context(env, flags.json);
-      const codepipeline = hooks.codepipeline ?? ((region?: string) => new CodePipelineClient(awsClientConfig(region)));
+      const ctx = infraContext(env, flags.json);
+      const codepipeline = infraHooks().codepipeline ?? ((region?: string) => new CodePipelineClient(awsClientConfig(region)));
       const result = await up(ctx, t, {
         image: flags.image,
         release: flags.release,
