@@ -229,7 +229,7 @@ export function computeMetrics(input: MetricsInput): MetricsReport {
     const undone = [...rows]
       .reverse()
       .find((w) => isChange(w) && w.record.status === "SUCCESSFUL" && (startOf(w.record)?.getTime() ?? 0) < start);
-    if (undone && !undone.failure) undone.failure = `undone by ${r.rollbackBy} ${r.record.arn}`;
+    if (undone && !undone.failure) undone.failure = `undone by ${r.rollbackBy} (deployment ${r.record.arn.split("/").pop()})`;
   }
   // 3. A flag kill soon after a successful change counts that change as failed.
   for (const kill of flags.filter((f) => f.step === "kill" && f.startedAt)) {

@@ -25,6 +25,7 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.1rem;margin:1.75rem 0 .5rem
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eaeef2;vertical-align:top}
 th{background:#f6f8fa}
+td:first-child{white-space:nowrap}
 tr.bad td{background:#fff1f0}
 .tag{display:inline-block;border-radius:4px;padding:0 .35rem;font-size:.8rem;color:#fff}
 .tag-deploy{background:#0969da}.tag-rollback{background:#bf3989}.tag-flag{background:#8250df}
