@@ -34,6 +34,7 @@ describe("the program", () => {
       expect.objectContaining({ port: 80, defaultActions: [expect.objectContaining({ type: "redirect" })] }),
     ]));
     expect(run.outputs.serviceUrl).toMatch(/^https:\/\//);
+    expect(run.warnings).toEqual([]);
   });
 
   it("serves plain HTTP without a certificate", async () => {
@@ -41,6 +42,10 @@ describe("the program", () => {
     const production = run.resources.filter((r) => r.type === "aws:lb/listener:Listener" && r.inputs.port !== PARITY.service.testListenerPort);
     expect(production.map((l) => [l.inputs.port, l.inputs.protocol])).toEqual([[80, "HTTP"]]);
     expect(run.outputs.serviceUrl).toMatch(/^http:\/\//);
+    // The one warning an operator gets for it, exactly once.
+    expect(run.warnings).toEqual([
+      'LoadBalancer "friday-staging-lb": no https.certificateArn or https.domainName in the stack config, so the ALB serves plain HTTP. Set friday:https to serve HTTPS.',
+    ]);
   });
 
   it("takes the images from the stack config for an operator without Docker", async () => {

@@ -42,6 +42,8 @@ export interface PlanReport {
   readonly diff: StackDiff;
   /** Mermaid flowchart of the stack's components and how they feed each other. */
   readonly mermaid: string;
+  /** The program's warnings for this stack, as `pulumi up` would show them. */
+  readonly warnings: string[];
 }
 
 /** Runs both stacks offline and reports what `stack` would create and how staging differs from prod. */
@@ -58,6 +60,7 @@ export async function planStack(stack: string): Promise<PlanReport> {
     componentCount: run.resources.length - custom.length,
     diff: diffStacks(staging, prod),
     mermaid: mermaidDiagram(run),
+    warnings: run.warnings,
   };
 }
 
@@ -77,6 +80,7 @@ export function formatPlan(report: PlanReport): string {
     "",
     `By design, prod alone has ${report.diff.prodOnlyByDesign.length} resources (the pipeline, the staging stack reference) ` +
       `and staging alone ${report.diff.stagingOnlyByDesign.length} (the scheduled refresh from prod).`,
+    ...(report.warnings.length > 0 ? ["", "Warnings (pulumi up shows these too):", ...report.warnings.map((w) => `  ${w}`)] : []),
   ];
   return lines.join("\n");
 }

@@ -23,6 +23,11 @@ const policyDocuments = (run: OfflineRun) =>
 describe.each(["staging", "prod"])("the %s environment", (stackName) => {
   const run = () => (stackName === "prod" ? prod : staging);
 
+  it("warns, once, that the ALB serves plain HTTP (the stack file names no certificate)", () => {
+    expect(readStackConfigFile(stackName)["friday:https"]).toBeUndefined();
+    expect(run().warnings).toEqual([expect.stringMatching(new RegExp(`^LoadBalancer "friday-${stackName}-lb": no https\\.certificateArn .* Set friday:https to serve HTTPS\\.$`))]);
+  });
+
   it("runs ECS native blue/green with bake time, circuit breaker, alarm rollback and the lifecycle hook", () => {
     const service = one(run(), "aws:ecs/service:Service");
     const config = readStackConfigFile(stackName);
@@ -283,8 +288,9 @@ describe("StackParameters", () => {
 describe("parity between staging and prod", () => {
   it("differs only in the per-stack knobs", () => {
     const diff = diffStacks(staging, prod);
-    // The difference table, for the reader of the test log.
-    console.log(`How staging differs from prod:\n${formatDiffTable(diff)}`);
+    // Every difference appears in the table `friday plan` prints.
+    const table = formatDiffTable(diff);
+    for (const d of diff.differences) expect(table).toContain(d.path);
     expect(parityViolations(diff)).toEqual([]);
     // And the knobs that must differ do.
     expect(diff.differences.map((d) => `${d.type} ${d.path}`)).toEqual(expect.arrayContaining([

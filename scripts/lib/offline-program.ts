@@ -19,6 +19,12 @@ export interface OfflineRun {
   readonly resources: RecordedResource[];
   /** Stack outputs, fully resolved. */
   readonly outputs: Record<string, any>;
+  /**
+   * What the program said through `pulumi.log.warn` (without Pulumi's `warning: [runtime] ` prefix).
+   * `pulumi up` shows these as diagnostics; offline they are returned instead of printed, so `friday
+   * plan` can show them with the plan and tests can assert on the ones they expect.
+   */
+  readonly warnings: string[];
 }
 
 export interface OfflineRunOptions {
@@ -72,9 +78,34 @@ export async function runOffline(stack: string, options: OfflineRunOptions = {})
   }
   const resources = await installMocks({ stack, region, stackReferenceOutputs: () => stagingOutputs ?? {} });
   pulumi.runtime.setAllConfig(rawConfig, []);
-  // Imported after the mocks, as `pulumi up` would load it.
-  const { program } = await import("../../infra/program");
-  const outputs = await resolveDeep(await program());
-  await settle();
-  return { stack, resources, outputs };
+  return captureProgramWarnings(async (warnings) => {
+    // Imported after the mocks, as `pulumi up` would load it.
+    const { program } = await import("../../infra/program");
+    const outputs = await resolveDeep(await program());
+    await settle();
+    return { stack, resources, outputs, warnings };
+  });
+}
+
+const RUNTIME_WARNING = "warning: [runtime] ";
+
+/**
+ * Without an engine (under mocks) `pulumi.log.warn` falls back to `console.warn("warning: [runtime] …")`.
+ * Collects those lines while `work` runs and passes every other console.warn through untouched.
+ */
+async function captureProgramWarnings<T>(work: (warnings: string[]) => Promise<T>): Promise<T> {
+  const warnings: string[] = [];
+  const previous = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (args.length === 1 && typeof args[0] === "string" && args[0].startsWith(RUNTIME_WARNING)) {
+      warnings.push(args[0].slice(RUNTIME_WARNING.length));
+    } else {
+      previous(...args);
+    }
+  };
+  try {
+    return await work(warnings);
+  } finally {
+    console.warn = previous;
+  }
 }

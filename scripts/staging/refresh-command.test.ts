@@ -113,8 +113,12 @@ describe("friday staging refresh (CLI)", () => {
 
   it("rejects a non-numeric --retention-hours with the flag's name", async () => {
     const p = program();
-    p.configureOutput({ writeErr: () => {} });
+    // commander writes its usage error on the subcommand's own output, set when it was registered.
+    let usage = "";
+    const refresh = stagingCommand(p).commands.find((c) => c.name() === "refresh")!;
+    refresh.configureOutput({ writeErr: (t) => (usage += t) });
     await expect(p.parseAsync(["node", "friday", "staging", "refresh", "--stack", "staging", "--retention-hours", "soon"])).rejects.toThrow(/--retention-hours must be a number \(got "soon"\)/);
+    expect(usage).toBe(`error: option '--retention-hours <hours>' argument 'soon' is invalid. --retention-hours must be a number (got "soon").\n`);
   });
 
   it("--prune --json prints the report as JSON on stdout and progress on stderr", async () => {
