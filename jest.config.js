@@ -15,4 +15,10 @@ module.exports = {
   setupFilesAfterEnv: ["aws-sdk-client-mock-jest"],
   testTimeout: 60000,
   maxWorkers: 2,
+  // "A worker process has failed to exit gracefully" was not a leaked handle: with a probe in each
+  // worker (process.getActiveResourcesInfo() every 100 ms, and an "exit" log) both workers held only
+  // their stdio at the end and exited by themselves ~120 ms after jest's end message, yet the parent,
+  // on a 2-core box at load 10-20, took longer than its 500 ms default to see those exits and
+  // reported them as forced. Leaks would still show: each file's handles were closed by the next file.
+  workerGracefulExitTimeout: 5000,
 };
