@@ -90,6 +90,72 @@ const PATTERNS: Pattern[] = [
     },
   },
   {
+    name: "validate in the same transaction",
+    dangerous: {
+      label: "NOT VALID + VALIDATE in one file",
+      files: {
+        "0001_fk.expand.sql":
+          "ALTER TABLE orders ADD CONSTRAINT orders_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_account_fk;",
+      },
+    },
+    safe: {
+      label: "VALIDATE in the next file",
+      files: {
+        "0001_fk.expand.sql": "ALTER TABLE orders ADD CONSTRAINT orders_account_fk FOREIGN KEY (account_id) REFERENCES accounts (id) NOT VALID;",
+        "0002_fk_validate.expand.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_account_fk;",
+      },
+    },
+  },
+  {
+    name: "add a foreign key on a new column",
+    dangerous: { label: "ADD COLUMN … DEFAULT 1 REFERENCES", files: { "0001_fk.expand.sql": "ALTER TABLE orders ADD COLUMN owner_id bigint DEFAULT 1 REFERENCES accounts (id);" } },
+    safe: { label: "ADD COLUMN … REFERENCES (no default: all NULL)", files: { "0001_fk.expand.sql": "ALTER TABLE orders ADD COLUMN owner_id bigint REFERENCES accounts (id);" } },
+  },
+  {
+    name: "add a CHECK on a new column",
+    dangerous: { label: "ADD COLUMN … CHECK", files: { "0001_check.expand.sql": "ALTER TABLE orders ADD COLUMN weight integer CHECK (weight > 0);" } },
+    safe: {
+      label: "ADD COLUMN, CHECK NOT VALID, then VALIDATE",
+      files: {
+        "0001_check.expand.sql": "ALTER TABLE orders ADD COLUMN weight integer;\nALTER TABLE orders ADD CONSTRAINT orders_weight_positive CHECK (weight > 0) NOT VALID;",
+        "0002_check_validate.expand.sql": "ALTER TABLE orders VALIDATE CONSTRAINT orders_weight_positive;",
+      },
+    },
+  },
+  {
+    // shipments has no primary key yet, so the traffic generator (which addresses rows by primary
+    // key) leaves it alone: read "statement ran" as how long the ACCESS EXCLUSIVE lock is held.
+    name: "add a primary key (shipments, no traffic)",
+    dangerous: { label: "ADD PRIMARY KEY", files: { "0001_pkey.expand.sql": "ALTER TABLE shipments ADD CONSTRAINT shipments_pkey PRIMARY KEY (id);" } },
+    safe: {
+      label: "UNIQUE INDEX CONCURRENTLY, then USING INDEX",
+      files: {
+        "0001_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS shipments_pkey_idx ON shipments (id);",
+        "0002_pkey_constraint.expand.sql": "ALTER TABLE shipments ADD CONSTRAINT shipments_pkey PRIMARY KEY USING INDEX shipments_pkey_idx;",
+      },
+    },
+  },
+  {
+    name: "primary key USING INDEX on a nullable column (shipments, no traffic)",
+    dangerous: {
+      label: "USING INDEX on nullable ref",
+      files: {
+        "0001_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS shipments_ref_idx ON shipments (ref);",
+        "0002_pkey_constraint.expand.sql": "ALTER TABLE shipments ADD CONSTRAINT shipments_pkey PRIMARY KEY USING INDEX shipments_ref_idx;",
+      },
+    },
+    safe: {
+      label: "NOT NULL by validated CHECK first",
+      files: {
+        "0001_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS shipments_ref_idx ON shipments (ref);",
+        "0002_ref_check.expand.sql": "ALTER TABLE shipments ADD CONSTRAINT shipments_ref_not_null CHECK (ref IS NOT NULL) NOT VALID;",
+        "0003_ref_validate.expand.sql": "ALTER TABLE shipments VALIDATE CONSTRAINT shipments_ref_not_null;",
+        "0004_ref_required.expand.sql": "ALTER TABLE shipments ALTER COLUMN ref SET NOT NULL;",
+        "0005_pkey_constraint.expand.sql": "ALTER TABLE shipments ADD CONSTRAINT shipments_pkey PRIMARY KEY USING INDEX shipments_ref_idx;",
+      },
+    },
+  },
+  {
     name: "change a column type (int → bigint)",
     dangerous: { label: "ALTER COLUMN TYPE", files: { "0001_type.expand.sql": "ALTER TABLE orders ALTER COLUMN total_cents TYPE bigint;" } },
     safe: {
@@ -140,7 +206,8 @@ async function buildBase(serverUrl: string, rows: number): Promise<void> {
         note text,
         created_at timestamptz NOT NULL DEFAULT now()
       );
-      CREATE INDEX orders_account_id_idx ON orders (account_id);`);
+      CREATE INDEX orders_account_id_idx ON orders (account_id);
+      CREATE TABLE shipments (id bigint NOT NULL, ref text);`);
     await client.query(`INSERT INTO accounts (name) SELECT 'account ' || g FROM generate_series(1, ${accounts}) g`);
     const batch = 500_000;
     const started = Date.now();
@@ -154,6 +221,9 @@ async function buildBase(serverUrl: string, rows: number): Promise<void> {
       const rate = Math.round(to / Math.max(0.001, (Date.now() - started) / 1000));
       log(`  filled orders: ${to.toLocaleString("en-US")}/${rows.toLocaleString("en-US")} rows (${rate.toLocaleString("en-US")} rows/s)`);
     }
+    await client.query(`INSERT INTO shipments (id, ref) SELECT g, 'ship-' || g FROM generate_series(1, ${rows}) g`);
+    log(`  filled shipments: ${rows.toLocaleString("en-US")} rows`);
+    await client.query("VACUUM ANALYZE shipments");
     await client.query("VACUUM ANALYZE accounts");
     await client.query("VACUUM ANALYZE orders");
     const size = await client.query(`SELECT pg_size_pretty(pg_total_relation_size('orders')) AS s`);

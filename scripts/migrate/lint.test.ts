@@ -3,7 +3,7 @@ import { createTestDatabase, TestDatabase } from "../../test/support/postgres";
 import { buildCli } from "../cli";
 import { applyMigrations } from "./apply";
 import { lintMigrations, LintFinding, LintResult } from "./lint";
-import { rewriteRulesFor } from "./rules";
+import { rewriteRulesFor, ruleInfo } from "./rules";
 import { captureCli, tempMigrations, withClient } from "./test-helpers";
 
 const BASE = {
@@ -14,7 +14,8 @@ CREATE TABLE items (
   code text,
   qty bigint,
   note text
-);`,
+);
+CREATE TABLE events (id bigint, seq bigint NOT NULL, ref text);`,
 };
 
 const folders: ReturnType<typeof tempMigrations>[] = [];
@@ -172,6 +173,156 @@ END $$;`,
   it("reports the statement's own line in a multi-statement file", async () => {
     const result = await lint({ "0002_two.expand.sql": "ALTER TABLE items ADD COLUMN a text;\n\n-- then\nCREATE INDEX items_a_idx ON items (a);" });
     expect(result.findings).toEqual([expect.objectContaining({ rule: "require-concurrent-index-creation", line: 4, statement: "CREATE INDEX items_a_idx ON items (a)" })]);
+  });
+});
+
+describe("lint: every lock-taking ALTER TABLE … ADD form gets one error with its rewrite; the rewrite passes", () => {
+  const VALIDATE = (file: string, ...constraints: string[]) => ({ [file]: constraints.map((c) => `ALTER TABLE items VALIDATE CONSTRAINT ${c};`).join("\n") });
+  const forms: { name: string; rule: string; table?: string; rehearsal?: string; bad: Record<string, string>; good: Record<string, string> }[] = [
+    {
+      name: "foreign key without a constraint name",
+      rule: "adding-foreign-key-constraint",
+      bad: { "0002_fk.expand.sql": "ALTER TABLE items ADD FOREIGN KEY (parent_id) REFERENCES parents (id);" },
+      good: {
+        "0002_fk.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID;",
+        ...VALIDATE("0003_fk_validate.expand.sql", "items_parent_fk"),
+      },
+    },
+    {
+      name: "foreign key written lower-case, ONLY, schema-qualified and quoted",
+      rule: "adding-foreign-key-constraint",
+      bad: { "0002_fk.expand.sql": 'alter table only public."items" add constraint "Items_Parent" foreign key (parent_id) references public.parents (id);' },
+      good: {
+        "0002_fk.expand.sql": 'alter table only public."items" add constraint "Items_Parent" foreign key (parent_id) references public.parents (id) not valid;',
+        "0003_fk_validate.expand.sql": 'alter table public."items" validate constraint "Items_Parent";',
+      },
+    },
+    {
+      name: "foreign key on a new column with a DEFAULT (existing rows get the value, so they are checked)",
+      rule: "adding-foreign-key-constraint",
+      bad: { "0002_fk.expand.sql": "ALTER TABLE items ADD COLUMN owner_id bigint DEFAULT 1 REFERENCES parents (id);" },
+      good: {
+        "0002_fk.expand.sql": "ALTER TABLE items ADD COLUMN owner_id bigint DEFAULT 1;\nALTER TABLE items ADD CONSTRAINT items_owner_fk FOREIGN KEY (owner_id) REFERENCES parents (id) NOT VALID;",
+        ...VALIDATE("0003_fk_validate.expand.sql", "items_owner_fk"),
+      },
+    },
+    {
+      name: "NOT VALID, then VALIDATE in the same transaction",
+      rule: "constraint-missing-not-valid",
+      rehearsal: "",
+      bad: {
+        "0002_fk.expand.sql":
+          "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID;\nALTER TABLE items VALIDATE CONSTRAINT items_parent_fk;",
+      },
+      good: {
+        "0002_fk.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID;",
+        ...VALIDATE("0003_fk_validate.expand.sql", "items_parent_fk"),
+      },
+    },
+    {
+      name: "a CHECK without NOT VALID beside a foreign key with it, in one ALTER",
+      rule: "constraint-missing-not-valid",
+      bad: {
+        "0002_both.expand.sql":
+          "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID, ADD CONSTRAINT items_qty_positive CHECK (qty > 0);",
+      },
+      good: {
+        "0002_both.expand.sql":
+          "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id) NOT VALID, ADD CONSTRAINT items_qty_positive CHECK (qty > 0) NOT VALID;",
+        ...VALIDATE("0003_both_validate.expand.sql", "items_parent_fk", "items_qty_positive"),
+      },
+    },
+    {
+      name: "CHECK on a new column (squawk does not see it; a column CHECK cannot be NOT VALID)",
+      rule: "add-column-check",
+      bad: { "0002_weight.expand.sql": "ALTER TABLE items ADD COLUMN weight bigint CHECK (weight > 0);" },
+      good: {
+        "0002_weight.expand.sql": "ALTER TABLE items ADD COLUMN weight bigint;\nALTER TABLE items ADD CONSTRAINT items_weight_positive CHECK (weight > 0) NOT VALID;",
+        ...VALIDATE("0003_weight_validate.expand.sql", "items_weight_positive"),
+      },
+    },
+    {
+      name: "UNIQUE without a constraint name",
+      rule: "disallowed-unique-constraint",
+      bad: { "0002_code_key.expand.sql": "ALTER TABLE items ADD UNIQUE (code);" },
+      good: {
+        "0002_code_key.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_code_key ON items (code);",
+        "0003_code_key_constraint.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_code_key UNIQUE USING INDEX items_code_key;",
+      },
+    },
+    {
+      name: "UNIQUE on a new column",
+      rule: "disallowed-unique-constraint",
+      bad: { "0002_sku.expand.sql": "ALTER TABLE items ADD COLUMN sku text UNIQUE;" },
+      good: {
+        "0002_sku.expand.sql": "ALTER TABLE items ADD COLUMN sku text;",
+        "0003_sku_key.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku_key ON items (sku);",
+        "0004_sku_key_constraint.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_sku_key UNIQUE USING INDEX items_sku_key;",
+      },
+    },
+    {
+      name: "PRIMARY KEY built in place",
+      rule: "adding-serial-primary-key-field",
+      rehearsal: "adding-primary-key-constraint",
+      table: "events",
+      bad: { "0002_events_pkey.expand.sql": "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (seq);" },
+      good: {
+        "0002_events_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS events_pkey_idx ON events (seq);",
+        "0003_events_pkey_constraint.expand.sql": "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey_idx;",
+      },
+    },
+    {
+      name: "PRIMARY KEY USING INDEX on a nullable column (it runs SET NOT NULL: a scan)",
+      rule: "primary-key-using-index-nullable",
+      rehearsal: "",
+      table: "events",
+      bad: {
+        "0002_events_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS events_pkey_idx ON events (id);",
+        "0003_events_pkey_constraint.expand.sql": "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey_idx;",
+      },
+      good: {
+        "0002_events_pkey.expand.sql": "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS events_pkey_idx ON events (id);",
+        "0003_events_id_check.expand.sql": "ALTER TABLE events ADD CONSTRAINT events_id_not_null CHECK (id IS NOT NULL) NOT VALID;",
+        "0004_events_id_validate.expand.sql": "ALTER TABLE events VALIDATE CONSTRAINT events_id_not_null;",
+        "0005_events_id_required.expand.sql": "ALTER TABLE events ALTER COLUMN id SET NOT NULL;",
+        "0006_events_pkey_constraint.expand.sql": "ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey_idx;",
+      },
+    },
+    {
+      name: "EXCLUDE (no online form: declared when the table is made)",
+      rule: "adding-exclusion-constraint",
+      bad: { "0002_excl.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_code_excl EXCLUDE USING btree (code WITH =);" },
+      good: { "0002_bookings.expand.sql": "CREATE TABLE bookings (id bigint PRIMARY KEY, code text, EXCLUDE USING btree (code WITH =));" },
+    },
+  ];
+
+  it.each(forms)("$name → $rule", async ({ rule, table, rehearsal, bad, good }) => {
+    const flagged = await lint(bad);
+    // One clear error: squawk's "add NOT VALID" advice is dropped where NOT VALID does not apply or another finding says it.
+    expect(errorsOf(flagged).map((f) => [f.rule, f.table])).toEqual([[rule, table ?? "items"]]);
+    const finding = errorsOf(flagged)[0];
+    expect(finding.file).toBe(Object.keys(bad).pop());
+    expect(finding.safeRewrite).toBe(ruleInfo(rule).safeRewrite);
+    expect(errorsOf(await lint(good))).toEqual([]);
+    const statement = Object.values(bad).pop()!;
+    if (rehearsal !== "") expect(rewriteRulesFor(statement)).toContain(rehearsal ?? rule);
+    for (const sql of Object.values(good)) expect(rewriteRulesFor(sql)).not.toContain(rehearsal || rule);
+  });
+
+  it("accepts a foreign key on a new column without a DEFAULT: every row is NULL there, so nothing is scanned", async () => {
+    const result = await lint({ "0002_owner.expand.sql": "ALTER TABLE items ADD COLUMN owner_id bigint REFERENCES parents (id);" });
+    expect(result.findings).toEqual([]);
+    expect(rewriteRulesFor("ALTER TABLE items ADD COLUMN owner_id bigint REFERENCES parents (id)")).toEqual([]);
+  });
+
+  it("friday migrate lint --json fails the run on ADD FOREIGN KEY without NOT VALID and names the rewrite", async () => {
+    const folder = tempMigrations({ ...BASE, "0002_fk.expand.sql": "ALTER TABLE items ADD CONSTRAINT items_parent_fk FOREIGN KEY (parent_id) REFERENCES parents (id);" });
+    folders.push(folder);
+    const out = await captureCli(() => buildCli().parseAsync(["node", "friday", "migrate", "lint", folder.dir, "--json"]));
+    expect(out.exitCode).toBe(1);
+    const json = JSON.parse(out.stdout);
+    expect(json.findings).toEqual([expect.objectContaining({ rule: "adding-foreign-key-constraint", level: "error", table: "items", file: "0002_fk.expand.sql", line: 1 })]);
+    expect(json.findings[0].safeRewrite).toMatch(/NOT VALID; then, in the next migration, ALTER TABLE child VALIDATE CONSTRAINT fk/);
   });
 });
 

@@ -6,6 +6,7 @@ import { readLedger } from "./apply";
 import { connect, formatSize, TableSize, tableSizes } from "./db";
 import { loadMigrations, Migration, MigrationFolder, MigrationStatement } from "./files";
 import { ruleInfo, RuleKind, SUPERSEDED_SQUAWK_RULES } from "./rules";
+import { addedConstraints, indexColumns, notNullColumnsOfCreate, scansToValidate } from "./constraints";
 import { createdTable, IDENT, normalise, QUALIFIED, unqualify } from "./sql";
 
 /** One lint finding: where, which rule, why it is dangerous, the safe rewrite, and the table's size when known. */
@@ -177,6 +178,7 @@ export async function lintMigrations(options: LintOptions = {}): Promise<LintRes
       // Relaxing NOT NULL is a removal: it belongs in (and is allowed in) a contract migration.
       if (migration.phase === "contract" && v.rule_name === "ban-drop-not-null") continue;
       const statement = statementAt(migration, line);
+      if (statement && squawkOverstates(v, statement)) continue;
       const info = ruleInfo(v.rule_name);
       findings.push({
         file: migration.fileName,
@@ -211,6 +213,28 @@ export async function lintMigrations(options: LintOptions = {}): Promise<LintRes
   } finally {
     await client?.end().catch(() => undefined);
   }
+}
+
+/**
+ * Squawk findings the statement's shape shows to be wrong or said better by another finding:
+ * - constraint-missing-not-valid on a statement whose constraints cannot be NOT VALID (UNIQUE,
+ *   PRIMARY KEY, EXCLUDE) or are already reported as a foreign key: its "add NOT VALID" advice
+ *   would be a syntax error or a duplicate; disallowed-unique-constraint and friends say what to do.
+ * - adding-foreign-key-constraint on a column the same statement adds without a DEFAULT: every
+ *   existing row is NULL there, PostgreSQL skips the validating scan, and the column
+ *   constraint cannot be NOT VALID anyway (bench:migrations measures it).
+ * Squawk's "NOT VALID and VALIDATE in the same transaction" finding is kept as is.
+ */
+function squawkOverstates(v: SquawkViolation, statement: MigrationStatement): boolean {
+  const constraints = addedConstraints(statement.text);
+  if (constraints.length === 0) return false;
+  if (v.rule_name === "constraint-missing-not-valid" && !/same transaction/i.test(v.message)) {
+    return !constraints.some((c) => c.kind === "check" && scansToValidate(c) && !c.newColumn);
+  }
+  if (v.rule_name === "adding-foreign-key-constraint") {
+    return !constraints.some((c) => c.kind === "foreign-key" && scansToValidate(c));
+  }
+  return false;
 }
 
 function kindOf(rule: string): RuleKind {
@@ -366,6 +390,7 @@ function expandRules(
   if (/^ALTER TABLE .* ALTER (COLUMN )?\S+ (SET DATA )?TYPE /.test(upper) && table && !createdHere.has(table)) {
     add(statement, "expand-type-change", `Changing a column type of ${table} rewrites the table under an ACCESS EXCLUSIVE lock and can break the previous release's reads and writes.`);
   }
+  if (table && !createdHere.has(table)) constraintRules(migration, statement, index, table, earlier, add);
   const setNotNull = new RegExp(String.raw`ALTER (?:COLUMN )?(${IDENT}) SET NOT NULL`, "i").exec(sql);
   if (setNotNull && table && !createdHere.has(table)) {
     const column = unqualify(setNotNull[1]);
@@ -377,6 +402,54 @@ function expandRules(
       );
     }
   }
+}
+
+/** The ADD CONSTRAINT forms squawk does not see (on a table that already exists). */
+function constraintRules(
+  migration: Migration,
+  statement: MigrationStatement,
+  index: number,
+  table: string,
+  earlier: readonly Migration[],
+  add: (statement: MigrationStatement, rule: string, message: string) => void,
+): void {
+  for (const c of addedConstraints(statement.text)) {
+    if (c.kind === "check" && c.newColumn) {
+      add(
+        statement,
+        "add-column-check",
+        `ADD COLUMN ${c.newColumn} with a CHECK makes PostgreSQL scan every row of ${table} under the ACCESS EXCLUSIVE lock (reads and writes wait), and a column constraint cannot be NOT VALID.`,
+      );
+    }
+    if (c.kind === "exclude") {
+      add(statement, "adding-exclusion-constraint", `ADD … EXCLUDE builds its index on ${table} under an ACCESS EXCLUSIVE lock; exclusion constraints have no NOT VALID or USING INDEX form.`);
+    }
+    if (c.kind === "primary-key" && c.usingIndex) {
+      const prior = [...earlier.flatMap((m) => m.statements), ...migration.statements.slice(0, index)];
+      const definition = prior.map((s) => indexColumns(s.text, c.usingIndex!)).filter((d) => d !== undefined).pop();
+      if (!definition) continue; // made outside this folder: its columns are not known here
+      const nullable = definition.columns.filter((column) => !knownNotNull(definition.table, column, prior, earlier));
+      if (nullable.length > 0) {
+        add(
+          statement,
+          "primary-key-using-index-nullable",
+          `PRIMARY KEY USING INDEX ${c.usingIndex} sets NOT NULL on ${nullable.join(", ")}, which scans all of ${definition.table} under the ACCESS EXCLUSIVE lock unless the column is already NOT NULL.`,
+        );
+      }
+    }
+  }
+}
+
+/** Whether earlier statements made `table.column` NOT NULL (declared so, SET NOT NULL, or a validated CHECK (column IS NOT NULL)). */
+function knownNotNull(table: string, column: string, prior: readonly MigrationStatement[], earlier: readonly Migration[]): boolean {
+  for (const s of prior) {
+    if (notNullColumnsOfCreate(s.text, table)?.includes(column)) return true;
+    if (s.tables[0] !== table) continue;
+    const sql = normalise(s.text);
+    if (new RegExp(String.raw`ALTER (?:COLUMN )?"?${escapeRe(column)}"? SET NOT NULL`, "i").test(sql)) return true;
+    if (new RegExp(String.raw`ADD (?:COLUMN )?(?:IF NOT EXISTS )?"?${escapeRe(column)}"? [^,]*\b(NOT NULL|PRIMARY KEY)\b`, "i").test(sql)) return true;
+  }
+  return hasValidatedNotNullCheck(table, column, earlier);
 }
 
 /** True when an earlier migration added CHECK (column IS NOT NULL) NOT VALID on the table and a later-or-same earlier one validated it. */

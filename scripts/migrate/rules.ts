@@ -3,6 +3,8 @@
  * and the safe rewrite printed beside each finding. docs/runbooks/migrations.md has the full recipes.
  */
 
+import { addedConstraints, scansToValidate } from "./constraints";
+
 /** How a finding's verdict is reached. */
 export type RuleKind =
   /** Takes a lock for as long as the table takes to scan or rewrite: the verdict depends on the table's size. */
@@ -23,6 +25,10 @@ export interface RuleInfo {
 const NOT_VALID_ROUTE =
   "ALTER TABLE t ADD CONSTRAINT c ... NOT VALID; in this migration (instant), then ALTER TABLE t VALIDATE CONSTRAINT c; in the next migration " +
   "(scans under SHARE UPDATE EXCLUSIVE: reads and writes continue).";
+
+const PRIMARY_KEY_ROUTE =
+  "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_pkey_idx ON t (id); in its own migration, then ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_idx; " +
+  "(instant when id is already NOT NULL; otherwise make it NOT NULL first by the CHECK … NOT VALID route, or the USING INDEX step scans the table).";
 
 export const RULES: Record<string, RuleInfo> = {
   // friday's own rules
@@ -130,11 +136,26 @@ export const RULES: Record<string, RuleInfo> = {
   },
   "adding-serial-primary-key-field": {
     kind: "lock",
-    safeRewrite: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_pkey_idx ON t (id); then ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_idx;",
+    safeRewrite: PRIMARY_KEY_ROUTE,
   },
-  "adding-primary-key-constraint": {
+  "adding-primary-key-constraint": { kind: "lock", safeRewrite: PRIMARY_KEY_ROUTE },
+  "add-column-check": {
     kind: "lock",
-    safeRewrite: "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_pkey_idx ON t (id); then ALTER TABLE t ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_idx;",
+    safeRewrite:
+      "ALTER TABLE t ADD COLUMN col <type>; (instant) and ALTER TABLE t ADD CONSTRAINT t_col_check CHECK (...) NOT VALID; in this migration, " +
+      "then ALTER TABLE t VALIDATE CONSTRAINT t_col_check; in the next migration (scans under SHARE UPDATE EXCLUSIVE: reads and writes continue).",
+  },
+  "adding-exclusion-constraint": {
+    kind: "lock",
+    safeRewrite:
+      "There is no online form: PostgreSQL cannot add an EXCLUDE constraint NOT VALID or USING INDEX. Declare it when the table is created (empty), " +
+      "or rehearse it at production size (friday migrate rehearse) and run it in a window where a write outage of that length is acceptable.",
+  },
+  "primary-key-using-index-nullable": {
+    kind: "lock",
+    safeRewrite:
+      "Make the key columns NOT NULL first without a scan under ACCESS EXCLUSIVE: ADD CONSTRAINT t_id_not_null CHECK (id IS NOT NULL) NOT VALID; → next migration: " +
+      "VALIDATE CONSTRAINT t_id_not_null; → next migration: ALTER COLUMN id SET NOT NULL; (instant with the validated check), then ADD CONSTRAINT t_pkey PRIMARY KEY USING INDEX t_pkey_idx;",
   },
   "ban-alter-domain-with-add-constraint": { kind: "lock", safeRewrite: "Add the check to the columns with CHECK … NOT VALID and VALIDATE it in a later migration." },
   "ban-concurrent-index-creation-in-transaction": {
@@ -181,10 +202,13 @@ export function rewriteRulesFor(statementSql: string): string[] {
   add("require-concurrent-index-creation", /^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY)/.test(sql));
   add("require-concurrent-index-deletion", /^DROP INDEX (?!CONCURRENTLY)/.test(sql));
   const alter = /^ALTER TABLE /.test(sql);
-  add("adding-foreign-key-constraint", alter && /\bFOREIGN KEY\b|\bREFERENCES\b/.test(sql) && !/\bNOT VALID\b/.test(sql));
-  add("constraint-missing-not-valid", alter && /ADD (CONSTRAINT \S+ )?CHECK\b/.test(sql) && !/\bNOT VALID\b/.test(sql));
-  add("disallowed-unique-constraint", alter && /ADD (CONSTRAINT \S+ )?UNIQUE\b/.test(sql) && !/USING INDEX/.test(sql));
-  add("adding-primary-key-constraint", alter && /ADD (CONSTRAINT \S+ )?PRIMARY KEY\b/.test(sql) && !/USING INDEX/.test(sql));
+  const constraints = addedConstraints(statementSql);
+  add("adding-foreign-key-constraint", constraints.some((c) => c.kind === "foreign-key" && scansToValidate(c)));
+  add("constraint-missing-not-valid", constraints.some((c) => c.kind === "check" && !c.newColumn && scansToValidate(c)));
+  add("add-column-check", constraints.some((c) => c.kind === "check" && c.newColumn !== undefined));
+  add("disallowed-unique-constraint", constraints.some((c) => c.kind === "unique" && !c.usingIndex));
+  add("adding-primary-key-constraint", constraints.some((c) => c.kind === "primary-key" && !c.usingIndex));
+  add("adding-exclusion-constraint", constraints.some((c) => c.kind === "exclude"));
   add("expand-type-change", alter && /ALTER (COLUMN )?\S+ (SET DATA )?TYPE /.test(sql));
   add("expand-set-not-null", alter && /SET NOT NULL/.test(sql));
   add("adding-field-with-default", alter && /ADD (COLUMN )?.*DEFAULT .*\(/.test(sql) && /GEN_RANDOM_UUID|RANDOM\(|CLOCK_TIMESTAMP|UUID_GENERATE|TIMEOFDAY|NEXTVAL/.test(sql));
