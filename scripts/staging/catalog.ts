@@ -1,6 +1,7 @@
 import { ClientBase } from "pg";
 import { withClient } from "../migrate/db";
 import { ColumnRule, ScrubRules } from "./scrub-rules";
+import type { ColumnInfo } from "./column-info";
 import { EMAIL_HEX_LENGTH, PHONE_PREFIX, SCRUB_SCHEMA } from "./scrub-sql";
 
 /**
@@ -10,22 +11,7 @@ import { EMAIL_HEX_LENGTH, PHONE_PREFIX, SCRUB_SCHEMA } from "./scrub-sql";
  */
 
 export { SCRUB_SCHEMA };
-
-export interface ColumnInfo {
-  readonly name: string;
-  readonly attnum: number;
-  /** format_type(): e.g. "character varying(320)", "timestamp with time zone", "public.email_domain". */
-  readonly type: string;
-  /** The base type's name (a domain resolved): text, varchar, jsonb, date, ... */
-  readonly baseType: string;
-  /** The base type's category: S = string, D = date/time, U = user (json/jsonb), N = numeric, ... */
-  readonly category: string;
-  readonly notNull: boolean;
-  /** "" or "s" (stored generated column). */
-  readonly generated: string;
-  /** A COLLATE clause to keep a non-default collation, or undefined. */
-  readonly collation?: string;
-}
+export type { ColumnInfo };
 
 export interface TableInfo {
   /** "schema.table" as written in the rules. */

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import type { ColumnInfo } from "./catalog";
+import type { ColumnInfo } from "./column-info";
 import { ColumnRule, JsonPathRule } from "./scrub-rules";
 
 /** Schema the scrub keeps its state and helper functions in; never part of the coverage check. */
