@@ -11,7 +11,10 @@ export interface DatabaseArgs {
   readonly privateSubnetIds: pulumi.Input<string>[];
   /** Security groups allowed to connect on the database port (the service's, the pipeline's migration job, …). */
   readonly clientSecurityGroupIds: pulumi.Input<string>[];
-  /** Engine version, e.g. "17.6" (parity-locked). */
+  /**
+   * Engine version to ask RDS for, e.g. "17.6": PARITY's minimum or the newer version the instance
+   * already runs (infra/engine-version.ts), so a minor upgrade RDS forced is never asked back down.
+   */
   readonly engineVersion: string;
   /** Parameter-group family matching the engine's major, e.g. "postgres17" (parity-locked). */
   readonly parameterGroupFamily: string;
@@ -112,7 +115,8 @@ export class Database extends pulumi.ComponentResource {
       identifier: args.identifier,
       engine: "postgres",
       engineVersion: args.engineVersion,
-      // Parity: both stacks run exactly engineVersion; upgrades are a reviewed change, staging first.
+      // Upgrades are a reviewed change, staging first (raising PARITY's minimum). RDS still upgrades a
+      // minor by itself at the end of its standard support; engineVersion then follows it (never down).
       autoMinorVersionUpgrade: false,
       instanceClass: args.instanceClass,
       dbName: args.databaseName,

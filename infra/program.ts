@@ -1,37 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, type StackConfig } from "./config";
+import { assertStagingIsAhead, desiredEngineVersion, readLiveEngineVersion } from "./engine-version";
+import { databaseIdentifier } from "./naming";
 import { PARITY } from "./parity";
 import { createEnvironment } from "../stacks/environment";
 import { createPipeline, readStackOutputs } from "../stacks/pipeline";
 
-/** Compares dotted numeric versions: negative when a < b. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+export { assertStagingIsAhead, compareVersions } from "./engine-version";
 
 /**
- * Staging first: prod may not run an engine version staging does not already run. Throws before
- * any prod resource is registered.
+ * The engine version this stack's database should run: the newer of PARITY's minimum and what the
+ * instance runs now (RDS's forced minor upgrades are kept, never undone). Read before anything is registered.
  */
-export function assertStagingIsAhead(stagingStack: string, stagingEngineVersion: unknown, prodEngineVersion: string): void {
-  if (typeof stagingEngineVersion !== "string" || !stagingEngineVersion) {
-    throw new Error(
-      `Staging first: the staging stack "${stagingStack}" has no dbEngineVersion output. Run \`pulumi up -s staging\` before prod ` +
-        "(or fix friday:stagingStack in Pulumi.prod.yaml).",
-    );
-  }
-  if (compareVersions(prodEngineVersion, stagingEngineVersion) > 0) {
-    throw new Error(
-      `Staging first: prod would run PostgreSQL ${prodEngineVersion} but staging ("${stagingStack}") runs ${stagingEngineVersion}. ` +
-        "Run `pulumi up -s staging` first, let it bake, then update prod.",
-    );
-  }
+async function engineVersions(config: StackConfig): Promise<{ desired: string; live?: string }> {
+  const live = await readLiveEngineVersion(databaseIdentifier(config.stack));
+  return { desired: desiredEngineVersion(PARITY.database.engineVersion, live), live };
 }
 
 /**
@@ -55,10 +38,11 @@ export function assertStagingHasRelease(stagingStack: string, stagingRelease: un
 }
 
 /** Reads staging's outputs (prod only) and holds prod back if staging is behind. */
-async function readStaging(config: StackConfig): Promise<pulumi.StackReference> {
+async function readStaging(config: StackConfig, prodEngine: { desired: string; live?: string }): Promise<pulumi.StackReference> {
   const staging = new pulumi.StackReference("staging", { name: config.stagingStack! });
   const engine = await staging.getOutputDetails("dbEngineVersion");
-  assertStagingIsAhead(config.stagingStack!, engine.value ?? engine.secretValue, PARITY.database.engineVersion);
+  const warning = assertStagingIsAhead(config.stagingStack!, engine.value ?? engine.secretValue, prodEngine.desired, prodEngine.live);
+  if (warning) pulumi.log.warn(`Staging first: ${warning}`);
   const release = await staging.getOutputDetails("infraRelease");
   assertStagingHasRelease(config.stagingStack!, release.value ?? release.secretValue, infraRelease());
   return staging;
@@ -71,8 +55,9 @@ async function readStaging(config: StackConfig): Promise<pulumi.StackReference> 
  */
 export async function program(): Promise<Record<string, unknown>> {
   const config = parseStackConfig(pulumi.getStack(), pulumi.runtime.allConfig());
-  const staging = config.stack === "prod" ? await readStackOutputs(await readStaging(config), "staging") : undefined;
-  const environment = createEnvironment(config);
+  const engine = await engineVersions(config);
+  const staging = config.stack === "prod" ? await readStackOutputs(await readStaging(config, engine), "staging") : undefined;
+  const environment = createEnvironment(config, { engineVersion: engine.desired });
   if (!staging) return { ...environment.outputs, infraRelease: infraRelease() ?? "outside-the-pipeline" };
   const pipeline = createPipeline({ config, prod: environment.outputs, staging });
   return { ...environment.outputs, pipelineName: pipeline.pipelineName, pipelineConnectionArn: pipeline.connectionArn };

@@ -36,6 +36,15 @@ export interface Environment {
   readonly outputs: EnvironmentOutputs;
 }
 
+/** What the program reads before building an environment. */
+export interface EnvironmentOptions {
+  /**
+   * Engine version to ask RDS for: PARITY's minimum, or the newer version the instance already runs
+   * (infra/engine-version.ts). @default PARITY.database.engineVersion
+   */
+  readonly engineVersion?: string;
+}
+
 /** The repository root: the app's Docker build context (app/Dockerfile copies app/ and packages/). */
 const REPO_ROOT = join(__dirname, "..");
 /** Docker platform of the images: the tasks' parity-locked CPU architecture. */
@@ -45,7 +54,7 @@ const IMAGE_PLATFORM = PARITY.service.cpuArchitecture === "ARM64" ? "linux/arm64
  * The one environment both stacks run: staging and prod differ only in the knobs of their stack
  * files. Parity-locked values come from PARITY. No side effects at import.
  */
-export function createEnvironment(config: StackConfig): Environment {
+export function createEnvironment(config: StackConfig, options: EnvironmentOptions = {}): Environment {
   const prefix = stackName(config.stack);
   const tags = { "friday:stack": config.stack, "friday:managed-by": "pulumi" };
 
@@ -83,7 +92,7 @@ export function createEnvironment(config: StackConfig): Environment {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
     clientSecurityGroupIds: [],
-    engineVersion: PARITY.database.engineVersion,
+    engineVersion: options.engineVersion ?? PARITY.database.engineVersion,
     parameterGroupFamily: PARITY.database.parameterGroupFamily,
     parameters: PARITY.database.parameters,
     port: PARITY.database.port,
@@ -228,7 +237,8 @@ export function createEnvironment(config: StackConfig): Environment {
     dbSubnetGroupName: database.subnetGroup.name,
     dbSecurityGroupId: database.securityGroup.id,
     dbSecretArn: database.secretArn,
-    dbEngineVersion: pulumi.output(PARITY.database.engineVersion),
+    // What the instance runs (RDS may have upgraded it): prod's staging-first guard compares against it.
+    dbEngineVersion: database.instance.engineVersionActual,
     vpcId: network.vpcId,
     privateSubnetIds: pulumi.all(network.privateSubnetIds).apply((ids) => ids.join(",")),
     serviceSecurityGroupId: service.securityGroup.id,

@@ -32,6 +32,8 @@ export interface OfflineRunOptions {
   readonly rawConfig?: Record<string, string>;
   /** What the staging StackReference answers in the prod run; default: outputs of an offline staging run. */
   readonly stagingOutputs?: Record<string, unknown>;
+  /** DB instances that already exist in the account (identifier → engine version RDS runs). @default none */
+  readonly liveDatabases?: Record<string, string>;
 }
 
 /** Reads a stack file and flattens its `config:` the way the Pulumi CLI hands it to the program. */
@@ -76,7 +78,7 @@ export async function runOffline(stack: string, options: OfflineRunOptions = {})
   if (stack === "prod" && !stagingOutputs) {
     stagingOutputs = (await runOffline("staging")).outputs;
   }
-  const resources = await installMocks({ stack, region, stackReferenceOutputs: () => stagingOutputs ?? {} });
+  const resources = await installMocks({ stack, region, liveDatabases: options.liveDatabases, stackReferenceOutputs: () => stagingOutputs ?? {} });
   pulumi.runtime.setAllConfig(rawConfig, []);
   return captureProgramWarnings(async (warnings) => {
     // Imported after the mocks, as `pulumi up` would load it.

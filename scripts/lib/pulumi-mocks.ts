@@ -45,6 +45,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, regi
         resourceId: `db-${name.toUpperCase()}`,
         masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:${region}:${FAKE_ACCOUNT}:secret:rds!db-${name}-AbCdEf`, kmsKeyId: "", secretStatus: "active" }],
         arn: `arn:aws:rds:${region}:${FAKE_ACCOUNT}:db:${inputs.identifier ?? name}`,
+        engineVersionActual: inputs.engineVersion,
       });
       break;
     case "aws:lb/loadBalancer:LoadBalancer":
@@ -88,8 +89,19 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, regi
 }
 
 /** Invokes the program may make; anything else fails the run loudly (a strict call mock). */
-function answerCall(token: string, inputs: Record<string, any>, region: string): Record<string, any> {
+function answerCall(token: string, inputs: Record<string, any>, region: string, liveDatabases: Record<string, string> = {}): Record<string, any> {
   switch (token) {
+    case "aws:rds/getInstances:getInstances": {
+      // Only the db-instance-id filter is answered: the program looks its own database up by name.
+      const ids: string[] = (inputs.filters ?? []).filter((f: { name: string }) => f.name === "db-instance-id").flatMap((f: { values: string[] }) => f.values);
+      const found = ids.filter((id) => id in liveDatabases);
+      return { id: region, instanceIdentifiers: found, instanceArns: found.map((id) => `arn:aws:rds:${region}:${FAKE_ACCOUNT}:db:${id}`) };
+    }
+    case "aws:rds/getInstance:getInstance": {
+      const id = inputs.dbInstanceIdentifier;
+      if (!(id in liveDatabases)) throw new Error(`getInstance: DBInstanceNotFound: ${id}`);
+      return { id, dbInstanceIdentifier: id, engine: "postgres", engineVersion: liveDatabases[id] };
+    }
     case "aws:index/getRegion:getRegion":
       return { name: region, region, id: region };
     case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -141,6 +153,8 @@ export interface MockOptions {
   readonly region?: string;
   /** Attributes (and optionally an `id`) to put over the default fake state of a resource. */
   readonly state?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any> | undefined;
+  /** DB instances that already exist (identifier → the engine version RDS runs). @default none */
+  readonly liveDatabases?: Record<string, string>;
   /** What a StackReference answers with (read when it is registered). @default {} */
   readonly stackReferenceOutputs?: () => Record<string, unknown>;
 }
@@ -175,7 +189,7 @@ export async function installMocks(options: MockOptions): Promise<RecordedResour
         return { id: state.id ?? `${args.name}-id`, state };
       },
       call(args) {
-        return answerCall(args.token, args.inputs, region);
+        return answerCall(args.token, args.inputs, region, options.liveDatabases);
       },
     },
     "friday",

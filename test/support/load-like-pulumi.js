@@ -21,9 +21,9 @@ async function main() {
     {
       newResource: (args) => {
         resources++;
-        return { id: `${args.name}-id`, state: { arn: `arn:aws:mock:us-east-1:123456789012:${args.name}`, ...args.inputs, masterUserSecrets: [{ secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db" }], repoDigest: `repo@sha256:${"0".repeat(64)}`, environmentId: "env", configurationProfileId: "prof", repositoryUrl: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${args.name}`, dnsName: `${args.name}.elb.amazonaws.com` } };
+        return { id: `${args.name}-id`, state: { arn: `arn:aws:mock:us-east-1:123456789012:${args.name}`, ...args.inputs, masterUserSecrets: [{ secretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db" }], repoDigest: `repo@sha256:${"0".repeat(64)}`, environmentId: "env", configurationProfileId: "prof", repositoryUrl: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${args.name}`, dnsName: `${args.name}.elb.amazonaws.com`, engineVersionActual: args.inputs.engineVersion } };
       },
-      call: (args) => ({ names: ["us-east-1a", "us-east-1b"], region: "us-east-1", accountId: "123456789012", userName: "AWS", password: "x", ...args.inputs }),
+      call: (args) => ({ names: ["us-east-1a", "us-east-1b"], region: "us-east-1", accountId: "123456789012", userName: "AWS", password: "x", instanceIdentifiers: [], ...args.inputs }),
     },
     project.name,
     stack,
