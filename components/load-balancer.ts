@@ -38,6 +38,8 @@ export function validateLoadBalancerArgs(name: string, args: LoadBalancerArgs): 
  * The ALB in front of the blue/green service: a production listener and a test listener, each with
  * one rule that forwards to two target groups (blue 100 / green 0). ECS flips the weights on every
  * deployment, so the rules' actions belong to ECS after creation (ignoreChanges), never to Pulumi.
+ * The two listeners carry no non-forward action (no fixed-response default): their default action
+ * forwards the same way (and is never reached: the rule matches every path).
  */
 export class LoadBalancer extends pulumi.ComponentResource {
   public readonly alb: aws.lb.LoadBalancer;
@@ -114,9 +116,9 @@ export class LoadBalancer extends pulumi.ComponentResource {
       loadBalancerArn: this.alb.arn,
       port: args.testListenerPort,
       protocol: "HTTP",
-      defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "no route", statusCode: "404" } }],
+      defaultActions: this.forwardActions(),
       tags,
-    }, { parent: this });
+    }, { parent: this, ignoreChanges: ["defaultActions"] });
     this.listenerArns = [productionListener.arn, testListener.arn];
     this.productionListenerRule = this.forwardRule(`${name}-production-rule`, productionListener, tags);
     this.testListenerRule = this.forwardRule(`${name}-test-rule`, testListener, tags);
@@ -153,9 +155,11 @@ export class LoadBalancer extends pulumi.ComponentResource {
   }
 
   private productionListener(name: string, certificateArn: pulumi.Input<string> | undefined, tags: Record<string, string>): aws.lb.Listener {
-    const notFound = [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "no route", statusCode: "404" } }];
+    // The listeners ECS shifts traffic on hold forward actions only (docs/aws-notes.md): their default
+    // action forwards like the rule (which catches every path first), and is left to ECS after creation.
+    const owned = { parent: this, ignoreChanges: ["defaultActions"] };
     if (!certificateArn) {
-      return new aws.lb.Listener(`${name}-http`, { loadBalancerArn: this.alb.arn, port: 80, protocol: "HTTP", defaultActions: notFound, tags }, { parent: this });
+      return new aws.lb.Listener(`${name}-http`, { loadBalancerArn: this.alb.arn, port: 80, protocol: "HTTP", defaultActions: this.forwardActions(), tags }, owned);
     }
     new aws.lb.Listener(`${name}-http-redirect`, {
       loadBalancerArn: this.alb.arn,
@@ -170,9 +174,22 @@ export class LoadBalancer extends pulumi.ComponentResource {
       protocol: "HTTPS",
       sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
       certificateArn,
-      defaultActions: notFound,
+      defaultActions: this.forwardActions(),
       tags,
-    }, { parent: this });
+    }, owned);
+  }
+
+  /** Forward to blue (all traffic) and green (none): the weights ECS rewrites on every deployment. */
+  private forwardActions() {
+    return [{
+      type: "forward",
+      forward: {
+        targetGroups: [
+          { arn: this.blueTargetGroup.arn, weight: 100 },
+          { arn: this.greenTargetGroup.arn, weight: 0 },
+        ],
+      },
+    }];
   }
 
   private forwardRule(ruleName: string, listener: aws.lb.Listener, tags: Record<string, string>): aws.lb.ListenerRule {
@@ -180,15 +197,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
       listenerArn: listener.arn,
       priority: 100,
       conditions: [{ pathPattern: { values: ["/*"] } }],
-      actions: [{
-        type: "forward",
-        forward: {
-          targetGroups: [
-            { arn: this.blueTargetGroup.arn, weight: 100 },
-            { arn: this.greenTargetGroup.arn, weight: 0 },
-          ],
-        },
-      }],
+      actions: this.forwardActions(),
       tags,
       // ECS blue/green rewrites these weights on every deployment: Pulumi must not put them back.
     }, { parent: this, ignoreChanges: ["actions"] });

@@ -65,6 +65,11 @@ describe("the program", () => {
       expect.objectContaining({ port: 443, protocol: "HTTPS", certificateArn, sslPolicy: expect.stringMatching(/TLS13/) }),
       expect.objectContaining({ port: 80, defaultActions: [expect.objectContaining({ type: "redirect" })] }),
     ]));
+    // The HTTPS listener is the one ECS shifts traffic on: forward actions only (docs/aws-notes.md).
+    expect(listeners.find((l) => l.port === 443)!.defaultActions.map((a: { type: string }) => a.type)).toEqual(["forward"]);
+    const rules = run.resources.filter((r) => r.type === "aws:lb/listenerRule:ListenerRule");
+    const redirect = run.resources.find((r) => r.type === "aws:lb/listener:Listener" && r.inputs.port === 80)!;
+    expect(rules.filter((r) => r.inputs.listenerArn === redirect.state.arn)).toEqual([]);
     expect(run.outputs.serviceUrl).toMatch(/^https:\/\//);
     expect(run.warnings).toEqual([]);
   });

@@ -92,6 +92,21 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
     expect(one(run(), "aws:ecs/taskDefinition:TaskDefinition", "-service-task").inputs.skipDestroy).toBe(true);
   });
 
+  it("gives ECS listeners with forward actions only, default included, and leaves their default action to ECS", () => {
+    // ECS blue/green fails on listeners mixing forward and non-forward actions (docs/aws-notes.md).
+    const blue = one(run(), "aws:lb/targetGroup:TargetGroup", "-blue").state.arn;
+    const green = one(run(), "aws:lb/targetGroup:TargetGroup", "-green").state.arn;
+    const rules = ofType(run(), "aws:lb/listenerRule:ListenerRule");
+    const listeners = ofType(run(), "aws:lb/listener:Listener").filter((l) => rules.some((r) => r.inputs.listenerArn === l.state.arn));
+    expect(listeners).toHaveLength(2); // production and test
+    for (const listener of listeners) {
+      const actions = [...listener.inputs.defaultActions, ...rules.filter((r) => r.inputs.listenerArn === listener.state.arn).flatMap((r) => r.inputs.actions)];
+      expect(actions.map((a: { type: string }) => a.type)).toEqual(actions.map(() => "forward"));
+      expect(listener.inputs.defaultActions).toEqual([{ type: "forward", forward: { targetGroups: [{ arn: blue, weight: 100 }, { arn: green, weight: 0 }] } }]);
+      expect(listener.options.ignoreChanges).toContain("defaultActions");
+    }
+  });
+
   it("keeps the test listener off the internet", () => {
     const testListener = ofType(run(), "aws:lb/listener:Listener").find((l) => l.inputs.port === PARITY.service.testListenerPort)!;
     expect(testListener).toBeDefined();
