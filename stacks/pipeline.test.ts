@@ -138,3 +138,12 @@ describe("createPipeline", () => {
     expect(recorded.filter((r) => r.type === "aws:codeconnections/connection:Connection")).toHaveLength(1);
   });
 });
+
+describe("the stacks' first pulumi up (friday bootstrap)", () => {
+  test("leaves the pull-request checks to the pipeline while the connection it creates waits for approval", async () => {
+    const { bootstrapping } = await import("./pipeline");
+    expect(bootstrapping(undefined, { FRIDAY_BOOTSTRAP: "1" })).toBe(true);
+    expect(bootstrapping("arn:aws:codeconnections:us-east-1:123456789012:connection/ok", { FRIDAY_BOOTSTRAP: "1" })).toBe(false);
+    expect(bootstrapping(undefined, {})).toBe(false);
+  });
+});

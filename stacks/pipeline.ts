@@ -70,6 +70,19 @@ export function siblingStack(stagingStack: string, stack: string): string {
   return stagingStack.includes("/") ? stagingStack.replace(/[^/]+$/, stack) : stack;
 }
 
+/**
+ * `friday bootstrap` sets FRIDAY_BOOTSTRAP for the stacks' first `pulumi up`. The connection prod
+ * creates then waits for a person's approval, and CodeBuild cannot create a webhook on a pending
+ * connection: the pull-request checks come with the pipeline's first run (ProdInfra), which can only
+ * run once the connection is approved. A connection given in friday:pipeline.connectionArn is
+ * taken as approved.
+ */
+export function bootstrapping(connectionArn: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  const first = env.FRIDAY_BOOTSTRAP === "1" && !connectionArn;
+  if (first) pulumi.log.info("Pull-request checks are left for the pipeline's first run: the CodeConnections connection must be approved before CodeBuild can create their webhooks.");
+  return first;
+}
+
 let defaultBundle: Promise<CliBundle> | undefined;
 
 /** Bundles the CLI once per process into a temporary directory (removed when the process exits). */
@@ -125,7 +138,7 @@ export function createPipeline(args: CreatePipelineArgs, opts?: pulumi.Component
         stackNames: { staging: config.stagingStack!, prod: siblingStack(config.stagingStack!, config.stack) },
         pulumiVersion: PULUMI_VERSION,
       },
-      pullRequests: settings.pullRequests,
+      pullRequests: bootstrapping(settings.connectionArn) ? { ...settings.pullRequests, enabled: false } : settings.pullRequests,
     },
     opts,
   );

@@ -30,6 +30,7 @@ const savedCwd = process.cwd();
 
 const notFound = (name: string, status: number) =>
   Object.assign(new S3ServiceException({ name, $fault: "client", $metadata: { httpStatusCode: status } }), {});
+const bootstrapFlags = (): (string | null)[] => readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).bootstrap);
 const calls = (): string[][] => readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l).args);
 
 function prodFile(infra?: { backendUrl: string; secretsProvider: string }): void {
@@ -97,6 +98,8 @@ describe("friday bootstrap", () => {
       "up --yes --non-interactive",
     ]);
     expect(calls()[2]).toContain("awskms://alias/friday-pulumi?region=eu-west-1");
+    // The first up leaves the pull-request checks to the pipeline: the connection is not approved yet.
+    expect(bootstrapFlags()).toEqual(Array(7).fill("1"));
     expect(calls()[5]).toContain("organization/friday/staging");
     expect(calls()[6]).toContain("organization/friday/prod");
     expect(out.join("\n")).toMatch(/\[1\/5\][\s\S]*\[2\/5\][\s\S]*\[3\/5\][\s\S]*\[4\/5\][\s\S]*\[5\/5\][\s\S]*approve the CodeConnections connection once/);

@@ -243,7 +243,8 @@ export function registerBootstrap(program: Command): void {
     .option("--backend-only", "create the bucket and key, print the settings, and stop")
     .option("--json", "print the result as JSON on stdout (progress goes to stderr)")
     .action(async (flags: { region: string; bucket?: string; keyAlias: string; stagingStack: string; prodStack: string; backendOnly?: boolean; json?: boolean }) => {
-      const env = { ...process.env, AWS_REGION: flags.region };
+      // FRIDAY_BOOTSTRAP: the first `pulumi up` leaves what needs the approved connection to the pipeline (stacks/pipeline.ts).
+      const env = { ...process.env, AWS_REGION: flags.region, FRIDAY_BOOTSTRAP: "1" };
       const ctx = infraContext(env, flags.json);
       const stdout = ctx.stdout;
       const options: BootstrapOptions = {

@@ -158,6 +158,15 @@ describe("friday infra up", () => {
     expect(result.error).toContain("Fix forward");
   });
 
+  test("a failure on a pending connection says to approve it", async () => {
+    scenario({
+      preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) },
+      up: { code: 255, stderr: "error: creating CodeBuild Webhook (friday-pr-tests): InvalidInputException: Connection arn:aws:codeconnections:us-east-1:123456789012:connection/abc is not in AVAILABLE state\n" },
+    });
+    const result = await friday(...base);
+    expect(result.error).toContain("The CodeConnections connection is not available: approve it once");
+  });
+
   test("when the update changed the pipeline itself, the same commit restarts on the new definition and this run stops", async () => {
     scenario({ preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) } });
     pipeline.on(GetPipelineCommand).resolvesOnce({ pipeline: { name: "friday", version: 7, roleArn: "r", stages: [] } }).resolvesOnce({ pipeline: { name: "friday", version: 8, roleArn: "r", stages: [] } });

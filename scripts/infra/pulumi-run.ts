@@ -103,6 +103,17 @@ export function backendOf(env: NodeJS.ProcessEnv): string {
 
 const lastLines = (text: string, n = 6) => text.trim().split("\n").filter(Boolean).slice(-n).join("\n");
 
+/** The fix for failures whose cause Pulumi's own message leaves for the reader to work out. */
+export function hintFor(output: string): string {
+  if (/connection/i.test(output) && /(PENDING|not available|is not in AVAILABLE|ResourceNotFoundException)/i.test(output)) {
+    return "\nThe CodeConnections connection is not available: approve it once (console → Developer Tools → Settings → Connections → Update pending connection), or set friday:pipeline.connectionArn to an approved one, then run the pipeline again.";
+  }
+  if (/AccessDenied|not authorized to perform/i.test(output)) {
+    return "\nThe step's role lacks a permission: if the program now creates a new kind of resource, add its actions to INFRA_SERVICES (components/infra-delivery-policies.ts) in the same pull request.";
+  }
+  return "";
+}
+
 /** Logs in to the backend and selects the stack: the two steps a missing backend or stack fails at. */
 export async function selectStack(ctx: InfraContext, target: InfraTarget): Promise<void> {
   const backend = backendOf(ctx.env);
@@ -140,7 +151,7 @@ export async function preview(ctx: InfraContext, target: InfraTarget): Promise<P
     const named = summary?.errors.length
       ? summary.errors.map((e) => `  ${e.resource ?? "the program"}: ${e.message.split("\n")[0]}`).join("\n")
       : lastLines(result.stderr || result.stdout);
-    throw new InfraError(`The preview of ${target.stack} failed, so nothing was changed:\n${named}\nFix it in a pull request (its preview check shows the same error).`);
+    throw new InfraError(`The preview of ${target.stack} failed, so nothing was changed:\n${named}${hintFor(named)}\nFix it in a pull request (its preview check shows the same error).`);
   }
   ctx.log(`Preview took ${((ctx.now() - started) / 1000).toFixed(1)} s.`);
   return summary!;
@@ -178,8 +189,8 @@ export async function up(ctx: InfraContext, target: InfraTarget, options: UpOpti
   const result = await ctx.run(["up", "--yes", "--skip-preview", "--non-interactive", "--stack", target.pulumiStack], { onLine: (line) => line.trim() && ctx.log(line) });
   if (result.code !== 0) {
     throw new InfraError(
-      `pulumi up of ${target.stack} failed; what it changed before the error stays, the rest of this run does not start:\n${lastLines(result.stderr || result.stdout, 10)}\n` +
-        "Fix forward (a new commit through the pipeline) or revert the commit; either goes through staging first.",
+      `pulumi up of ${target.stack} failed; what it changed before the error stays, the rest of this run does not start:\n${lastLines(result.stderr || result.stdout, 10)}` +
+        `${hintFor(result.stderr + result.stdout)}\nFix forward (a new commit through the pipeline) or revert the commit; either goes through staging first.`,
     );
   }
   let restartedAs: string | undefined;

@@ -4,7 +4,7 @@
 // ("login", "stack select", "stack init", "config set", "preview", "up"): {code, stdout, stderr}.
 const { appendFileSync, readFileSync } = require("node:fs");
 const args = process.argv.slice(2);
-appendFileSync(process.env.FAKE_PULUMI_LOG, `${JSON.stringify({ args, release: process.env.FRIDAY_RELEASE ?? null })}\n`);
+appendFileSync(process.env.FAKE_PULUMI_LOG, `${JSON.stringify({ args, release: process.env.FRIDAY_RELEASE ?? null, bootstrap: process.env.FRIDAY_BOOTSTRAP ?? null })}\n`);
 const scenario = JSON.parse(readFileSync(process.env.FAKE_PULUMI_SCENARIO, "utf8"));
 const key = ["stack", "config"].includes(args[0]) ? `${args[0]} ${args[1]}` : args[0];
 const answer = scenario[key] ?? { code: 0 };
