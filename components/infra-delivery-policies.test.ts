@@ -90,3 +90,20 @@ test("a backend without its secrets provider is refused with the fix", () => {
   expect(() => stateBackendOf({ backendUrl: "s3://acme-friday-state" })).toThrow('secretsProvider must be "awskms://alias/<name>?region=<region>" with an S3 backend (got undefined)');
   expect(() => stateBackendOf({ backendUrl: "https://api.pulumi.com" })).toThrow("accessTokenSecretArn is required with Pulumi Cloud");
 });
+
+test("the real prod graph: every CodeBuild step of the pipeline and of the pull-request checks is its own aws:codebuild/project, with its own role", () => {
+  const projects = prod.resources.filter((r) => r.type === "aws:codebuild/project:Project");
+  const names = projects.map((p) => p.inputs.name).sort();
+  expect(names).toEqual([
+    "friday-build", "friday-gate", "friday-pr-preview-prod", "friday-pr-preview-staging", "friday-pr-tests", "friday-prod-deploy", "friday-prod-infra",
+    "friday-prod-migrate", "friday-staging-deploy", "friday-staging-infra", "friday-staging-migrate", "friday-staging-smoke", "friday-test",
+  ]);
+  expect(new Set(projects.map((p) => p.inputs.serviceRole)).size).toBe(projects.length);
+  const pipeline = prod.resources.find((r) => r.type === "aws:codepipeline/pipeline:Pipeline")!;
+  const stepProjects = pipeline.inputs.stages.flatMap((s: { actions: { provider: string; configuration: { ProjectName?: string } }[] }) =>
+    s.actions.filter((a) => a.provider === "CodeBuild").map((a) => a.configuration.ProjectName));
+  for (const name of stepProjects) expect(names).toContain(name);
+  expect(pipeline.inputs.stages.map((s: { name: string }) => s.name)).toEqual(["Source", "Test", "Build", "StagingInfra", "Staging", "Gate", "ProdInfra", "Prod"]);
+  // Staging's graph holds no pipeline and no checks: only prod builds them.
+  expect(staging.resources.filter((r) => r.type === "aws:codebuild/project:Project" || r.type === "aws:codebuild/webhook:Webhook")).toEqual([]);
+});
