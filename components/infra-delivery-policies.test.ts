@@ -20,7 +20,8 @@ let prod: OfflineRun;
 beforeAll(async () => {
   staging = await runOffline("staging");
   prod = await runOffline("prod", { stagingOutputs: staging.outputs });
-});
+  // Both stacks offline take seconds alone and can pass a minute on a loaded 2-core machine.
+}, 180_000);
 
 const scope = (backendUrl = "s3://acme-friday-state/team-a"): InfraScope => ({
   account: "123456789012",

@@ -16,7 +16,8 @@ beforeAll(async () => {
   const staging = await runOffline("staging");
   const prod = await runOffline("prod", { stagingOutputs: staging.outputs });
   runs = [staging, prod];
-});
+  // Both stacks offline take seconds alone and can pass a minute on a loaded 2-core machine.
+}, 180_000);
 
 const KMS_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"];
 const ACCOUNT_ROOT = `arn:aws:iam::${FAKE_ACCOUNT}:root`;
