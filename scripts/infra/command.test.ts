@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CodePipelineClient, GetPipelineCommand, StartPipelineExecutionCommand, StopPipelineExecutionCommand } from "@aws-sdk/client-codepipeline";
+import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { friday } from "./testing/run-cli";
 import { setInfraHooksForTests } from "./hooks";
@@ -14,6 +15,7 @@ import { PREVIEW_FAILED, PREVIEW_WITH_CHANGES } from "./testing/preview-digest";
  */
 
 const pipeline = mockClient(CodePipelineClient);
+const rds = mockClient(RDSClient);
 let dir: string;
 let out: string[];
 let err: string[];
@@ -31,6 +33,7 @@ beforeEach(() => {
   out = [];
   err = [];
   pipeline.reset();
+  rds.reset();
   Object.assign(process.env, {
     FRIDAY_PULUMI_BIN: join(__dirname, "testing", "fake-pulumi.js"),
     FAKE_PULUMI_LOG: join(dir, "calls.log"),
@@ -200,5 +203,47 @@ describe("friday infra up", () => {
     const result = await friday(...args);
     expect(result.error).toContain(message);
     expect(calls()).toEqual([]);
+  });
+});
+
+describe("friday infra up --stack staging, after a staging refresh", () => {
+  const DB_URN = "urn:pulumi:staging::friday::friday:data:Database$aws:rds/instance:Instance::friday-staging-db-instance";
+  const state = (id: string, withDatabase = true) =>
+    JSON.stringify({
+      version: 3,
+      deployment: {
+        manifest: { time: "2026-12-01T00:00:00Z" },
+        resources: withDatabase ? [{ urn: DB_URN, custom: true, id, type: "aws:rds/instance:Instance", inputs: { identifier: "friday-staging-db" }, outputs: { identifier: "friday-staging-db", resourceId: id } }] : [],
+      },
+    });
+  const args = ["infra", "up", "--stack", "staging", "--pulumi-stack", "organization/friday/staging", "--release", "abc1234", "--yes"];
+  const steps = () => calls().map((c) => c.args.slice(0, 2).join(" "));
+
+  test("points the state at the swapped-in instance and refreshes it before the preview", async () => {
+    scenario({ "stack export": { stdout: state("db-OLD") }, preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) } });
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-NEW", DBInstanceStatus: "available" }] });
+    expect(await friday(...args)).toEqual({ code: 0 });
+    expect(steps()).toEqual(["login s3://acme-friday-state", "stack select", "stack export", "stack import", "refresh --yes", "preview --json", "up --yes"]);
+    expect(calls()[4].args).toEqual(["refresh", "--yes", "--skip-preview", "--non-interactive", "--stack", "organization/friday/staging", "--target", DB_URN]);
+    expect(out.join("\n")).toContain('the state now tracks "friday-staging-db" (db-NEW)');
+  });
+
+  test("changes nothing when the state already tracks the live instance, or holds no database yet", async () => {
+    scenario({ "stack export": { stdout: state("db-SAME") }, preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) } });
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DbiResourceId: "db-SAME", DBInstanceStatus: "available" }] });
+    expect(await friday(...args)).toEqual({ code: 0 });
+    expect(steps()).toEqual(["login s3://acme-friday-state", "stack select", "stack export", "preview --json", "up --yes"]);
+    writeFileSync(join(dir, "calls.log"), "");
+    scenario({ "stack export": { stdout: state("", false) }, preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) } });
+    expect(await friday(...args)).toEqual({ code: 0 });
+    expect(steps()).toEqual(["login s3://acme-friday-state", "stack select", "stack export", "preview --json", "up --yes"]);
+  });
+
+  test("a swap half-way (no instance holds the name) stops the step before anything changes", async () => {
+    scenario({ "stack export": { stdout: state("db-OLD") } });
+    rds.on(DescribeDBInstancesCommand).rejects(Object.assign(new Error("not found"), { name: "DBInstanceNotFoundFault" }));
+    const result = await friday(...args);
+    expect(result.error).toContain('Before staging\'s update: no RDS instance is named "friday-staging-db"');
+    expect(steps()).not.toContain("up --yes");
   });
 });

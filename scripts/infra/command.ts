@@ -1,9 +1,14 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { RDSClient } from "@aws-sdk/client-rds";
 import type { Command } from "commander";
 import { awsClientConfig } from "../deploy/aws";
 import { validateStackName } from "../deploy/stack";
 import { infraContext, infraHooks } from "./hooks";
-import { InfraError, preview, selectStack, up } from "./pulumi-run";
+import { adoptDatabase, AdoptDatabaseError, describeWith, type PulumiStateCli } from "../staging/adopt-database";
+import { InfraContext, InfraError, preview, selectStack, up } from "./pulumi-run";
 
 /**
  * `friday infra preview|up --stack <s>`: the pipeline's infra steps (pull-request previews, and
@@ -72,11 +77,49 @@ export function registerInfra(program: Command): void {
       const env = { ...process.env, ...(flags.release ? { FRIDAY_RELEASE: flags.release } : {}) };
       const ctx = infraContext(env, flags.json);
       const codepipeline = infraHooks().codepipeline ?? ((region?: string) => new CodePipelineClient(awsClientConfig(region)));
+      const rds = infraHooks().rds ?? ((region?: string) => new RDSClient(awsClientConfig(region)));
       const result = await up(ctx, t, {
+        adoptDatabase: t.stack === "staging" ? (stack) => adoptSwappedDatabase(ctx, stack, rds(flags.region)) : undefined,
         image: flags.image,
         release: flags.release,
         pipeline: flags.pipeline && flags.executionId ? { name: flags.pipeline, executionId: flags.executionId, client: codepipeline(flags.region) } : undefined,
       });
       if (flags.json) ctx.stdout(JSON.stringify(result, null, 2));
     });
+}
+
+/** `pulumi stack export|import` through the step's runner. */
+function stateCli(ctx: InfraContext): PulumiStateCli {
+  return {
+    exportState: async (stack) => {
+      const out = await ctx.run(["stack", "export", "--stack", stack]);
+      if (out.code !== 0) throw new AdoptDatabaseError(`pulumi stack export failed: ${out.stderr.trim()}`);
+      return out.stdout;
+    },
+    importState: async (stack, stateJson) => {
+      const dir = await mkdtemp(join(tmpdir(), "friday-state-"));
+      try {
+        const file = join(dir, "state.json");
+        await writeFile(file, stateJson, { mode: 0o600 });
+        const out = await ctx.run(["stack", "import", "--stack", stack, "--file", file]);
+        if (out.code !== 0) throw new AdoptDatabaseError(`pulumi stack import failed: ${out.stderr.trim()}`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * What `friday staging adopt-database` does by hand, as part of staging's infra step: after a
+ * staging refresh the state tracks the replaced instance. A stack whose state holds no database yet
+ * (its first up) has nothing to adopt.
+ */
+async function adoptSwappedDatabase(ctx: InfraContext, stack: string, rds: RDSClient) {
+  try {
+    return await adoptDatabase({ stack, cli: stateCli(ctx), describe: describeWith(rds) });
+  } catch (error) {
+    if (error instanceof AdoptDatabaseError && /holds 0 aws:rds\/instance:Instance resources/.test(error.message)) return undefined;
+    throw new InfraError(`Before staging's update: ${(error as Error).message}`);
+  }
 }

@@ -1,4 +1,5 @@
 import type { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import type { RDSClient } from "@aws-sdk/client-rds";
 import type { BootstrapClients } from "./bootstrap";
 import { processRunner, type InfraContext, type PulumiRunner } from "./pulumi-run";
 
@@ -6,6 +7,7 @@ import { processRunner, type InfraContext, type PulumiRunner } from "./pulumi-ru
 export interface InfraHooks {
   runner?: (env: NodeJS.ProcessEnv) => PulumiRunner;
   codepipeline?: (region?: string) => CodePipelineClient;
+  rds?: (region?: string) => RDSClient;
   bootstrapClients?: (region: string) => BootstrapClients;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;

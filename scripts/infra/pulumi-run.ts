@@ -162,6 +162,11 @@ export interface UpOptions {
   readonly image?: string;
   /** The commit being applied; staging records it and prod must match it (staging first). */
   readonly release?: string;
+  /**
+   * (staging) Point the state at the database instance a staging refresh swapped in, before the
+   * preview (friday staging adopt-database; nothing happens when the state already tracks it).
+   */
+  readonly adoptDatabase?: (pulumiStack: string) => Promise<{ changed: boolean; urn: string; identifier: string; liveResourceId: string } | undefined>;
   /** (prod) The pipeline this step runs in, and the run: restarted if the update changed the pipeline itself. */
   readonly pipeline?: { readonly name: string; readonly executionId: string; readonly client: CodePipelineClient };
 }
@@ -182,6 +187,15 @@ export async function up(ctx: InfraContext, target: InfraTarget, options: UpOpti
     // The stack's task-definition template takes the image the Build stage pushed (no Docker build of app/).
     const set = await ctx.run(["config", "set", "friday:imageUri", options.image, "--stack", target.pulumiStack, "--non-interactive"]);
     if (set.code !== 0) throw new InfraError(`Cannot set friday:imageUri for ${target.stack}: ${lastLines(set.stderr)}`);
+  }
+  if (options.adoptDatabase) {
+    const adopted = await options.adoptDatabase(target.pulumiStack);
+    if (adopted?.changed) {
+      // A refresh swapped in a new instance: read it (and its new managed secret) into the state before planning.
+      ctx.log(`A staging refresh swapped the database: the state now tracks "${adopted.identifier}" (${adopted.liveResourceId}); refreshing it`);
+      const refresh = await ctx.run(["refresh", "--yes", "--skip-preview", "--non-interactive", "--stack", target.pulumiStack, "--target", adopted.urn]);
+      if (refresh.code !== 0) throw new InfraError(`pulumi refresh of the swapped-in database failed; nothing else was changed:\n${lastLines(refresh.stderr || refresh.stdout)}`);
+    }
   }
   const summary = await preview(ctx, target);
   const versionBefore = options.pipeline ? await pipelineVersion(options.pipeline) : undefined;
