@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { installMocks, promiseOf, settle, type RecordedResource } from "./pulumi-mocks";
+import { installMocks, promiseOf, settle, type MockOptions, type RecordedResource } from "./pulumi-mocks";
 
 /**
  * Runs the real Pulumi program in-process under `pulumi.runtime.setMocks`, with a stack's real YAML
@@ -34,6 +34,8 @@ export interface OfflineRunOptions {
   readonly stagingOutputs?: Record<string, unknown>;
   /** DB instances that already exist in the account (identifier → engine version RDS runs). @default none */
   readonly liveDatabases?: Record<string, string>;
+  /** Attributes laid over the mock's fake state (e.g. the ARNs AWS would assign); see MockOptions.state. */
+  readonly state?: MockOptions["state"];
 }
 
 /** Reads a stack file and flattens its `config:` the way the Pulumi CLI hands it to the program. */
@@ -76,9 +78,9 @@ export async function runOffline(stack: string, options: OfflineRunOptions = {})
   const region = rawConfig["aws:region"] ?? "us-east-1";
   let stagingOutputs = options.stagingOutputs;
   if (stack === "prod" && !stagingOutputs) {
-    stagingOutputs = (await runOffline("staging")).outputs;
+    stagingOutputs = (await runOffline("staging", { state: options.state })).outputs;
   }
-  const resources = await installMocks({ stack, region, liveDatabases: options.liveDatabases, stackReferenceOutputs: () => stagingOutputs ?? {} });
+  const resources = await installMocks({ stack, region, liveDatabases: options.liveDatabases, state: options.state, stackReferenceOutputs: () => stagingOutputs ?? {} });
   pulumi.runtime.setAllConfig(rawConfig, []);
   return captureProgramWarnings(async (warnings) => {
     // Imported after the mocks, as `pulumi up` would load it.
