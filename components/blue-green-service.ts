@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { appLogGroupName } from "../infra/naming";
 import { LIFECYCLE_STAGES } from "../lambdas/deploy-hook/handler";
+import { ecsTasksSourceArn, serviceTrust } from "./service-trust";
 
 /** A container definition as ECS takes it (JSON); sidecars use the same shape. */
 export type ContainerDefinition = Record<string, unknown>;
@@ -94,7 +95,7 @@ export function taskSecretStatements(secretArns: string[], databaseIdentifiers: 
       Effect: "Allow",
       Action: "secretsmanager:GetSecretValue",
       Resource: scopes.map((scope) => `${scope}:secret:rds!db-*`),
-      Condition: { StringLike: { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": owners } },
+      Condition: { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": owners } },
     });
   }
   if (others.length) statements.push({ Sid: "TaskOtherSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: others });
@@ -174,7 +175,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.executionRole = this.createExecutionRole(name, args, tags);
     this.taskRole = new aws.iam.Role(`${name}-task-role`, {
       description: `${args.serviceName} app: grants are attached by what the app uses (e.g. feature flags)`,
-      assumeRolePolicy: ecsTasksTrust(),
+      assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn),
       tags,
     }, { parent: this });
     this.infrastructureRole = this.createInfrastructureRole(name, args, tags);
@@ -187,7 +188,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
   private createExecutionRole(name: string, args: BlueGreenServiceArgs, tags: Record<string, string>): aws.iam.Role {
     const role = new aws.iam.Role(`${name}-execution-role`, {
       description: `${args.serviceName}: ECS pulls the image, writes logs and reads the task's secrets`,
-      assumeRolePolicy: ecsTasksTrust(),
+      assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn),
       tags,
     }, { parent: this });
     new aws.iam.RolePolicy(`${name}-execution-policy`, {
@@ -336,9 +337,3 @@ export class BlueGreenService extends pulumi.ComponentResource {
   }
 }
 
-function ecsTasksTrust(): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-  });
-}

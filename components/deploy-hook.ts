@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { deployHookEnvironment, deployHookTimeoutSeconds, HOOK_STAGES } from "../lambdas/deploy-hook/handler";
+import { serviceTrust } from "./service-trust";
 
 export interface DeployHookArgs {
   /** The bundled handler (lambdas/deploy-hook), with `index.handler` as its entry. */
@@ -78,23 +79,19 @@ export class DeployHook extends pulumi.ComponentResource {
     }, { parent: this });
 
     const role = new aws.iam.Role(`${name}-role`, {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
+      assumeRolePolicy: serviceTrust(this, "lambda.amazonaws.com"),
       tags,
     }, { parent: this });
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
     new aws.iam.RolePolicy(`${name}-policy`, {
       role: role.id,
-      policy: pulumi.all([logGroup.arn, pulumi.output(args.rollbackAlarmArns)]).apply(([logGroupArn, alarmArns]) => JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
-          { Sid: "WatchRollbackAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: alarmArns },
-          // Lambda's VPC attachment: AWS does not allow these ENI actions to be scoped to resources.
-          { Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: "*" },
-        ],
-      })),
+      policy: pulumi
+        .all([logGroup.arn, pulumi.output(args.rollbackAlarmArns), account, region, partition, args.vpcId, pulumi.output(args.privateSubnetIds), this.securityGroup.id])
+        .apply(([logGroupArn, alarmArns, accountId, regionName, part, vpcId, subnetIds, securityGroupId]) =>
+          JSON.stringify(deployHookPolicy({ logGroupArn, alarmArns, ec2Arn: (resource) => `arn:${part}:ec2:${regionName}:${accountId}:${resource}`, vpcId, subnetIds, securityGroupId })),
+        ),
     }, { parent: this });
 
     this.function = new aws.lambda.Function(`${name}-fn`, {
@@ -130,4 +127,48 @@ export class DeployHook extends pulumi.ComponentResource {
     }, { parent: this });
     this.registerOutputs({ functionArn: this.function.arn, invokeRoleArn: this.invokeRole.arn });
   }
+}
+
+/** Inputs of the hook function's policy, resolved. */
+export interface DeployHookPolicyInputs {
+  readonly logGroupArn: string;
+  readonly alarmArns: string[];
+  /** `arn:<partition>:ec2:<region>:<account>:<resource>`. */
+  readonly ec2Arn: (resource: string) => string;
+  readonly vpcId: string;
+  readonly subnetIds: string[];
+  /** The hook's own security group: the only one its network interfaces are created in. */
+  readonly securityGroupId: string;
+}
+
+/**
+ * The hook function's policy. Lambda creates and manages the function's network interfaces with
+ * these permissions (Lambda developer guide, "Giving Lambda functions access to resources in a VPC");
+ * the EC2 authorization reference gives every one of them but DescribeNetworkInterfaces a resource
+ * type: CreateNetworkInterface is scoped to the stack's private subnets and the hook's security
+ * group, the others to interfaces in the stack's VPC and subnets (ec2:Vpc, ec2:Subnet). The guide
+ * warns that a DeleteNetworkInterface grant narrower than every interface ID can keep the function
+ * out of the VPC, so the resource stays `network-interface/*` and the conditions do the scoping;
+ * IfExists lets the permission check Lambda makes on no particular interface through.
+ */
+export function deployHookPolicy(p: DeployHookPolicyInputs): { Version: string; Statement: Array<Record<string, unknown>> } {
+  const subnets = p.subnetIds.map((id) => p.ec2Arn(`subnet/${id}`));
+  const interfaces = p.ec2Arn("network-interface/*");
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${p.logGroupArn}:*` },
+      { Sid: "WatchRollbackAlarms", Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: p.alarmArns },
+      // DescribeNetworkInterfaces has no resource type: "*" is required.
+      { Sid: "DescribeNetworkInterfaces", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces"], Resource: "*" },
+      { Sid: "CreateNetworkInterfaces", Effect: "Allow", Action: ["ec2:CreateNetworkInterface"], Resource: [interfaces, ...subnets, p.ec2Arn(`security-group/${p.securityGroupId}`)] },
+      {
+        Sid: "ManageOwnNetworkInterfaces",
+        Effect: "Allow",
+        Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+        Resource: [interfaces],
+        Condition: { ArnEqualsIfExists: { "ec2:Vpc": p.ec2Arn(`vpc/${p.vpcId}`), "ec2:Subnet": subnets } },
+      },
+    ],
+  };
 }

@@ -61,7 +61,7 @@ test("application friday-<stack>, environment <stack> monitored by every rollbac
     monitors: alarmArns.map((alarmArn) => ({ alarmArn, alarmRoleArn: `arn:aws:iam::${ACCOUNT}:role/flags-monitor-role` })),
   });
   expect(JSON.parse(byName("flags-monitor-role").inputs.assumeRolePolicy).Statement).toEqual([
-    { Effect: "Allow", Principal: { Service: "appconfig.amazonaws.com" }, Action: "sts:AssumeRole" },
+    { Effect: "Allow", Principal: { Service: "appconfig.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } } },
   ]);
   const alarmPolicy = JSON.parse(byName("flags-monitor-read-alarms").inputs.policy);
   expect(alarmPolicy.Statement).toEqual([{ Effect: "Allow", Action: ["cloudwatch:DescribeAlarms"], Resource: alarmArns }]);

@@ -4,6 +4,7 @@ import { FlagsFile, loadFlagsFile } from "../infra/flags";
 import { appConfigNames, toAppConfigDocument } from "../infra/flags-appconfig";
 import { stackName } from "../infra/naming";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
+import { serviceTrust } from "./service-trust";
 
 /** The AppConfig Agent image (AWS's public ECR; 2.x follows agent fixes within major version 2). */
 export const APPCONFIG_AGENT_IMAGE = "public.ecr.aws/aws-appconfig/aws-appconfig-agent:2.x";
@@ -166,10 +167,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
       `${name}-monitor-role`,
       {
         description: `friday ${args.stack}: lets AppConfig read the rollback alarms during flag deployments`,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "appconfig.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        assumeRolePolicy: serviceTrust(this, "appconfig.amazonaws.com"),
         tags: args.tags,
       },
       { parent: this },

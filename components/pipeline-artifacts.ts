@@ -118,6 +118,25 @@ export class PipelineArtifacts extends pulumi.ComponentResource {
               Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
               Condition: { Bool: { "aws:SecureTransport": "false" } },
             },
+            // Every object is encrypted with the artifacts key: an upload that names another key or
+            // another algorithm is refused (Null "false": only when it names one); an upload that
+            // names none gets the bucket's default encryption, which is this key.
+            {
+              Sid: "DenyUploadsWithAnotherKey",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:PutObject",
+              Resource: pulumi.interpolate`${bucket.arn}/*`,
+              Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": this.key.arn }, Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" } },
+            },
+            {
+              Sid: "DenyUploadsWithoutKms",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:PutObject",
+              Resource: pulumi.interpolate`${bucket.arn}/*`,
+              Condition: { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption": "false" } },
+            },
           ],
         }),
       },

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyDocument } from "./pipeline-policies";
+import { serviceTrust } from "./service-trust";
 
 /** Where the buildspecs live (in the repo, never in the console). */
 export const BUILDSPEC_DIR = join(__dirname, "..", "pipeline", "buildspecs");
@@ -151,10 +152,8 @@ function createRole(parent: pulumi.Resource, name: string, args: PipelineBuildPr
     `${name}-role`,
     {
       description: `CodeBuild ${args.projectName}: ${args.description}`,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "codebuild.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
+      // CodeBuild's guide (cross-service confused deputy prevention): this project only.
+      assumeRolePolicy: serviceTrust(parent, "codebuild.amazonaws.com", (t) => `arn:${t.partition}:codebuild:${t.region}:${t.account}:project/${args.projectName}`),
     },
     { parent },
   );

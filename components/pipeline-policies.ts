@@ -2,6 +2,8 @@
  * The IAM policy documents of the delivery pipeline's roles, as pure functions of plain strings, so
  * tests can read them without Pulumi. Every statement names the ARNs it acts on; the only `"*"`
  * resources are the actions AWS does not let a policy scope (listed in WILDCARD_ONLY_ACTIONS).
+ * test/iam-simulation.test.ts evaluates them, with every other role of both stacks, against the
+ * other stack's resources.
  */
 
 import { parameterPrefix, refreshReplacementPattern } from "../infra/naming";
@@ -54,11 +56,13 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
-/** Actions that AWS authorizes only with `Resource: "*"` (no resource-level permissions). */
+/**
+ * Actions that AWS authorizes only with `Resource: "*"`: the Service Authorization Reference lists no
+ * resource type for them (test/iam-simulation.test.ts checks each against its data). RegisterTaskDefinition
+ * is not among them: it takes the task-definition resource type, so it is scoped to the stack's family.
+ */
 export const WILDCARD_ONLY_ACTIONS: readonly string[] = [
   "ecr:GetAuthorizationToken",
-  // ECS's authorization reference lists no resource type for these two.
-  "ecs:RegisterTaskDefinition",
   "ecs:DescribeTaskDefinition",
   "ec2:DescribeDhcpOptions",
   "ec2:DescribeNetworkInterfaces",
@@ -199,14 +203,14 @@ export function deployStatements(p: PipelineScope, s: StackScope): Statement[] {
   return [
     ...observeStatements(p, s),
     {
-      // RegisterTaskDefinition takes no resource type ("*" is required); what a revision may run as is
-      // bounded by PassTaskRoles below, and what it may replace by UpdateService on this one service.
+      // Revisions of the stack's own family only: a revision planted in the other stack's family could
+      // be what a rollback there picks. What a revision may run as is bounded by PassTaskRoles below,
+      // and what it may replace by UpdateService on this one service.
       Sid: "RegisterRevision",
       Effect: "Allow",
-      Action: ["ecs:RegisterTaskDefinition"],
-      Resource: ["*"],
+      Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
+      Resource: [a.taskDefinitions],
     },
-    { Sid: "TagRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [a.taskDefinitions] },
     { Sid: "UpdateService", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [s.serviceArn] },
     {
       Sid: "PassTaskRoles",

@@ -194,6 +194,9 @@ describe("the artifacts bucket", () => {
     const policy = JSON.parse(one("aws:s3/bucketPolicy:BucketPolicy", "friday-artifacts-policy").inputs.policy);
     expect(policy.Statement).toEqual([
       expect.objectContaining({ Effect: "Deny", Action: "s3:*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      // Uploads naming another key or algorithm are refused (test/iam-simulation.test.ts evaluates it).
+      expect.objectContaining({ Effect: "Deny", Action: "s3:PutObject", Condition: expect.objectContaining({ StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": `arn:aws:kms:${REGION}:${ACCOUNT}:key/friday-artifacts-key` } }) }),
+      expect.objectContaining({ Effect: "Deny", Action: "s3:PutObject", Condition: expect.objectContaining({ StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" } }) }),
     ]);
     const rules = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "friday-artifacts-lifecycle").inputs.rules;
     expect(rules).toEqual([
@@ -311,9 +314,8 @@ describe("IAM", () => {
     expect(statements("prod-deploy")).toEqual(
       expect.arrayContaining([
         { Sid: "UpdateService", Effect: "Allow", Action: ["ecs:UpdateService"], Resource: [prod.serviceArn] },
-        // RegisterTaskDefinition cannot be scoped (no resource type); a revision's roles are bounded by PassTaskRoles.
-        expect.objectContaining({ Action: ["ecs:RegisterTaskDefinition"], Resource: ["*"] }),
-        expect.objectContaining({ Action: ["ecs:TagResource"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:${family}*`] }),
+        // Revisions in prod's family only (RegisterTaskDefinition takes the task-definition resource type).
+        expect.objectContaining({ Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"], Resource: [`arn:aws:ecs:${REGION}:${ACCOUNT}:${family}*`] }),
         {
           Sid: "PassTaskRoles",
           Effect: "Allow",
@@ -358,7 +360,7 @@ describe("IAM", () => {
     // Granted by owner: RDS-managed secrets tagged with the stack's own database (or the instance a refresh swaps in).
     expect(secret("staging-migrate").Resource).toEqual([`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-*`]);
     expect((secret("staging-migrate") as any).Condition).toEqual({
-      StringLike: { "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": [`arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-db`, `arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-refresh-*-new`] },
+      StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": [`arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-db`, `arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-staging-refresh-*-new`] },
     });
     expect(JSON.stringify((secret("prod-migrate") as any).Condition)).not.toContain("staging");
     expect(JSON.stringify((secret("staging-migrate") as any).Condition)).not.toContain("prod");

@@ -5,6 +5,7 @@ import { infraDeployPolicies, infraPreviewPolicies, InfraScope, stateBackendOf, 
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { PullRequestChecks } from "./pull-request-checks";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
+import { serviceTrust } from "./service-trust";
 import {
   baseStatements,
   buildStatements,
@@ -467,10 +468,8 @@ export class Pipeline extends pulumi.ComponentResource {
       `${name}-role`,
       {
         description: `CodePipeline ${name}: runs the steps; cannot deploy anything itself`,
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "codepipeline.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
+        // CodePipeline's guide (cross-service confused deputy prevention): this pipeline only.
+        assumeRolePolicy: serviceTrust(this, "codepipeline.amazonaws.com", (t) => `arn:${t.partition}:codepipeline:${t.region}:${t.account}:${name}`),
       },
       { parent: this },
     );

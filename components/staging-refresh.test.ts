@@ -3,6 +3,8 @@ import { FAKE_ACCOUNT, installMocks, promiseOf, settle, type RecordedResource } 
 import { parseStackConfig } from "../infra/config";
 import { readStackConfigFile } from "../scripts/lib/offline-program";
 import { refreshParameterName } from "../infra/refresh-parameters";
+import type { PolicyDoc } from "../test/support/iam-graph";
+import { decide } from "../test/support/iam-simulation";
 
 let recorded: RecordedResource[] = [];
 
@@ -72,19 +74,13 @@ const only = (type: string, name?: string) => {
 };
 
 // ------------------------------------------------------------------------------------------------
-// A small IAM evaluator: explicit deny wins, then any allow; wildcards as IAM reads them.
+// The real IAM evaluator (test/support/iam-simulation.ts); `context` holds request and resource keys.
 
-type Statement = { Effect: "Allow" | "Deny"; Action: string | string[]; Resource?: string | string[]; NotResource?: string | string[] };
 const list = (x: string | string[] | undefined) => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
-const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(value);
-function matches(s: Statement, action: string, resource: string): boolean {
-  if (!list(s.Action).some((a) => glob(a, action))) return false;
-  if (s.NotResource) return !list(s.NotResource).some((r) => glob(r, resource));
-  return list(s.Resource).some((r) => glob(r, resource));
-}
-function allowed(policy: { Statement: Statement[] }, action: string, resource: string): boolean {
-  if (policy.Statement.some((s) => s.Effect === "Deny" && matches(s, action, resource))) return false;
-  return policy.Statement.some((s) => s.Effect === "Allow" && matches(s, action, resource));
+type Statement = { Effect: "Allow" | "Deny"; Action: string | string[]; Resource?: string | string[]; NotResource?: string | string[]; Condition?: Record<string, Record<string, string | string[]>> };
+async function allowed(policy: { Statement: Statement[] }, action: string, resource: string, context: Record<string, string> = {}): Promise<boolean> {
+  const document = { Version: "2012-10-17", Statement: policy.Statement } as PolicyDoc;
+  return (await decide([{ name: "task-policy", document }], `arn:aws:iam::${ACCOUNT}:role/staging-refresh-task-role`, { action, resource, context })) === "Allowed";
 }
 
 describe("StagingRefresh", () => {
@@ -94,7 +90,7 @@ describe("StagingRefresh", () => {
     taskPolicy = JSON.parse(only("aws:iam/rolePolicy:RolePolicy", "staging-refresh-task-policy").inputs.policy);
   });
 
-  it("is a friday:data:StagingRefresh whose children are all parented to it and named after it", () => {
+  it("is a friday:data:StagingRefresh whose children are all parented to it and named after it", async () => {
     const component = only("friday:data:StagingRefresh");
     expect(component.name).toBe("staging-refresh");
     for (const r of recorded.filter((r) => r.type !== "friday:data:StagingRefresh")) {
@@ -103,7 +99,7 @@ describe("StagingRefresh", () => {
     }
   });
 
-  it("runs `staging refresh --stack staging` from the given image on Fargate with its own roles and logs", () => {
+  it("runs `staging refresh --stack staging` from the given image on Fargate with its own roles and logs", async () => {
     const task = only("aws:ecs/taskDefinition:TaskDefinition").inputs;
     expect(task).toMatchObject({ family: "friday-staging-staging-refresh", requiresCompatibilities: ["FARGATE"], networkMode: "awsvpc", cpu: "1024", memory: "2048", runtimePlatform: { cpuArchitecture: "ARM64" } });
     const [container] = JSON.parse(task.containerDefinitions);
@@ -115,7 +111,7 @@ describe("StagingRefresh", () => {
     expect(JSON.stringify(container)).not.toMatch(/secret|password|key/i);
   });
 
-  it("runs on the configured EventBridge Scheduler cron, in private subnets with the job's security group", () => {
+  it("runs on the configured EventBridge Scheduler cron, in private subnets with the job's security group", async () => {
     const schedule = only("aws:scheduler/schedule:Schedule").inputs;
     expect(schedule).toMatchObject({
       scheduleExpression: "cron(30 2 ? * MON *)",
@@ -153,134 +149,153 @@ describe("StagingRefresh", () => {
       "rds:DeleteDBSnapshot",
     ];
 
-    it.each(prodChanges)("cannot %s prod's database", (action) => {
-      expect(allowed(taskPolicy, action, PROD_DB)).toBe(false);
+    it.each(prodChanges)("cannot %s prod's database", async (action) => {
+      expect(await allowed(taskPolicy, action, PROD_DB)).toBe(false);
     });
 
-    it("can snapshot prod, but only into a snapshot named with the refresh prefix", () => {
-      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", PROD_DB)).toBe(true);
-      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
-      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-prod-db-manual"))).toBe(false);
-      expect(allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "rds:friday-prod-db-2026-11-25-03-00"))).toBe(false);
-      expect(allowed(taskPolicy, "rds:ModifyDBSnapshotAttribute", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(false);
+    it("can snapshot prod, but only into a snapshot named with the refresh prefix", async () => {
+      const asSource = { "aws:RequestTag/friday:refresh-role": "source-snapshot" };
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", PROD_DB, asSource)).toBe(true);
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"), asSource)).toBe(true);
+      // without the tag that makes it the run's source snapshot, not even that
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", PROD_DB)).toBe(false);
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-scrubbed"), asSource)).toBe(false);
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", rds("snapshot", "friday-prod-db-manual"))).toBe(false);
+      expect(await allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "rds:friday-prod-db-2026-11-25-03-00"))).toBe(false);
+      expect(await allowed(taskPolicy, "rds:ModifyDBSnapshotAttribute", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(false);
     });
 
-    it("can never share, copy or export the unscrubbed copies, even if a later statement allowed it", () => {
+    it("can never share, copy or export the unscrubbed copies, even if a later statement allowed it", async () => {
       const withEverything = { ...taskPolicy, Statement: [...taskPolicy.Statement, { Effect: "Allow", Action: "rds:*", Resource: "*" } as (typeof taskPolicy.Statement)[number]] };
       const unscrubbed = [rds("snapshot", "friday-staging-refresh-r20261126030000-source"), rds("db", "friday-staging-refresh-r20261126030000-isolated")];
       for (const resource of unscrubbed) {
         for (const action of ["rds:CopyDBSnapshot", "rds:ModifyDBSnapshotAttribute", "rds:StartExportTask", "rds:CreateDBInstanceReadReplica"]) {
-          expect(`${action} ${resource}: ${allowed(withEverything, action, resource)}`).toBe(`${action} ${resource}: false`);
+          expect(`${action} ${resource}: ${await allowed(withEverything, action, resource)}`).toBe(`${action} ${resource}: false`);
         }
       }
       // what the run itself does with them stays allowed
-      expect(allowed(taskPolicy, "rds:CreateDBSnapshot", rds("db", "friday-staging-refresh-r20261126030000-isolated"))).toBe(true);
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
-      expect(allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
+      const verified = { "aws:RequestTag/friday:refresh-role": "scrubbed-snapshot", "aws:ResourceTag/friday:refresh-scrub": "verified" };
+      expect(await allowed(taskPolicy, "rds:CreateDBSnapshot", rds("db", "friday-staging-refresh-r20261126030000-isolated"), verified)).toBe(true);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"), { "aws:RequestTag/friday:refresh-role": "isolated" })).toBe(true);
+      expect(await allowed(taskPolicy, "rds:DeleteDBSnapshot", rds("snapshot", "friday-staging-refresh-r20261126030000-source"))).toBe(true);
     });
 
-    it("restores, modifies, renames and deletes only resources named friday-staging-…", () => {
+    it("restores only into the run's instances, and modifies, renames and deletes only resources named friday-staging-…", async () => {
       for (const id of ["friday-staging-db", "friday-staging-db-previous", "friday-staging-refresh-r20261126030000-isolated", "friday-staging-refresh-r20261126030000-new"]) {
-        for (const action of ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
-          expect(`${action} ${id}: ${allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: true`);
+        for (const action of ["rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
+          expect(`${action} ${id}: ${await allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: true`);
         }
       }
+      const restore = async (id: string, role: string) => allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("db", id), { "aws:RequestTag/friday:refresh-role": role });
+      expect(await restore("friday-staging-refresh-r20261126030000-isolated", "isolated")).toBe(true);
+      expect(await restore("friday-staging-refresh-r20261126030000-new", "replacement")).toBe(true);
+      expect(await restore("friday-staging-refresh-r20261126030000-new", "isolated")).toBe(false);
+      expect(await restore("friday-staging-db", "replacement")).toBe(false);
+      expect(await restore("friday-staging-db-previous", "replacement")).toBe(false);
       for (const id of ["friday-prod-db", "friday-prod-db-previous", "other-app-db"]) {
         for (const action of ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance", "rds:DeleteDBInstance", "rds:AddTagsToResource"]) {
-          expect(`${action} ${id}: ${allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: false`);
+          expect(`${action} ${id}: ${await allowed(taskPolicy, action, rds("db", id))}`).toBe(`${action} ${id}: false`);
         }
       }
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-staging-db-subnets"))).toBe(true);
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-prod-db-subnets"))).toBe(false);
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-staging-db-postgres17"))).toBe(true);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-staging-db-subnets"))).toBe(true);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("subgrp", "friday-prod-db-subnets"))).toBe(false);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-staging-db-postgres17"))).toBe(true);
       // prod on an older major restores with the engine's default group until it is upgraded
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "default.postgres16"))).toBe(true);
-      expect(allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-prod-db-postgres17"))).toBe(false);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "default.postgres16"))).toBe(true);
+      expect(await allowed(taskPolicy, "rds:RestoreDBInstanceFromDBSnapshot", rds("pg", "friday-prod-db-postgres17"))).toBe(false);
     });
 
-    it("reads the scrub key and no other secret (staging's and prod's database secrets included)", () => {
+    it("reads the scrub key and no other secret (staging's and prod's database secrets included)", async () => {
       const keyArn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/staging/staging-refresh/scrub-key-Q1w2E3`;
-      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", keyArn)).toBe(true);
-      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", keyArn)).toBe(true);
-      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", STAGING_SECRET)).toBe(false);
-      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
-      expect(allowed(taskPolicy, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
+      expect(await allowed(taskPolicy, "secretsmanager:GetSecretValue", keyArn)).toBe(true);
+      expect(await allowed(taskPolicy, "secretsmanager:PutSecretValue", keyArn)).toBe(true);
+      expect(await allowed(taskPolicy, "secretsmanager:GetSecretValue", STAGING_SECRET)).toBe(false);
+      expect(await allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
+      expect(await allowed(taskPolicy, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
       // Even a broader grant added later cannot open prod's secret: the deny names everything else.
       const widened = { Statement: [...taskPolicy.Statement, { Effect: "Allow" as const, Action: "secretsmanager:GetSecretValue", Resource: "*" }] };
-      expect(allowed(widened, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
+      expect(await allowed(widened, "secretsmanager:GetSecretValue", PROD_SECRET)).toBe(false);
     });
 
-    it("lets RDS create the replacement's managed secret, only through RDS", () => {
+    it("lets RDS create the replacement's managed secret, only through RDS", async () => {
       const statement = taskPolicy.Statement.find((s: any) => s.Sid === "RdsCreatesManagedSecrets") as any;
       expect(statement).toEqual({
         Sid: "RdsCreatesManagedSecrets",
         Effect: "Allow",
         Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
         Resource: [`arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!db-*`],
-        Condition: { Bool: { "aws:ViaAWSService": "true" } },
+        Condition: { Bool: { "aws:ViaAWSService": "true" }, StringLikeIfExists: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": [rds("db", "friday-staging-*")] } },
       });
-      expect(allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
-      expect(allowed(taskPolicy, "secretsmanager:CreateSecret", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/prod/anything`)).toBe(false);
+      const via = { "aws:ViaAWSService": "true" };
+      expect(await allowed(taskPolicy, "secretsmanager:RotateSecret", STAGING_SECRET, { ...via, "aws:ResourceTag/aws:rds:primaryDBInstanceArn": rds("db", "friday-staging-refresh-r20261126030000-new") })).toBe(true);
+      expect(await allowed(taskPolicy, "secretsmanager:RotateSecret", PROD_SECRET, { ...via, "aws:ResourceTag/aws:rds:primaryDBInstanceArn": PROD_DB })).toBe(false);
+      expect(await allowed(taskPolicy, "secretsmanager:PutSecretValue", STAGING_SECRET)).toBe(false);
+      expect(await allowed(taskPolicy, "secretsmanager:CreateSecret", `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:friday/prod/anything`)).toBe(false);
     });
 
-    it("moves staging's app onto the new secret: its own db-secret-arn parameter, its own service, its own roles", () => {
+    it("moves staging's app onto the new secret: its own db-secret-arn parameter, its own service, its own roles", async () => {
       const ssm = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-secret-arn"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/prod/db-secret-arn"))).toBe(false);
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-secret-arn"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/prod/db-secret-arn"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
       // the run lock, and no other parameter may be deleted
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
       for (const action of ["ecs:UpdateService", "ecs:ListServiceDeployments", "ecs:DescribeServices"]) {
-        expect(allowed(taskPolicy, action, SERVICE)).toBe(true);
-        expect(allowed(taskPolicy, action, SERVICE.replace(/staging/g, "prod"))).toBe(false);
+        expect(await allowed(taskPolicy, action, SERVICE)).toBe(true);
+        expect(await allowed(taskPolicy, action, SERVICE.replace(/staging/g, "prod"))).toBe(false);
       }
       const deployment = `arn:aws:ecs:${REGION}:${ACCOUNT}:service-deployment/friday-staging/friday-staging-app/abc123`;
-      expect(allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment)).toBe(true);
-      expect(allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment.replace(/staging/g, "prod"))).toBe(false);
-      expect(allowed(taskPolicy, "ecs:RegisterTaskDefinition", "*")).toBe(true);
-      expect(allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-app:9`)).toBe(true);
-      expect(allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-prod-app:9`)).toBe(false);
-      expect(allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE)).toBe(true);
-      expect(allowed(taskPolicy, "iam:PassRole", APP_EXECUTION_ROLE)).toBe(true);
-      expect(allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE.replace("staging", "prod"))).toBe(false);
-      expect(allowed(taskPolicy, "iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe(false);
+      expect(await allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment)).toBe(true);
+      expect(await allowed(taskPolicy, "ecs:DescribeServiceDeployments", deployment.replace(/staging/g, "prod"))).toBe(false);
+      expect(await allowed(taskPolicy, "ecs:RegisterTaskDefinition", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-app:9`)).toBe(true);
+      // not in prod's family, nor in the job's own (a revision there would run with the job's roles)
+      expect(await allowed(taskPolicy, "ecs:RegisterTaskDefinition", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-prod-app:9`)).toBe(false);
+      expect(await allowed(taskPolicy, "ecs:RegisterTaskDefinition", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-staging-refresh:9`)).toBe(false);
+      expect(await allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-staging-app:9`)).toBe(true);
+      expect(await allowed(taskPolicy, "ecs:TagResource", `arn:aws:ecs:${REGION}:${ACCOUNT}:task-definition/friday-prod-app:9`)).toBe(false);
+      const toTasks = { "iam:PassedToService": "ecs-tasks.amazonaws.com" };
+      expect(await allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE, toTasks)).toBe(true);
+      expect(await allowed(taskPolicy, "iam:PassRole", APP_EXECUTION_ROLE, toTasks)).toBe(true);
+      expect(await allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE, { "iam:PassedToService": "lambda.amazonaws.com" })).toBe(false);
+      expect(await allowed(taskPolicy, "iam:PassRole", APP_TASK_ROLE.replace("staging", "prod"))).toBe(false);
+      expect(await allowed(taskPolicy, "iam:PassRole", `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe(false);
       expect(taskPolicy.Statement.find((s: any) => s.Sid === "PassAppRoles")).toMatchObject({ Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } });
     });
 
-    it("reads only its own stack's parameters (and prod's database identifier)", () => {
+    it("reads only its own stack's parameters (and prod's database identifier)", async () => {
       const ssm = (name: string) => `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${name}`;
-      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/staging/db-instance-identifier"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:GetParameters", ssm(refreshParameterName("staging", "scrubKeySecretArn")))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-instance-identifier"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-secret-arn"))).toBe(false);
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/staging/db-instance-identifier"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:GetParameters", ssm(refreshParameterName("staging", "scrubKeySecretArn")))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-instance-identifier"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:GetParameters", ssm("/friday/prod/db-secret-arn"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/db-instance-identifier"))).toBe(false);
       // the run lock, and no other parameter may be deleted
-      expect(allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
-      expect(allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:PutParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/staging-refresh/lock"))).toBe(true);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/staging/db-secret-arn"))).toBe(false);
+      expect(await allowed(taskPolicy, "ssm:DeleteParameter", ssm("/friday/prod/staging-refresh/lock"))).toBe(false);
     });
 
-    it("has no wildcard actions, and '*' resources only where AWS offers no resource-level permission", () => {
+    it("has no wildcard actions, and '*' resources only where AWS offers no resource-level permission", async () => {
       for (const policy of recorded.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => JSON.parse(r.inputs.policy))) {
         for (const s of policy.Statement) {
           for (const action of list(s.Action)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
           if (s.Resource === "*" || list(s.Resource).includes("*")) {
-            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth", "ecs:ListTasks", "ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"]).toEqual(expect.arrayContaining(list(s.Action)));
+            expect(["ecr:GetAuthorizationToken", "elasticloadbalancing:DescribeTargetHealth", "ecs:ListTasks", "ecs:DescribeTaskDefinition"]).toEqual(expect.arrayContaining(list(s.Action)));
             if (list(s.Action).includes("ecs:ListTasks")) expect(s.Condition).toEqual({ ArnEquals: { "ecs:cluster": CLUSTER } });
           }
         }
       }
     });
 
-    it("publishes failures, reads and updates only its own service", () => {
-      expect(allowed(taskPolicy, "sns:Publish", TOPIC)).toBe(true);
-      expect(allowed(taskPolicy, "sns:Publish", TOPIC.replace("staging", "prod"))).toBe(false);
-      expect(allowed(taskPolicy, "ecs:DescribeServices", SERVICE)).toBe(true);
-      expect(allowed(taskPolicy, "ecs:UpdateService", SERVICE.replace(/staging/g, "prod"))).toBe(false);
+    it("publishes failures, reads and updates only its own service", async () => {
+      expect(await allowed(taskPolicy, "sns:Publish", TOPIC)).toBe(true);
+      expect(await allowed(taskPolicy, "sns:Publish", TOPIC.replace("staging", "prod"))).toBe(false);
+      expect(await allowed(taskPolicy, "ecs:DescribeServices", SERVICE)).toBe(true);
+      expect(await allowed(taskPolicy, "ecs:UpdateService", SERVICE.replace(/staging/g, "prod"))).toBe(false);
     });
 
     it("grants use of a customer-managed database key only through RDS, when one is given", async () => {
@@ -296,7 +311,7 @@ describe("StagingRefresh", () => {
     const ingressRules = () => recorded.filter((r) => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     const egressRules = () => recorded.filter((r) => r.type === "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule");
 
-    it("the isolated group admits PostgreSQL from the job's group and nothing else, and has no egress", () => {
+    it("the isolated group admits PostgreSQL from the job's group and nothing else, and has no egress", async () => {
       const sgs = recorded.filter((r) => r.type === "aws:ec2/securityGroup:SecurityGroup");
       expect(sgs.map((s) => s.name).sort()).toEqual(["staging-refresh-isolated-sg", "staging-refresh-job-sg"]);
       for (const sg of sgs) {
@@ -310,7 +325,7 @@ describe("StagingRefresh", () => {
       expect(egressRules().filter((r) => r.inputs.securityGroupId === "staging-refresh-isolated-sg-id")).toEqual([]);
     });
 
-    it("the job has no ingress; it reaches the isolated instance, staging's database and HTTPS", () => {
+    it("the job has no ingress; it reaches the isolated instance, staging's database and HTTPS", async () => {
       expect(ingressRules().filter((r) => r.inputs.securityGroupId === "staging-refresh-job-sg-id")).toEqual([]);
       expect(egressRules().map((r) => [r.inputs.referencedSecurityGroupId ?? r.inputs.cidrIpv4, r.inputs.fromPort]).sort()).toEqual([
         ["0.0.0.0/0", 443],
@@ -321,12 +336,12 @@ describe("StagingRefresh", () => {
     });
   });
 
-  it("keeps the scrub key in Secrets Manager without a value in the program (the job makes it)", () => {
+  it("keeps the scrub key in Secrets Manager without a value in the program (the job makes it)", async () => {
     expect(only("aws:secretsmanager/secret:Secret").inputs).toMatchObject({ name: "friday/staging/staging-refresh/scrub-key" });
     expect(recorded.filter((r) => r.type === "aws:secretsmanager/secretVersion:SecretVersion")).toEqual([]);
   });
 
-  it("publishes what the job reads as SSM parameters", () => {
+  it("publishes what the job reads as SSM parameters", async () => {
     const params = Object.fromEntries(recorded.filter((r) => r.type === "aws:ssm/parameter:Parameter").map((r) => [r.inputs.name, r.inputs.value?.value ?? r.inputs.value])); // the provider marks values secret
     expect(params).toEqual({
       [refreshParameterName("staging", "isolatedSecurityGroupId")]: "staging-refresh-isolated-sg-id",
@@ -336,7 +351,7 @@ describe("StagingRefresh", () => {
     });
   });
 
-  it("alarms to the notifications topic on a failed run (counted from the job's log)", () => {
+  it("alarms to the notifications topic on a failed run (counted from the job's log)", async () => {
     const filter = only("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs;
     expect(filter).toMatchObject({ logGroupName: "/friday/staging/staging-refresh", pattern: '"STAGING REFRESH FAILED"', metricTransformation: { name: "StagingRefreshFailures", namespace: "friday/staging", value: "1" } });
     expect(only("aws:cloudwatch/metricAlarm:MetricAlarm").inputs).toMatchObject({
@@ -349,7 +364,7 @@ describe("StagingRefresh", () => {
     });
   });
 
-  it("notifies the topic when the job's task stops without a clean exit (never started, killed, out of memory), which prints no failure line", () => {
+  it("notifies the topic when the job's task stops without a clean exit (never started, killed, out of memory), which prints no failure line", async () => {
     const rule = only("aws:cloudwatch/eventRule:EventRule").inputs;
     const pattern = JSON.parse(rule.eventPattern as string);
     expect(pattern).toEqual({

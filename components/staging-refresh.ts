@@ -3,8 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StagingRefreshSettings } from "../infra/config";
 import { PARITY } from "../infra/parity";
 import { databaseIdentifier, parameterPrefix, refreshPath, refreshResourcePrefix, refreshTaskFamily, stackName, stackResourcePrefix } from "../infra/naming";
-import { refreshLockParameterName, refreshParameterName } from "../infra/refresh-parameters";
+import { REFRESH_ROLE_TAG, REFRESH_SCRUB_TAG, refreshLockParameterName, refreshParameterName } from "../infra/refresh-parameters";
 import { parameterName } from "../infra/stack-parameters";
+import { ecsTasksSourceArn, serviceTrust } from "./service-trust";
 
 export interface StagingRefreshArgs {
   /** The stack whose database the job replaces; only "staging". */
@@ -29,6 +30,8 @@ export interface StagingRefreshArgs {
   readonly clusterArn: pulumi.Input<string>;
   /** The stack's app service: after the swap the job rolls it onto the new database secret and reads its health. */
   readonly serviceArn: pulumi.Input<string>;
+  /** The app's task-definition family: the job registers the revision that rolls the service onto the new secret there, and nowhere else. @default "friday-<stack>-app" */
+  readonly appTaskDefinitionFamily?: pulumi.Input<string>;
   /** The app's task role: the revision the job registers runs as it (iam:PassRole on exactly this role). */
   readonly taskRoleArn: pulumi.Input<string>;
   /** The app's task execution role (reads the database secret): iam:PassRole on exactly this role. */
@@ -169,7 +172,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
   }
 
   private createExecutionRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
-    const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: ecsTasksTrust(), description: "ECS pulls the staging refresh image and writes its logs", tags }, { parent: this });
+    const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), description: "ECS pulls the staging refresh image and writes its logs", tags }, { parent: this });
     new aws.iam.RolePolicy(
       `${name}-execution-policy`,
       {
@@ -199,7 +202,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
    * swap: writes staging's db-secret-arn parameter and rolls staging's service onto the new secret.
    */
   private createTaskRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
-    const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: ecsTasksTrust(), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
+    const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
@@ -208,8 +211,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
       {
         role: role.id,
         policy: pulumi
-          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.taskRoleArn, args.taskExecutionRoleArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? "", args.notificationsTopicKeyArn ?? ""])
-          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, appTaskRoleArn, appExecutionRoleArn, topicArn, serviceArn, clusterArn, kmsKeyArn, topicKeyArn]) =>
+          .all([account, region, partition, args.databaseSubnetGroupName, args.databaseParameterGroupName, this.scrubKeySecret.arn, args.taskRoleArn, args.taskExecutionRoleArn, args.notificationsTopicArn, args.serviceArn, args.clusterArn, args.databaseKmsKeyArn ?? "", args.notificationsTopicKeyArn ?? "", args.appTaskDefinitionFamily ?? `${stackName(args.stack)}-app`])
+          .apply(([accountId, regionName, part, subnetGroup, parameterGroup, keySecretArn, appTaskRoleArn, appExecutionRoleArn, topicArn, serviceArn, clusterArn, kmsKeyArn, topicKeyArn, appTaskFamily]) =>
             JSON.stringify(
               stagingRefreshPolicy({
                 rdsArn: (kind: string, id: string) => `arn:${part}:rds:${regionName}:${accountId}:${kind}:${id}`,
@@ -217,6 +220,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
                 stack: args.stack,
                 sourceStack: this.names.sourceStack,
                 sourceIdentifier: this.names.source,
+                appTaskFamily,
                 subnetGroup,
                 parameterGroup,
                 keySecretArn,
@@ -275,12 +279,8 @@ export class StagingRefresh extends pulumi.ComponentResource {
     const role = new aws.iam.Role(
       `${name}-scheduler-role`,
       {
-        assumeRolePolicy: aws.getCallerIdentityOutput({}, { parent: this }).accountId.apply((accountId) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": accountId } } }],
-          }),
-        ),
+        // EventBridge Scheduler's guide: the schedule group its schedules run in (the default group).
+        assumeRolePolicy: serviceTrust(this, "scheduler.amazonaws.com", (t) => `arn:${t.partition}:scheduler:${t.region}:${t.account}:schedule-group/default`),
         description: "EventBridge Scheduler starts the staging refresh task",
         tags: args.tags,
       },
@@ -421,9 +421,6 @@ export function abnormalStopPattern(clusterArn: string, family: string): object 
   };
 }
 
-function ecsTasksTrust(): string {
-  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
-}
 
 /** Inputs of the job's policy, resolved. */
 export interface StagingRefreshPolicyInputs {
@@ -432,6 +429,8 @@ export interface StagingRefreshPolicyInputs {
   readonly stack: string;
   readonly sourceStack: string;
   readonly sourceIdentifier: string;
+  /** The app's task-definition family: the only one the job registers revisions in. */
+  readonly appTaskFamily: string;
   readonly subnetGroup: string;
   readonly parameterGroup: string;
   readonly keySecretArn: string;
@@ -456,28 +455,39 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
   const ownInstances = p.rdsArn("db", `${own}*`);
   const ownSnapshots = p.rdsArn("snapshot", `${temporaries}*`);
   const sourceInstance = p.rdsArn("db", p.sourceIdentifier);
+  // What one run makes (names from runResourceNames in scripts/staging/refresh.ts; the run tags each
+  // with friday:refresh-role = the value after the name).
+  const sourceSnapshots = p.rdsArn("snapshot", `${temporaries}*-source`); // prod's data, unscrubbed: "source-snapshot"
+  const isolatedInstances = p.rdsArn("db", `${temporaries}*-isolated`); // restored from it, in the isolated SG: "isolated"
+  const scrubbedSnapshots = p.rdsArn("snapshot", `${temporaries}*-scrubbed`); // of the isolated instance once verified: "scrubbed-snapshot"
+  const replacements = p.rdsArn("db", `${temporaries}*-new`); // restored from that, swapped in: "replacement"
+  const roleTag = `aws:RequestTag/${REFRESH_ROLE_TAG}`;
+  /** Denies `actions` on `resources` unless the request tags what it makes with friday:refresh-role=`role`. */
+  const onlyAs = (sid: string, actions: string[], resources: string[], role: string) => ({ Sid: sid, Effect: "Deny", Action: actions, Resource: resources, Condition: { StringNotEquals: { [roleTag]: role } } });
+  const groups = [p.rdsArn("subgrp", p.subnetGroup), p.rdsArn("pg", p.parameterGroup), p.rdsArn("pg", `default.${PARITY.database.engine}*`), p.rdsArn("og", `default:${PARITY.database.engine}-*`)];
   const statements: Array<Record<string, unknown>> = [
-    { Sid: "SnapshotSourceReadOnly", Effect: "Allow", Action: ["rds:CreateDBSnapshot"], Resource: [sourceInstance, ownSnapshots] },
+    // Two snapshots per run and no others: prod's instance into "-source", the verified isolated
+    // instance into "-scrubbed". The denies below pair them (a request carries one role tag, so
+    // prod's data can never be snapshotted under the "-scrubbed" name the replacement restores from).
+    { Sid: "SnapshotSourceAndScrubbedCopy", Effect: "Allow", Action: ["rds:CreateDBSnapshot"], Resource: [sourceInstance, sourceSnapshots, isolatedInstances, scrubbedSnapshots] },
+    onlyAs("SourceSnapshotOnlyAsSource", ["rds:CreateDBSnapshot"], [sourceInstance, sourceSnapshots], "source-snapshot"),
+    onlyAs("IsolatedSnapshotOnlyAsScrubbed", ["rds:CreateDBSnapshot"], [isolatedInstances, scrubbedSnapshots], "scrubbed-snapshot"),
+    // The isolated copy holds prod's data until the scrub is verified: no snapshot of it before then.
+    { Sid: "NoSnapshotOfUnverifiedCopy", Effect: "Deny", Action: ["rds:CreateDBSnapshot"], Resource: [isolatedInstances], Condition: { StringNotEquals: { [`aws:ResourceTag/${REFRESH_SCRUB_TAG}`]: "verified" } } },
     { Sid: "DescribeDatabases", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"], Resource: [p.rdsArn("db", "*"), p.rdsArn("snapshot", "*")] },
+    // Restores go only into the run's two instances, and pair up like the snapshots: the unscrubbed
+    // "-source" only into the isolated instance, "-scrubbed" only into the replacement (whose secret
+    // the app may read). Never into staging's own name.
+    // default.postgres<major>: a snapshot of prod on an older major than staging restores without
+    // staging's group (another family), so RDS gives it the default one until the upgrade.
+    { Sid: "RestoreRunInstances", Effect: "Allow", Action: ["rds:RestoreDBInstanceFromDBSnapshot"], Resource: [isolatedInstances, replacements, sourceSnapshots, scrubbedSnapshots, ...groups] },
+    onlyAs("UnscrubbedRestoresOnlyIsolated", ["rds:RestoreDBInstanceFromDBSnapshot"], [sourceSnapshots, isolatedInstances], "isolated"),
+    onlyAs("ReplacementOnlyFromScrubbed", ["rds:RestoreDBInstanceFromDBSnapshot"], [scrubbedSnapshots, replacements], "replacement"),
+    { Sid: "ModifyOwnDatabases", Effect: "Allow", Action: ["rds:ModifyDBInstance"], Resource: [ownInstances, ...groups] },
     {
-      Sid: "RestoreAndModifyOwnDatabases",
+      Sid: "TagAndDeleteOwnDatabases",
       Effect: "Allow",
-      Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:ModifyDBInstance"],
-      // default.postgres<major>: a snapshot of prod on an older major than staging restores without
-      // staging's group (another family), so RDS gives it the default one until the upgrade.
-      Resource: [
-        ownInstances,
-        ownSnapshots,
-        p.rdsArn("subgrp", p.subnetGroup),
-        p.rdsArn("pg", p.parameterGroup),
-        p.rdsArn("pg", `default.${PARITY.database.engine}*`),
-        p.rdsArn("og", `default:${PARITY.database.engine}-*`),
-      ],
-    },
-    {
-      Sid: "SnapshotTagAndDeleteOwnDatabases",
-      Effect: "Allow",
-      Action: ["rds:CreateDBSnapshot", "rds:DeleteDBInstance", "rds:DeleteDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
+      Action: ["rds:DeleteDBInstance", "rds:DeleteDBSnapshot", "rds:AddTagsToResource", "rds:RemoveTagsFromResource"],
       Resource: [ownInstances, ownSnapshots],
     },
     {
@@ -515,13 +525,16 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     // ModifyDBInstance ManageMasterUserPassword: RDS creates the replacement's secret with the caller's
     // permissions (RDS user guide, "Permissions required for Secrets Manager integration"), through a
     // forward access session: only through an AWS service (aws:ViaAWSService — RDS is not among the
-    // few services that set aws:CalledVia), only RDS-named secrets.
+    // few services that set aws:CalledVia), only RDS-named secrets, and only secrets of this stack's
+    // instances: an existing rds!db secret carries its owner in aws:rds:primaryDBInstanceArn, so
+    // prod's can be neither rotated nor tagged. The tag is absent (IfExists) only while RDS creates
+    // the secret; CreateSecret on an existing name fails (ResourceExistsException).
     {
       Sid: "RdsCreatesManagedSecrets",
       Effect: "Allow",
       Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
       Resource: [`arn:${p.partition}:secretsmanager:${p.region}:${p.account}:secret:rds!db-*`],
-      Condition: { Bool: { "aws:ViaAWSService": "true" } },
+      Condition: { Bool: { "aws:ViaAWSService": "true" }, StringLikeIfExists: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": [ownInstances] } },
     },
     { Sid: "PointAppAtNewDatabaseSecret", Effect: "Allow", Action: ["ssm:PutParameter"], Resource: [p.ssmParameterArn(parameterName(p.stack, "dbSecretArn"))] },
     // One run at a time, the job's and one by hand: the lock parameter (created only if absent).
@@ -531,10 +544,11 @@ export function stagingRefreshPolicy(p: StagingRefreshPolicyInputs): { Version: 
     // Rolling staging's service onto the new secret (the deploy command's code path).
     { Sid: "RollService", Effect: "Allow", Action: ["ecs:UpdateService", "ecs:ListServiceDeployments"], Resource: [p.serviceArn] },
     { Sid: "FollowServiceDeployments", Effect: "Allow", Action: ["ecs:DescribeServiceDeployments"], Resource: [`${p.serviceArn.replace(":service/", ":service-deployment/")}/*`] },
-    // RegisterTaskDefinition and DescribeTaskDefinition take no resource type: "*" is required. What a
-    // revision may run as is bounded by PassAppRoles, what it may replace by UpdateService on one service.
-    { Sid: "RegisterAppRevision", Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], Resource: "*" },
-    { Sid: "TagAppRevision", Effect: "Allow", Action: ["ecs:TagResource"], Resource: [`arn:${p.partition}:ecs:${p.region}:${p.account}:task-definition/${stackName(p.stack)}*:*`] },
+    // What a revision may run as is bounded by PassAppRoles, what it may replace by UpdateService on one service.
+    // A revision of the app's own family only (RegisterTaskDefinition takes the task-definition
+    // resource type); DescribeTaskDefinition takes none, so "*".
+    { Sid: "RegisterAppRevision", Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "ecs:TagResource"], Resource: [`arn:${p.partition}:ecs:${p.region}:${p.account}:task-definition/${p.appTaskFamily}:*`] },
+    { Sid: "ReadAppRevisions", Effect: "Allow", Action: ["ecs:DescribeTaskDefinition"], Resource: "*" },
     { Sid: "PassAppRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [p.appTaskRoleArn, p.appExecutionRoleArn], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
     // One run at a time: the job lists its own running tasks (ListTasks is scoped by cluster condition only).
     { Sid: "ListOwnRuns", Effect: "Allow", Action: ["ecs:ListTasks"], Resource: "*", Condition: { ArnEquals: { "ecs:cluster": p.clusterArn } } },

@@ -30,3 +30,11 @@ export function refreshParameterName(stack: string, key: RefreshParameterKey): s
 export function refreshLockParameterName(stack: string): string {
   return `${refreshPath(stack)}/lock`;
 }
+
+/**
+ * Tags the refresh job puts on what it makes; its IAM policy keys on them (a restore or snapshot
+ * must carry the role tag of what it is allowed to make, a snapshot of the isolated copy needs the
+ * scrub tag "verified").
+ */
+export const REFRESH_ROLE_TAG = "friday:refresh-role";
+export const REFRESH_SCRUB_TAG = "friday:refresh-scrub";

@@ -211,7 +211,7 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
     expect(secrets.Resource).toEqual([`arn:${partition}:secretsmanager:${region}:${account}:secret:rds!db-*`]);
     expect(secrets.Condition).toEqual({
       StringLike: {
-        "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": [
+        "aws:ResourceTag/aws:rds:primaryDBInstanceArn": [
           `arn:${partition}:rds:${region}:${account}:db:${db.inputs.identifier}`,
           `arn:${partition}:rds:${region}:${account}:db:friday-${stackName}-refresh-*-new`,
         ],

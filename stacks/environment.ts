@@ -199,6 +199,7 @@ export function createEnvironment(config: StackConfig, options: EnvironmentOptio
       subnetIds: network.privateSubnetIds,
       clusterArn: service.cluster.arn,
       serviceArn: service.service.id,
+      appTaskDefinitionFamily: service.taskDefinition.family,
       taskRoleArn: service.taskRole.arn,
       taskExecutionRoleArn: service.executionRole.arn,
       databaseSecurityGroupId: database.securityGroup.id,

@@ -192,7 +192,7 @@ export function collectTargets(run: OfflineRun): GraphTarget[] {
         add(r, snapshot(`${id}-before-migration`), {}, `a manual snapshot of ${id}`);
         for (const secret of r.state.masterUserSecrets ?? []) {
           const owner = { "aws:rds:primaryDBInstanceArn": arn!, "aws:secretsmanager:owningService": "rds" };
-          targets.push({ environment: environmentOf(r.name), arn: secret.secretArn, context: tagContext(owner, ["aws:ResourceTag", "secretsmanager:ResourceTag"]), what: `the RDS-managed secret of ${id}` });
+          targets.push({ environment: environmentOf(r.name), arn: secret.secretArn, context: tagContext(owner, ["aws:ResourceTag"]), what: `the RDS-managed secret of ${id}` });
         }
         break;
       }
@@ -206,7 +206,7 @@ export function collectTargets(run: OfflineRun): GraphTarget[] {
         add(r, `${arn}/some/object`, {}, `an object in ${r.name}`);
         break;
       case "aws:secretsmanager/secret:Secret":
-        add(r, arn!, tagContext(r.inputs.tags, ["secretsmanager:ResourceTag"]));
+        add(r, arn!);
         break;
       case "aws:appconfig/environment:Environment": {
         add(r, arn!);

@@ -6,6 +6,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { PARITY } from "../../../infra/parity";
 import { refreshResourcePrefix, stackResourcePrefix } from "../../../infra/naming";
+import { REFRESH_ROLE_TAG, REFRESH_SCRUB_TAG } from "../../../infra/refresh-parameters";
 
 /**
  * What every part of the staging refresh shares: its inputs and report, resource names and tags,
@@ -170,9 +171,10 @@ export function runResourceNames(stack: string, runId: string) {
 export const TAG = {
   stack: "friday:stack",
   run: "friday:refresh-run",
-  role: "friday:refresh-role",
-  /** On the isolated instance: "started" once the scrub began, "verified" after verify passed. */
-  scrub: "friday:refresh-scrub",
+  /** What the resource is in the run (its IAM policy keys on it): source-snapshot, isolated, scrubbed-snapshot, replacement. */
+  role: REFRESH_ROLE_TAG,
+  /** On the isolated instance: "started" once the scrub began, "verified" after verify passed (no snapshot of it before). */
+  scrub: REFRESH_SCRUB_TAG,
   /** On `<id>-previous`: the run that replaced it. */
   replacedBy: "friday:refresh-replaced-by",
   /** On `<id>-previous`: when it may be deleted (ISO time). */
