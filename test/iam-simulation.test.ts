@@ -7,7 +7,8 @@ import { crossings, decide, type CrossingFinding } from "./support/iam-simulatio
  * assign (test/support/realistic-arns.ts). Every role found in the two graphs — whichever component
  * made it — is evaluated by a real IAM policy evaluator (@cloud-copilot/iam-simulate) against every
  * resource of the other environment, for every action its policies allow and every caller-chosen
- * condition value they name. A role belongs to the environment its name says (`friday-<stack>-…`);
+ * condition value they name, with the resource's own policy (key, topic, repository, bucket) where
+ * it has one. A role belongs to the environment its name says (`friday-<stack>-…`);
  * roles of neither (the pipeline's own, test, build, gate) must not reach either environment.
  */
 
@@ -57,6 +58,12 @@ const ALLOWED_CROSSINGS: readonly AllowedCrossing[] = [
     why: "Images live in prod's repository only: built once, pushed once, and staging runs the same digest (pulled through the repository policy).",
   },
   {
+    role: /^friday-staging-service-execution-role$/,
+    action: /^ecr:(BatchCheckLayerAvailability|BatchGetImage|GetDownloadUrlForLayer)$/,
+    resource: arn("ecr", "repository/friday-prod-app"),
+    why: "Staging runs the digests built for prod: its execution role pulls (read only) through prod's repository policy.",
+  },
+  {
     role: /^friday-gate-role$/,
     action: /^(ssm:GetParameters?|ssm:GetParametersByPath|ecs:DescribeServices|ecs:ListServiceDeployments|ecs:DescribeServiceDeployments|ecs:DescribeServiceRevisions|cloudwatch:DescribeAlarms)$/,
     resource: /^arn:aws:(ssm|ecs|cloudwatch):.*(friday\/staging\/|friday-staging)/,
@@ -73,6 +80,12 @@ const ALLOWED_CROSSINGS: readonly AllowedCrossing[] = [
     action: /^cloudwatch:DescribeAlarms$/,
     resource: arn("cloudwatch", "alarm:friday-prod-.*"),
     why: "Read only: the prod stage's conditions watch prod's rollback alarms.",
+  },
+  {
+    role: /^friday-role$/,
+    action: /^kms:(GenerateDataKey|Decrypt)$/,
+    resource: arn("kms", "key/[0-9a-f-]{36}"),
+    why: "Publishing the approval notice to prod's encrypted topic needs its key, through SNS only (kms:ViaService).",
   },
   {
     role: /^friday-role$/,
@@ -133,14 +146,23 @@ describe("cross-environment allows", () => {
     expect(unused).toEqual([]);
   });
 
-  it("no staging role can act on a prod resource except the refresh job's snapshot (and its reads)", () => {
+  it("no staging role can act on a prod resource except the refresh job's snapshot (and reads)", () => {
     const fromStaging = findings.filter((f) => f.roleEnvironment === "staging" && f.resourceEnvironment === "prod" && f.action !== "ec2:CreateNetworkInterface");
     expect([...new Set(fromStaging.map((f) => `${f.role} ${f.action}`))].sort()).toEqual([
       "friday-staging-refresh-task-role rds:CreateDBSnapshot",
       "friday-staging-refresh-task-role rds:DescribeDBInstances",
       "friday-staging-refresh-task-role rds:DescribeDBSnapshots",
       "friday-staging-refresh-task-role ssm:GetParameters",
+      // pulling the release images (read only)
+      "friday-staging-service-execution-role ecr:BatchCheckLayerAvailability",
+      "friday-staging-service-execution-role ecr:BatchGetImage",
+      "friday-staging-service-execution-role ecr:GetDownloadUrlForLayer",
     ]);
+  });
+
+  it("the refresh job's only change to anything of prod is a snapshot of its instance", () => {
+    const refresh = findings.filter((f) => f.role === "friday-staging-refresh-task-role" && f.resourceEnvironment === "prod" && !/^(rds:Describe|ssm:GetParameters$)/.test(f.action));
+    expect(refresh.map((f) => `${f.action} ${f.resource}`)).toEqual([`rds:CreateDBSnapshot arn:aws:rds:${REGION}:${ACCOUNT}:db:friday-prod-db`]);
   });
 
   it("the test and build steps cannot act on a staging or prod resource (the build only pushes the image)", () => {

@@ -52,6 +52,8 @@ export interface GraphTarget {
   readonly context: Record<string, string | string[]>;
   /** What the target is, for messages. */
   readonly what: string;
+  /** The policy on the resource itself (key, topic, repository, bucket policy), evaluated with the caller's. */
+  readonly resourcePolicy?: PolicyDoc;
 }
 
 export interface IamGraph {
@@ -135,6 +137,27 @@ const tagContext = (tags: Record<string, string> | undefined, prefixes: string[]
   return context;
 };
 
+/**
+ * The policy each resource carries: a KMS key's own (or the default one, which delegates to the
+ * account's IAM policies — without a key policy that does, no identity policy can use a key), and
+ * the topic, repository and bucket policies, matched to what they guard.
+ */
+function resourcePoliciesOf(run: OfflineRun): Map<RecordedResource, PolicyDoc> {
+  const map = new Map<RecordedResource, PolicyDoc>();
+  const defaultKeyPolicy: PolicyDoc = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
+  const find = (type: string, match: (r: RecordedResource) => boolean) => run.resources.find((r) => r.type === type && match(r));
+  for (const r of run.resources) {
+    if (r.type === "aws:kms/key:Key") map.set(r, r.inputs.policy ? parseDocument(r.inputs.policy, r.name) : defaultKeyPolicy);
+    const guarded =
+      r.type === "aws:sns/topicPolicy:TopicPolicy" ? find("aws:sns/topic:Topic", (t) => t.state.arn === r.inputs.arn)
+      : r.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" ? find("aws:ecr/repository:Repository", (t) => t.state.name === r.inputs.repository)
+      : r.type === "aws:s3/bucketPolicy:BucketPolicy" ? find("aws:s3/bucket:Bucket", (t) => t.state.id === r.inputs.bucket) ?? find("aws:s3/bucketV2:BucketV2", (t) => t.state.id === r.inputs.bucket)
+      : undefined;
+    if (guarded) map.set(guarded, parseDocument(r.inputs.policy, r.name));
+  }
+  return map;
+}
+
 const ec2Arn = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${kind}/${id}`;
 
 /**
@@ -144,8 +167,9 @@ const ec2Arn = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:$
  */
 export function collectTargets(run: OfflineRun): GraphTarget[] {
   const targets: GraphTarget[] = [];
+  const policies = resourcePoliciesOf(run);
   const add = (r: RecordedResource, arn: string, context: Record<string, string | string[]> = {}, what = r.name) =>
-    targets.push({ environment: environmentOf(r.name), arn, context: { ...tagContext(r.inputs.tags, ["aws:ResourceTag"]), ...context }, what });
+    targets.push({ environment: environmentOf(r.name), arn, context: { ...tagContext(r.inputs.tags, ["aws:ResourceTag"]), ...context }, what, resourcePolicy: policies.get(r) });
   const vpcs = run.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc");
   const subnets = run.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet");
   for (const r of run.resources) {

@@ -94,7 +94,7 @@ export async function crossings(role: GraphRole, targets: GraphTarget[], foreign
     for (const target of targets) {
       if (!foreign(role, target) || !services.includes(serviceOfArn(target.arn))) continue;
       for (const context of contexts) {
-        const decision = await decide(role.policies, role.arn, { action, resource: target.arn, context: { ...target.context, ...context } });
+        const decision = await decide(role.policies, role.arn, { action, resource: target.arn, context: { ...target.context, ...context } }, target.resourcePolicy);
         if (decision === "Allowed") {
           findings.push({ role: role.resourceName, roleEnvironment: role.environment, action, resource: target.arn, resourceEnvironment: target.environment, what: target.what });
           break;
