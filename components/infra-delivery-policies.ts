@@ -399,6 +399,15 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
       Resource: [arnIn(s, "ssm", `parameter${parameterPrefix(them)}/*`)],
     },
     { Sid: `Deny${Them}Database`, Effect: "Deny", Action: ["rds:*"], Resource: [arnIn(s, "rds", `db:${stackResourcePrefix(them)}*`)] },
+    // RDS creates its instances' master secrets without the stack's default tags: they are the other
+    // stack's by owner (found by test/iam-simulation.test.ts).
+    {
+      Sid: `Deny${Them}DatabaseSecrets`,
+      Effect: "Deny",
+      Action: ["secretsmanager:*"],
+      Resource: ["*"],
+      Condition: { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": arnIn(s, "rds", `db:${stackResourcePrefix(them)}*`) } },
+    },
   ];
   if (stack === "staging") {
     // Prod's stack also holds the pipeline's roles for staging's steps ("friday-staging-deploy-role-…"),

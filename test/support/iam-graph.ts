@@ -1,4 +1,4 @@
-import { runOffline, type OfflineRun, type RecordedResource } from "../../scripts/lib/offline-program";
+import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../../scripts/lib/offline-program";
 import { FAKE_ACCOUNT } from "../../scripts/lib/pulumi-mocks";
 import { realisticState } from "./realistic-arns";
 
@@ -67,9 +67,9 @@ export interface IamGraph {
 export const REGION = "us-east-1";
 export const ACCOUNT = FAKE_ACCOUNT;
 
-/** `friday-staging-…` → staging, `friday-prod-…` → prod, anything else is the shared pipeline's. */
+/** `friday-staging-…` → staging, `friday-prod-…` → prod (`friday-pr-preview-<stack>-…` too), anything else is the shared pipeline's. */
 export function environmentOf(name: string): Environment {
-  const m = /^friday-(staging|prod)-/.exec(name);
+  const m = /^friday-(?:pr-preview-)?(staging|prod)-/.exec(name);
   return m ? (m[1] as "staging" | "prod") : "pipeline";
 }
 
@@ -165,11 +165,16 @@ const ec2Arn = (kind: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:$
  * tasks, deployments, snapshots, RDS-managed secrets, network interfaces, log streams, objects),
  * named as AWS names it, each with the context keys AWS supplies for it.
  */
-export function collectTargets(run: OfflineRun): GraphTarget[] {
+export function collectTargets(run: OfflineRun, defaultTags: Record<string, string> = {}): GraphTarget[] {
   const targets: GraphTarget[] = [];
   const policies = resourcePoliciesOf(run);
+  // The provider's aws:defaultTags land on every taggable resource, under the resource's own tags.
+  const tagsOf = (r: RecordedResource): Record<string, string> => ({ ...defaultTags, ...(r.inputs.tags ?? {}) });
+  // The delivery pipeline lives in the prod stack but belongs to neither environment, whatever its
+  // resources are named (friday-staging-deploy is the pipeline's project that deploys staging).
+  const environment = (r: RecordedResource): Environment => (r.parent?.includes("friday:delivery:Pipeline") ? "pipeline" : environmentOf(r.name));
   const add = (r: RecordedResource, arn: string, context: Record<string, string | string[]> = {}, what = r.name) =>
-    targets.push({ environment: environmentOf(r.name), arn, context: { ...tagContext(r.inputs.tags, ["aws:ResourceTag"]), ...context }, what, resourcePolicy: policies.get(r) });
+    targets.push({ environment: environment(r), arn, context: { ...tagContext(tagsOf(r), ["aws:ResourceTag"]), ...context }, what, resourcePolicy: policies.get(r) });
   const vpcs = run.resources.filter((r) => r.type === "aws:ec2/vpc:Vpc");
   const subnets = run.resources.filter((r) => r.type === "aws:ec2/subnet:Subnet");
   for (const r of run.resources) {
@@ -180,14 +185,14 @@ export function collectTargets(run: OfflineRun): GraphTarget[] {
         // Network interfaces in the VPC (Lambda's, CodeBuild's, Fargate tasks').
         for (const subnet of subnets.filter((s) => s.inputs.vpcId === r.state.id)) {
           const eni = `eni-0${String(subnet.state.id).slice(-16)}`;
-          add(subnet, ec2Arn("network-interface", eni), { "ec2:Vpc": arn!, "ec2:Subnet": subnet.state.arn, ...tagContext(r.inputs.tags, ["ec2:ResourceTag"]) }, `network interface in ${subnet.name}`);
+          add(subnet, ec2Arn("network-interface", eni), { "ec2:Vpc": arn!, "ec2:Subnet": subnet.state.arn, ...tagContext(tagsOf(r), ["ec2:ResourceTag"]) }, `network interface in ${subnet.name}`);
         }
         break;
       }
       case "aws:ec2/subnet:Subnet":
       case "aws:ec2/securityGroup:SecurityGroup": {
         const vpc = vpcs.find((v) => v.state.id === r.inputs.vpcId);
-        add(r, arn!, vpc ? { "ec2:Vpc": vpc.state.arn, ...tagContext(r.inputs.tags, ["ec2:ResourceTag"]) } : {});
+        add(r, arn!, vpc ? { "ec2:Vpc": vpc.state.arn, ...tagContext(tagsOf(r), ["ec2:ResourceTag"]) } : {});
         break;
       }
       case "aws:ecs/cluster:Cluster":
@@ -216,7 +221,7 @@ export function collectTargets(run: OfflineRun): GraphTarget[] {
         add(r, snapshot(`${id}-before-migration`), {}, `a manual snapshot of ${id}`);
         for (const secret of r.state.masterUserSecrets ?? []) {
           const owner = { "aws:rds:primaryDBInstanceArn": arn!, "aws:secretsmanager:owningService": "rds" };
-          targets.push({ environment: environmentOf(r.name), arn: secret.secretArn, context: tagContext(owner, ["aws:ResourceTag"]), what: `the RDS-managed secret of ${id}` });
+          targets.push({ environment: environment(r), arn: secret.secretArn, context: tagContext(owner, ["aws:ResourceTag"]), what: `the RDS-managed secret of ${id}` });
         }
         break;
       }
@@ -257,6 +262,10 @@ export async function buildIamGraph(): Promise<IamGraph> {
   const state = realisticState(REGION);
   const staging = await runOffline("staging", { state });
   const prod = await runOffline("prod", { state, stagingOutputs: staging.outputs });
+  const defaultTags = (stack: string): Record<string, string> => {
+    const raw = readStackConfigFile(stack)["aws:defaultTags"];
+    return raw ? (JSON.parse(raw).tags ?? {}) : {};
+  };
   const runs = { staging, prod };
   const resourcePolicyTypes: Record<string, string> = {
     "aws:s3/bucketPolicy:BucketPolicy": "policy",
@@ -269,7 +278,7 @@ export async function buildIamGraph(): Promise<IamGraph> {
       .filter((r) => resourcePolicyTypes[r.type] && r.inputs[resourcePolicyTypes[r.type]])
       .map((r) => ({ type: r.type, resourceName: r.name, document: parseDocument(r.inputs[resourcePolicyTypes[r.type]], r.name) })),
   );
-  return { runs, roles: [...collectRoles(staging), ...collectRoles(prod)], targets: [...collectTargets(staging), ...collectTargets(prod)], resourcePolicies };
+  return { runs, roles: [...collectRoles(staging), ...collectRoles(prod)], targets: [...collectTargets(staging, defaultTags("staging")), ...collectTargets(prod, defaultTags("prod"))], resourcePolicies };
 }
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
