@@ -1,7 +1,7 @@
 import { PARITY } from "../infra/parity";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
 import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../scripts/lib/offline-program";
-import { diffStacks, formatDiffTable, isOneSided, parityViolations } from "../scripts/lib/stack-diff";
+import { diffStacks, formatDiffTable, isOneSided, ONE_SIDED_RESOURCES, parityViolations, PER_STACK_KNOBS, resourceKey } from "../scripts/lib/stack-diff";
 
 let staging: OfflineRun;
 let prod: OfflineRun;
@@ -314,6 +314,14 @@ describe("parity between staging and prod", () => {
       "aws:rds/instance:Instance deletionProtection",
     ]));
     expect(diff.onlyInProd).toEqual(expect.arrayContaining([expect.stringMatching(/^aws:ec2\/natGateway:NatGateway /)]));
+  });
+
+  it("names in its allow-list only resources the stacks have (a renamed resource cannot leave a stale entry)", () => {
+    const keys = (run: OfflineRun) => new Set(run.resources.map(resourceKey));
+    for (const knob of PER_STACK_KNOBS) {
+      expect([knob.resource, keys(staging).has(knob.resource), keys(prod).has(knob.resource)]).toEqual([knob.resource, true, true]);
+    }
+    for (const key of ONE_SIDED_RESOURCES) expect([key, keys(prod).has(key)]).toEqual([key, true]);
   });
 
   it("runs the same engine, version, family and parameters", () => {

@@ -1,3 +1,5 @@
+import { PARITY } from "../../infra/parity";
+import { stackResourcePrefix } from "../../infra/naming";
 import type { OfflineRun, RecordedResource } from "./offline-program";
 
 /**
@@ -13,6 +15,8 @@ export interface ResourceDifference {
   readonly path: string;
   readonly staging: unknown;
   readonly prod: unknown;
+  /** Both resources' inputs, normalised (for checks on the list element a path is in). */
+  readonly inputs: { readonly staging: unknown; readonly prod: unknown };
 }
 
 export interface StackDiff {
@@ -25,27 +29,67 @@ export interface StackDiff {
   readonly differences: ResourceDifference[];
 }
 
+/** One input of one named resource that may differ between the stacks, and why. */
+export interface AllowedDifference {
+  /** `type name` with the stack normalised (as in ResourceDifference.resource). */
+  readonly resource: string;
+  /** Input paths that may differ (a nested value under one differs too); `[]` stands for an array index. */
+  readonly paths: string[];
+  /** For `[]` paths: which array elements may differ — the element must pass in both stacks. */
+  readonly element?: (element: any) => boolean;
+  /** The per-stack setting behind the difference. */
+  readonly why: string;
+}
+
+/** A resource of the environment by type and by its logical name after `friday-<stack>-`. */
+const named = (type: string, suffix: string) => `${type} ${stackResourcePrefix("<stack>")}${suffix}`;
+const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
+const ALARM_THRESHOLD = ["threshold", "alarmDescription", "evaluationPeriods", "datapointsToAlarm"];
+
 /**
- * The per-stack knobs: `type` + input path prefixes allowed to differ, and resource types whose
- * count may differ. A difference outside this list fails the parity test.
+ * The per-stack knobs, by named resource and input path: a difference anywhere else — another
+ * resource of the same type, another input, another element of the same list — is a parity
+ * violation. Resources that only one stack has are listed in ONE_SIDED_RESOURCES.
  */
-export const PER_STACK_KNOBS: { readonly inputs: Record<string, string[]>; readonly countMayDiffer: string[] } = {
-  inputs: {
-    "aws:rds/instance:Instance": ["instanceClass", "multiAz", "allocatedStorage", "maxAllocatedStorage", "backupRetentionPeriod", "deletionProtection", "skipFinalSnapshot", "finalSnapshotIdentifier", "performanceInsightsRetentionPeriod"],
-    "aws:ecs/taskDefinition:TaskDefinition": ["cpu", "memory"],
-    "aws:ecs/service:Service": ["desiredCount", "deploymentConfiguration.bakeTimeInMinutes"],
-    "aws:appautoscaling/target:Target": ["minCapacity", "maxCapacity"],
-    "aws:appautoscaling/policy:Policy": ["targetTrackingScalingPolicyConfiguration.targetValue"],
-    "aws:cloudwatch/logGroup:LogGroup": ["retentionInDays"],
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ["threshold", "evaluationPeriods", "datapointsToAlarm", "alarmDescription"],
-    "aws:lambda/function:Function": ["environment.variables.ALARM_WATCH_MINUTES", "environment.variables.SMOKE_TIMEOUT_SECONDS", "timeout"],
-    // The ALB's test listener admits the NAT gateways' IPs, one per NAT.
-    "aws:ec2/securityGroup:SecurityGroup": ["ingress"],
-    // With one NAT, both private route tables point at it; with two, each at its own.
-    "aws:ec2/routeTable:RouteTable": ["routes"],
+export const PER_STACK_KNOBS: readonly AllowedDifference[] = [
+  {
+    resource: named("aws:rds/instance:Instance", "db-instance"),
+    paths: ["instanceClass", "multiAz", "allocatedStorage", "maxAllocatedStorage", "backupRetentionPeriod", "deletionProtection", "skipFinalSnapshot", "finalSnapshotIdentifier", "performanceInsightsRetentionPeriod"],
+    why: "friday:database",
   },
-  countMayDiffer: ["aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip"],
-};
+  { resource: named("aws:ecs/taskDefinition:TaskDefinition", "service-task"), paths: ["cpu", "memory"], why: "friday:service cpu, memory" },
+  { resource: named("aws:ecs/service:Service", "service-service"), paths: ["desiredCount", "deploymentConfiguration.bakeTimeInMinutes"], why: "friday:service.desiredCount, friday:deploy.bakeTimeMinutes" },
+  { resource: named("aws:appautoscaling/target:Target", "service-scaling-target"), paths: ["minCapacity", "maxCapacity"], why: "friday:service minCount, maxCount" },
+  { resource: named("aws:appautoscaling/policy:Policy", "service-cpu-scaling"), paths: ["targetTrackingScalingPolicyConfiguration.targetValue"], why: "friday:service.cpuTargetPercent" },
+  { resource: named("aws:cloudwatch/logGroup:LogGroup", "service-logs"), paths: ["retentionInDays"], why: "friday:service.logRetentionDays" },
+  { resource: named("aws:cloudwatch/logGroup:LogGroup", "deploy-hook-logs"), paths: ["retentionInDays"], why: "friday:service.logRetentionDays" },
+  ...PARITY.alarmSet.map((key) => ({ resource: named(ALARM, `alarms-${key}`), paths: ALARM_THRESHOLD, why: "friday:alarms" })),
+  {
+    resource: named("aws:lambda/function:Function", "deploy-hook-fn"),
+    paths: ["environment.variables.ALARM_WATCH_MINUTES", "environment.variables.SMOKE_TIMEOUT_SECONDS", "timeout"],
+    why: "friday:deploy alarmWatchMinutes, smokeTestTimeoutSeconds",
+  },
+  {
+    // The ALB's test listener admits the NAT gateways' IPs, one per NAT: that rule's sources only.
+    resource: named("aws:ec2/securityGroup:SecurityGroup", "lb-sg"),
+    paths: ["ingress[].cidrBlocks"],
+    element: (rule) => rule?.fromPort === PARITY.service.testListenerPort && rule?.toPort === PARITY.service.testListenerPort,
+    why: "friday:network.natGateways (the test listener's sources)",
+  },
+  {
+    // With one NAT, both private route tables point at it; with two, the second AZ's at its own.
+    resource: named("aws:ec2/routeTable:RouteTable", "network-private-rt-1"),
+    paths: ["routes[].natGatewayId"],
+    element: (route) => route?.cidrBlock === "0.0.0.0/0",
+    why: "friday:network.natGateways",
+  },
+];
+
+/** Resources that only one stack has because of a per-stack count (prod's second NAT gateway and its address). */
+export const ONE_SIDED_RESOURCES: readonly string[] = [
+  named("aws:ec2/natGateway:NatGateway", "network-nat-1"),
+  named("aws:ec2/eip:Eip", "network-nat-eip-1"),
+];
 
 /**
  * What only one stack composes: prod reads staging (a StackReference) and owns the pipeline;
@@ -78,8 +122,14 @@ function normalise(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Leaf values by dotted path. Lists of objects (security-group rules, routes, containers) are
+ * walked by index, so a difference names the one element that differs; lists of plain values
+ * (CIDR blocks, ids) are leaves.
+ */
 function flatten(value: unknown, prefix: string, into: Map<string, unknown>): void {
-  if (value && typeof value === "object" && !Array.isArray(value)) {
+  const walk = Array.isArray(value) ? value.some((v) => v && typeof v === "object") : Boolean(value && typeof value === "object");
+  if (walk) {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) flatten(v, prefix ? `${prefix}.${k}` : k, into);
     return;
   }
@@ -106,11 +156,14 @@ export function diffStacks(staging: OfflineRun, prod: OfflineRun): StackDiff {
     if (!prodResource) continue;
     const a = new Map<string, unknown>();
     const b = new Map<string, unknown>();
-    flatten(normalise(stagingResource.inputs), "", a);
-    flatten(normalise(prodResource.inputs), "", b);
+    const inputs = { staging: normalise(stagingResource.inputs), prod: normalise(prodResource.inputs) };
+    flatten(inputs.staging, "", a);
+    flatten(inputs.prod, "", b);
     for (const path of new Set([...a.keys(), ...b.keys()])) {
       if (JSON.stringify(a.get(path)) !== JSON.stringify(b.get(path))) {
-        differences.push({ resource: key, type: stagingResource.type, path, staging: a.get(path), prod: b.get(path) });
+        const difference = { resource: key, type: stagingResource.type, path, staging: a.get(path), prod: b.get(path) } as ResourceDifference;
+        // Not enumerable: `friday plan --json` prints the differences, not every input twice over.
+        differences.push(Object.defineProperty(difference, "inputs", { value: inputs, enumerable: false }));
       }
     }
   }
@@ -127,13 +180,29 @@ export function diffStacks(staging: OfflineRun, prod: OfflineRun): StackDiff {
 
 /** Differences (and one-sided resources) that are not per-stack knobs: parity violations. */
 export function parityViolations(diff: StackDiff): string[] {
-  const allowedPath = (d: ResourceDifference) => (PER_STACK_KNOBS.inputs[d.type] ?? []).some((p) => d.path === p || d.path.startsWith(`${p}.`));
-  const allowedOneSided = (key: string) => PER_STACK_KNOBS.countMayDiffer.some((t) => key.startsWith(`${t} `));
+  const allowedPath = (d: ResourceDifference) => PER_STACK_KNOBS.some((knob) => knob.resource === d.resource && knob.paths.some((p) => allows(knob, p, d)));
+  const allowedOneSided = (key: string) => ONE_SIDED_RESOURCES.includes(key);
   return [
     ...diff.differences.filter((d) => !allowedPath(d)).map((d) => `${d.resource}: ${d.path} differs (staging ${JSON.stringify(d.staging)}, prod ${JSON.stringify(d.prod)})`),
     ...diff.onlyInStaging.filter((k) => !allowedOneSided(k)).map((k) => `${k}: only in staging`),
     ...diff.onlyInProd.filter((k) => !allowedOneSided(k)).map((k) => `${k}: only in prod`),
   ];
+}
+
+/** Whether `pattern` (a dotted path, with at most one `[]` for an array index) covers the difference `d`. */
+function allows(knob: AllowedDifference, pattern: string, d: ResourceDifference): boolean {
+  const [head, tail] = pattern.split("[]");
+  if (tail === undefined) return d.path === pattern || d.path.startsWith(`${pattern}.`);
+  const escape = (text: string) => text.replace(/[.*+?^${}()|\\]/g, "\\$&");
+  const match = new RegExp(`^${escape(head)}\\.(\\d+)${escape(tail)}(\\..+)?$`).exec(d.path);
+  if (!match || !knob.element) return false;
+  // The element the difference is in must be one the knob names, in both stacks.
+  const element = `${head}.${match[1]}`;
+  return knob.element(valueAt(d.inputs.staging, element)) && knob.element(valueAt(d.inputs.prod, element));
+}
+
+function valueAt(root: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), root);
 }
 
 /** The difference table, one row per differing setting. */
