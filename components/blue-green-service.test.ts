@@ -42,3 +42,33 @@ describe("validateBlueGreenServiceArgs", () => {
     expect(() => validateBlueGreenServiceArgs("svc", args([]))).toThrow("hook.lifecycleStages must name stages ECS defines");
   });
 });
+
+describe("validateBlueGreenServiceArgs refusals", () => {
+  const valid = args([...HOOK_STAGES]);
+
+  it("refuses a task CPU Fargate does not offer", () => {
+    expect(() => validateBlueGreenServiceArgs("svc", { ...valid, cpu: 300 })).toThrow('BlueGreenService "svc": cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 (got 300).');
+  });
+
+  it.each([[0, 1, 2], [2, 1, 3], [1, 3, 2]])("refuses the counts min %p, desired %p, max %p", (minCount, desiredCount, maxCount) => {
+    expect(() => validateBlueGreenServiceArgs("svc", { ...valid, minCount, desiredCount, maxCount })).toThrow(
+      `BlueGreenService "svc": counts must satisfy 1 <= minCount <= desiredCount <= maxCount (got ${minCount}/${desiredCount}/${maxCount}).`,
+    );
+  });
+
+  it("refuses a deployment with no alarms to roll back on", () => {
+    expect(() => validateBlueGreenServiceArgs("svc", { ...valid, rollbackAlarmNames: [] })).toThrow(
+      'BlueGreenService "svc": rollbackAlarmNames is empty: deployments must roll back on alarms.',
+    );
+  });
+
+  it.each([-1, 1441])("refuses a bake time of %p minutes", (bakeTimeMinutes) => {
+    expect(() => validateBlueGreenServiceArgs("svc", { ...valid, bakeTimeMinutes })).toThrow(`BlueGreenService "svc": bakeTimeMinutes must be 0..1440 (got ${bakeTimeMinutes}).`);
+  });
+
+  it.each(["DB_PASSWORD", "api_secret", "GithubToken"])("refuses %p as a plain environment variable", (key) => {
+    expect(() => validateBlueGreenServiceArgs("svc", { ...valid, environment: { PORT: "8080", [key]: "x" } })).toThrow(
+      `BlueGreenService "svc": environment.${key} looks like a secret: pass it in secrets (from Secrets Manager), never as a plain value.`,
+    );
+  });
+});

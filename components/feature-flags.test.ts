@@ -160,3 +160,18 @@ test("the agent sidecar prefetches this stack's flags, listens on 2772, is not e
   expect(await promiseOf(appConfigAgentSidecar("staging"))).not.toHaveProperty("logConfiguration");
   expect(() => appConfigAgentSidecar("prod", { logGroupName: "/x" })).toThrow('appConfigAgentSidecar("prod"): region is required with logGroupName');
 });
+
+test.each([
+  ["gradualDurationMinutes", -1, 0, 1440],
+  ["gradualDurationMinutes", 1441, 0, 1440],
+  ["gradualGrowthFactor", 101, 1, 100],
+  ["gradualGrowthFactor", 2.5, 1, 100],
+  ["bakeTimeMinutes", -1, 0, 1440],
+  ["bakeTimeMinutes", 1441, 0, 1440],
+])("validateFeatureFlagsArgs refuses %s %p", async (field, value, min, max) => {
+  const { validateFeatureFlagsArgs } = await import("./feature-flags");
+  const base = { stack: "staging", rollbackAlarmArns: alarmArns, taskRoleName: "r" };
+  expect(() => validateFeatureFlagsArgs("flags", { ...base, [field]: value })).toThrow(
+    `FeatureFlags "flags": ${field} must be a whole number from ${min} to ${max} (got ${value}).`,
+  );
+});

@@ -165,5 +165,8 @@ describe("validatePipelineBuildProjectArgs", () => {
     expect(() => validatePipelineBuildProjectArgs("p", { ...args, variables: [{ name: "X", value: "1" }, { name: "X", value: "2" }] })).toThrow(
       'PipelineBuildProject "p": variable X is set twice; keep one.',
     );
+    expect(() => validatePipelineBuildProjectArgs("p", { ...args, variables: [{ name: "lower_case", value: "1" }] })).toThrow(
+      'PipelineBuildProject "p": variable name must be UPPER_SNAKE_CASE (got "lower_case").',
+    );
   });
 });

@@ -400,6 +400,7 @@ describe("validateStagingRefreshArgs", () => {
     [{ databaseIdentifier: "staging-db" }, 'StagingRefresh "r": databaseIdentifier must start with "friday-staging-" (the job\'s IAM is scoped to that prefix) (got "staging-db").'],
     [{ memory: 512 }, 'StagingRefresh "r": memory must be between 2048 and 8192 MiB for cpu 1024 (got 512).'],
     [{ cpu: 300 }, 'StagingRefresh "r": cpu must be a Fargate size: 256, 512, 1024, 2048 or 4096 (got 300).'],
+    [{ sourceStack: "staging" }, 'StagingRefresh "r": sourceStack must differ from stack (got "staging").'],
     [{ settings: { ...settings, schedule: "rate(1 day)" } }, 'StagingRefresh "r": settings.schedule must be a six-field cron expression like "cron(0 4 ? * SUN *)" (got "rate(1 day)").'],
   ])("%j", async (override, message) => {
     const { validateStagingRefreshArgs } = await import("./staging-refresh");
