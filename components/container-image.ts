@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { SETTING_DEFAULTS } from "../infra/config";
 
 export interface ContainerImageArgs {
   /** ECR repository name, e.g. "friday-prod-app". */
@@ -18,7 +19,7 @@ export interface ContainerImageArgs {
   readonly imageUri?: string;
   /** Target platform of the build (parity-locked with the task's CPU architecture). @default "linux/arm64" */
   readonly platform?: string;
-  /** Images the lifecycle policy keeps. @default 30 */
+  /** Images the lifecycle policy keeps. @default the config schema's pipeline.imageRetentionCount */
   readonly keepImages?: number;
   /** Tags for every resource. */
   readonly tags?: Record<string, string>;
@@ -84,12 +85,13 @@ export class ContainerImage extends pulumi.ComponentResource {
       forceDelete: false,
       tags,
     }, { parent: this });
+    const keepImages = args.keepImages ?? SETTING_DEFAULTS.pipeline.imageRetentionCount;
     new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, {
       repository: this.repository.name,
       policy: JSON.stringify({
         rules: [
           { rulePriority: 1, description: "expire untagged layers (build cache leftovers) after a day", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
-          { rulePriority: 2, description: `keep the last ${args.keepImages ?? 30} images`, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages ?? 30 }, action: { type: "expire" } },
+          { rulePriority: 2, description: `keep the last ${keepImages} images`, selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keepImages }, action: { type: "expire" } },
         ],
       }),
     }, { parent: this });

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEPLOY_HOOK_HANDLER, DEPLOY_HOOK_RUNTIME } from "../lambdas/deploy-hook/bundle";
 import { deployHookEnvironment, deployHookTimeoutSeconds, HOOK_STAGES } from "../lambdas/deploy-hook/handler";
 import { serviceTrust } from "./service-trust";
 
@@ -97,9 +98,9 @@ export class DeployHook extends pulumi.ComponentResource {
     this.function = new aws.lambda.Function(`${name}-fn`, {
       name: functionName,
       description: "ECS blue/green lifecycle hook: smoke-tests green, watches rollback alarms",
-      runtime: aws.lambda.Runtime.NodeJS24dX,
+      runtime: DEPLOY_HOOK_RUNTIME,
       architectures: ["arm64"],
-      handler: "index.handler",
+      handler: DEPLOY_HOOK_HANDLER,
       code: args.code,
       role: role.arn,
       timeout: timeoutSeconds,

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SETTING_DEFAULTS } from "../infra/config";
 
 export interface NetworkArgs {
   /** VPC CIDR block; each AZ gets a /20 public and a /20 private subnet carved from it. */
@@ -21,7 +22,7 @@ export function validateNetworkArgs(name: string, args: NetworkArgs): void {
   if (!Number.isInteger(args.azCount) || args.azCount < 2) {
     throw new Error(`Network "${name}": azCount must be an integer of at least 2 (got ${args.azCount}): one AZ is not highly available.`);
   }
-  const nat = args.natGateways ?? 1;
+  const nat = args.natGateways ?? SETTING_DEFAULTS.network.natGateways;
   if (!Number.isInteger(nat) || nat < 1 || nat > args.azCount) {
     throw new Error(`Network "${name}": natGateways must be 1..${args.azCount} (got ${nat}): private subnets need at least one NAT, and more than one per AZ is waste.`);
   }
@@ -57,7 +58,7 @@ export class Network extends pulumi.ComponentResource {
     super("friday:network:Network", name, {}, opts);
     validateNetworkArgs(name, args);
     const tags = args.tags ?? {};
-    const natCount = args.natGateways ?? 1;
+    const natCount = args.natGateways ?? SETTING_DEFAULTS.network.natGateways;
     this.cidrBlock = args.cidrBlock;
 
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this }).names;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { installMocks, settle, type RecordedResource } from "../scripts/lib/pulumi-mocks";
 import type { CliBundle } from "../infra/cli-bundle";
+import { SETTING_DEFAULTS } from "../infra/config";
 import type { Pipeline as PipelineType, PipelineArgs } from "./pipeline";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
 import { ACCOUNT, fakeInfra, fakeStack, REGION } from "../test/support/pipeline-fixtures";
@@ -168,7 +169,7 @@ describe("the pipeline", () => {
       configuration: { AlarmName: alarms[i], AlarmStates: "ALARM", ...extra },
     });
     expect(prod.beforeEntry).toEqual({ condition: { result: "FAIL", rules: alarms.map((_, i) => rule("ProdAlarmClearBeforeEntry", i)) } });
-    expect(prod.onSuccess).toEqual({ condition: { result: "ROLLBACK", rules: alarms.map((_, i) => rule("ProdAlarmAfterDeploy", i, { WaitTime: "10" })) } });
+    expect(prod.onSuccess).toEqual({ condition: { result: "ROLLBACK", rules: alarms.map((_, i) => rule("ProdAlarmAfterDeploy", i, { WaitTime: String(SETTING_DEFAULTS.deploy.alarmWatchMinutes) })) } });
     expect(prod.onFailure).toEqual({ result: "ROLLBACK" });
     // Only the Prod stage rolls back by itself.
     for (const other of ["Source", "Test", "Build", "Staging", "Gate"]) expect(stage(other).onSuccess ?? stage(other).onFailure).toBeUndefined();
@@ -413,8 +414,21 @@ describe("validatePipelineArgs", () => {
     [{ deployTimeoutMinutes: 2 }, 'Pipeline "friday": deployTimeoutMinutes must be a whole number from 5 to 480 (got 2).'],
     [{ connectionArn: "arn:aws:iam::1:role/x" }, 'Pipeline "friday": connectionArn must be a CodeConnections connection ARN (got "arn:aws:iam::1:role/x").'],
     [{ testCommand: " " }, 'Pipeline "friday": testCommand must be a command; leave it out for the default (got " ").'],
+    [{ lintCommand: "" }, 'Pipeline "friday": lintCommand must be a command; leave it out for the default (got "").'],
+    [{ filePaths: ["app/**", ""] }, "Pipeline \"friday\": filePaths must hold 1 to 8 non-empty path globs (CodePipeline's limit), or be left out (got [\"app/**\",\"\"])."],
+    [{ alarmWatchMinutes: 0 }, 'Pipeline "friday": alarmWatchMinutes must be a whole number from 1 to 1440 (got 0).'],
+    [{ databaseName: "" }, 'Pipeline "friday": databaseName must name the app\'s database (got "").'],
+    [{ architecture: "MIPS" }, 'Pipeline "friday": architecture must be one of ARM64, X86_64 (got "MIPS").'],
+    [{ staging: undefined }, 'Pipeline "friday": staging must carry that stack\'s outputs (got undefined).'],
+    [{ prod: undefined }, 'Pipeline "friday": prod must carry that stack\'s outputs (got undefined).'],
   ])("%j", (overrides, message) => {
     expect(() => validatePipelineArgs("friday", { ...baseArgs(), ...(overrides as Partial<PipelineArgs>) })).toThrow(message);
+  });
+
+  test("a name that cannot prefix every project", () => {
+    expect(() => validatePipelineArgs("friday pipeline", baseArgs())).toThrow(
+      'Pipeline "friday pipeline": name must be 1-40 letters, digits, \'-\' or \'_\' (it prefixes every project) (got "friday pipeline").',
+    );
   });
 
   test("more prod rollback alarms than a stage condition holds", () => {

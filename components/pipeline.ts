@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../infra/cli-bundle";
+import { SETTING_DEFAULTS } from "../infra/config";
 import { infraDeployPolicies, infraPreviewPolicies, InfraScope, stateBackendOf, type StackName } from "./infra-delivery-policies";
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { PullRequestChecks } from "./pull-request-checks";
@@ -78,7 +79,7 @@ export interface PipelineArgs {
   readonly manualApproval?: boolean;
   /** Minutes a deploy step may take. @default 60 */
   readonly deployTimeoutMinutes?: number;
-  /** Minutes the prod stage watches prod's rollback alarms after the deploy succeeded. @default 10 */
+  /** Minutes the prod stage watches prod's rollback alarms after the deploy succeeded. @default the config schema's deploy.alarmWatchMinutes (at least 1) */
   readonly alarmWatchMinutes?: number;
   /** Database name the migrations connect to. */
   readonly databaseName: string;
@@ -142,17 +143,11 @@ export const NAMESPACES = { source: "SourceVariables", build: "BuildVariables" }
 export const IMAGE_URI_VARIABLE = `#{${NAMESPACES.build}.IMAGE_URI}`;
 export const COMMIT_ID_VARIABLE = `#{${NAMESPACES.source}.CommitId}`;
 
+/** The config schema's defaults (one source: infra/config.ts); CodePipeline waits at least a minute. */
+const { branch, providerType, testCommand, lintCommand, dockerContext, dockerfile, migrationsDir, manualApproval, deployTimeoutMinutes } = SETTING_DEFAULTS.pipeline;
 const DEFAULTS = {
-  branch: "main",
-  providerType: "GitHub",
-  testCommand: "npm test",
-  lintCommand: "npx friday migrate lint --dir app/migrations",
-  dockerContext: ".",
-  dockerfile: "app/Dockerfile",
-  migrationsDir: "app/migrations",
-  manualApproval: true,
-  deployTimeoutMinutes: 60,
-  alarmWatchMinutes: 10,
+  branch, providerType: providerType as string, testCommand, lintCommand, dockerContext, dockerfile, migrationsDir, manualApproval, deployTimeoutMinutes,
+  alarmWatchMinutes: Math.max(1, SETTING_DEFAULTS.deploy.alarmWatchMinutes),
   architecture: "ARM64" as CpuArchitecture,
 };
 

@@ -244,15 +244,28 @@ const stagingRefreshSchema = z
   })
   .strict();
 
+/**
+ * Each section's defaults as the schema fills them in: the one place a knob's default lives.
+ * Components that default an argument which is also a knob take the value from here.
+ */
+export const SETTING_DEFAULTS = {
+  network: networkSchema.parse({}),
+  service: serviceSchema.parse({}),
+  deploy: deploySchema.parse({}),
+  alarms: alarmsSchema.parse({}),
+  pipeline: pipelineSchema.omit({ repository: true }).parse({}),
+  stagingRefresh: stagingRefreshSchema.parse({}),
+};
+
 /** The whole `friday:` namespace of a stack file. */
 export const stackSettingsSchema = z
   .object({
-    network: networkSchema.default(networkSchema.parse({})),
+    network: networkSchema.default(SETTING_DEFAULTS.network),
     database: databaseSchema,
-    service: serviceSchema.default(serviceSchema.parse({})),
-    deploy: deploySchema.default(deploySchema.parse({})),
+    service: serviceSchema.default(SETTING_DEFAULTS.service),
+    deploy: deploySchema.default(SETTING_DEFAULTS.deploy),
     https: httpsSchema.default({}),
-    alarms: alarmsSchema.default(alarmsSchema.parse({})),
+    alarms: alarmsSchema.default(SETTING_DEFAULTS.alarms),
     /** Run this image instead of building app/ (for an operator without Docker). */
     imageUri: z.string().regex(/^[\w.-]+(:\d+)?\/[\w./-]+(:[\w.-]+|@sha256:[a-f0-9]{64})$/, "must be an image reference like 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:tag").optional(),
     /** (staging) Run this friday CLI image for the scheduled refresh instead of building scripts/Dockerfile. */
@@ -262,7 +275,7 @@ export const stackSettingsSchema = z
     /** (prod) The delivery pipeline: repository, branch, commands, approval. */
     pipeline: pipelineSchema.optional(),
     /** (staging) The scheduled database refresh from prod. */
-    stagingRefresh: stagingRefreshSchema.default(stagingRefreshSchema.parse({})),
+    stagingRefresh: stagingRefreshSchema.default(SETTING_DEFAULTS.stagingRefresh),
   })
   .strict();
 

@@ -1,4 +1,6 @@
+import * as aws from "@pulumi/aws";
 import { PARITY } from "../infra/parity";
+import { DEPLOY_HOOK_RUNTIME } from "../lambdas/deploy-hook/bundle";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
 import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../scripts/lib/offline-program";
 import { diffStacks, formatDiffTable, isOneSided, ONE_SIDED_RESOURCES, parityViolations, PER_STACK_KNOBS, resourceKey } from "../scripts/lib/stack-diff";
@@ -46,6 +48,9 @@ describe.each(["staging", "prod"])("the %s environment", (stackName) => {
     });
     const hook = one(run(), "aws:lambda/function:Function");
     expect(service.inputs.deploymentConfiguration.lifecycleHooks[0].hookTargetArn).toBe(hook.state.arn);
+    // The runtime the bundle was built for, and one Lambda knows.
+    expect(hook.inputs.runtime).toBe(DEPLOY_HOOK_RUNTIME);
+    expect(Object.values(aws.lambda.Runtime)).toContain(hook.inputs.runtime);
     const [lb] = service.inputs.loadBalancers;
     const blue = one(run(), "aws:lb/targetGroup:TargetGroup", "-blue");
     const green = one(run(), "aws:lb/targetGroup:TargetGroup", "-green");

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bundleDeployHook } from "./bundle";
+import { bundleDeployHook, DEPLOY_HOOK_RUNTIME, DEPLOY_HOOK_TARGET } from "./bundle";
 
 describe("bundleDeployHook", () => {
   let dir: string;
@@ -11,9 +11,13 @@ describe("bundleDeployHook", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("targets the Node.js version of the runtime the function deploys with", () => {
+    expect([DEPLOY_HOOK_RUNTIME, DEPLOY_HOOK_TARGET]).toEqual(["nodejs24.x", "node24"]);
+  });
+
   it("writes one self-contained CommonJS file that exports handler", () => {
     const bundle = bundleDeployHook(join(dir, "a"));
-    expect(bundle).toMatchObject({ handler: "index.handler", runtime: "nodejs22.x", entryFile: join(dir, "a", "index.js") });
+    expect(bundle).toMatchObject({ handler: "index.handler", runtime: "nodejs24.x", entryFile: join(dir, "a", "index.js") });
     expect(readdirSync(bundle.outDir)).toEqual(["index.js"]);
     expect(bundle.bytes).toBeGreaterThan(10_000); // the CloudWatch client is inside
 

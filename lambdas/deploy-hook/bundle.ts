@@ -3,8 +3,14 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 
-/** The Lambda runtime the bundle targets (the function's `runtime`). */
-export const DEPLOY_HOOK_RUNTIME = "nodejs22.x";
+/**
+ * The Lambda runtime the function deploys with and the bundle targets: the one place it is named
+ * (components/deploy-hook.ts sets it, esbuild's target is derived from it). Node.js 24 is Lambda's
+ * newest Node.js runtime (standard support into 2028).
+ */
+export const DEPLOY_HOOK_RUNTIME = "nodejs24.x";
+/** esbuild's target for the runtime, e.g. `node24`. */
+export const DEPLOY_HOOK_TARGET = `node${/^nodejs(\d+)\.x$/.exec(DEPLOY_HOOK_RUNTIME)![1]}`;
 /** The function's `handler` setting: `index.js`, export `handler`. */
 export const DEPLOY_HOOK_HANDLER = "index.handler";
 
@@ -26,9 +32,9 @@ export interface DeployHookBundle {
 
 /**
  * Bundles the deploy-hook Lambda (handler.ts and everything it imports, the AWS SDK v3 CloudWatch
- * client included) into one CommonJS file, `<outDir>/index.js`, for Node.js 22.
+ * client included) into one CommonJS file, `<outDir>/index.js`, for DEPLOY_HOOK_RUNTIME.
  *
- * The SDK is bundled rather than left to the nodejs22.x runtime's copy: the hook then runs exactly the
+ * The SDK is bundled rather than left to the runtime's copy: the hook then runs exactly the
  * SDK version its tests ran (retry behaviour and the CloudWatch wire protocol included), not whatever
  * version the runtime ships that week; the cost is ~0.5 MB of code. Synchronous (esbuild's buildSync,
  * well under a second) so a component constructor can call it while building the program.
@@ -42,7 +48,7 @@ export function bundleDeployHook(outDir: string): DeployHookBundle {
     outfile: entryFile,
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: DEPLOY_HOOK_TARGET,
     format: "cjs",
     minify: true,
     // Keep names readable in stack traces and error.name checks.
