@@ -78,7 +78,7 @@ beforeAll(async () => {
     await start("prod probe", "prod", PROD_PROBE, staging.outputs),
     await start("prod on GitLab", "prod", prodWithProvider(), staging.outputs),
   );
-}, 120_000);
+}, 600_000); // five offline runs: generous, for a loaded 2-core machine (a limit, not a timing assertion)
 
 const ofType = (run: OfflineRun, type: string) => run.resources.filter((r) => r.type === type);
 function one(run: OfflineRun, type: string, predicate: (r: RecordedResource) => boolean = () => true): RecordedResource {
