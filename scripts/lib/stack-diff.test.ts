@@ -8,7 +8,7 @@ function run(stack: "staging" | "prod", resources: Array<{ type: string; name: s
     type: r.type, name: r.name.replace("<stack>", stack), custom: true, dependencies: [],
     options: { ignoreChanges: [], protect: false, retainOnDelete: false }, inputs: r.inputs, state: {},
   }));
-  return { stack, resources: recorded, outputs: {} };
+  return { stack, resources: recorded, outputs: {}, warnings: [] };
 }
 
 const SG = "aws:ec2/securityGroup:SecurityGroup";
