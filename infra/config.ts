@@ -253,7 +253,7 @@ export const SETTING_DEFAULTS = {
   service: serviceSchema.parse({}),
   deploy: deploySchema.parse({}),
   alarms: alarmsSchema.parse({}),
-  pipeline: pipelineSchema.omit({ repository: true }).parse({}),
+  pipeline: pipelineSchema.omit({ repository: true, infra: true }).parse({}),
   stagingRefresh: stagingRefreshSchema.parse({}),
 };
 
