@@ -1,13 +1,16 @@
-// `npm run bench:scrub [-- --rows 10000000] [-- --rounds 2]`: scrub the realistic fixture (users,
+// `npm run bench:scrub [-- --sizes 1m,10m] [--rounds 2] [--quick] [--json]`: scrub the realistic fixture (users,
 // addresses, orders, payments, audit_log with JSON, sessions, newsletter_subscriptions) at 1M rows
-// in total (10M with `--rows 10000000`) on a real PostgreSQL at the RDS engine's major version, and
+// in total per size (`--sizes 1m,10m`; `--10m` and `--rows N` still work) on a real PostgreSQL at the RDS engine's major version, and
 // compare it with the floor measured on the same server in the same run: a plain copy of the same
 // tables, `CREATE TABLE … AS SELECT *`, one after the other — a scrub must at least rewrite every row.
 //
 // Each round restores a fresh copy of the filled database (CREATE DATABASE … TEMPLATE) and measures,
 // on it: the floor, then the scrub with 2 tables in parallel (this machine's core count), then — on a
 // second copy — the scrub with 1 (no parallelism), so the gain from parallel tables is visible.
-import { readdirSync, readFileSync } from "node:fs";
+// It ends with one line per size: the scrub's wall-time ratio to the floor (median, min–max over the
+// rounds) and its server-CPU ratio, against the ≤ 3× target.
+import { readFileSync } from "node:fs";
+import { serverCpuSeconds } from "./server-cpu";
 import { startEmbeddedPostgres } from "../scripts/lib/embedded-postgres";
 import { databaseUrlOn, withClient } from "../scripts/migrate/db";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture, fixtureRowCounts } from "../scripts/staging/scrub-fixture";
@@ -23,50 +26,29 @@ function flag(name: string, fallback: number): number {
   return value;
 }
 
-const TOTAL_ROWS = process.argv.includes("--10m") ? 10_000_000 : flag("--rows", 1_000_000);
+/** `--sizes 1m,10m` (default 1m; `--10m` alone means 10m, `--rows N` one size of N rows). */
+function sizes(): { label: string; rows: number }[] {
+  const i = process.argv.indexOf("--sizes");
+  if (i >= 0) {
+    return (process.argv[i + 1] ?? "").split(",").map((raw) => {
+      const m = /^(\d+)(k|m)$/i.exec(raw.trim());
+      if (!m) throw new Error(`--sizes takes sizes like 1m,10m or 500k (got "${raw}")`);
+      return { label: raw.trim().toLowerCase(), rows: Number(m[1]) * (m[2].toLowerCase() === "m" ? 1_000_000 : 1_000) };
+    });
+  }
+  if (process.argv.includes("--10m")) return [{ label: "10m", rows: 10_000_000 }];
+  const rows = flag("--rows", 1_000_000);
+  return [{ label: rows % 1_000_000 === 0 ? `${rows / 1_000_000}m` : `${rows} rows`, rows }];
+}
+const SIZES = sizes();
+/** `--quick`: only the floor and the scrub with 2 tables in parallel (the ratio the target is about). */
+const QUICK = process.argv.includes("--quick");
 const ROUNDS = flag("--rounds", 2);
 const KEY = "bench-scrub-key-not-a-secret-0123456789abcdef";
 const rules = parseScrubRules(FIXTURE_RULES_YAML, "fixture");
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/**
- * CPU seconds the whole PostgreSQL server has used so far: the postmaster and every live child
- * (backends, parallel workers, checkpointer, …) plus what exited children used (the postmaster's
- * cutime/cstime). Other processes on the machine do not count, so the CPU ratio holds steady when
- * the wall-clock ratio does not (this machine is shared).
- */
-function serverCpuSeconds(port: number): number {
-  const TICKS = 100;
-  const stat = (pid: string) => {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    // fields[0] is state (field 3); utime is field 14, stime 15, cutime 16, cstime 17, ppid field 4.
-    return { ppid: fields[1], utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) };
-  };
-  const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-  const postmaster = pids.find((pid) => {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      return args[0].endsWith("/postgres") && args[args.indexOf("-p") + 1] === String(port);
-    } catch {
-      return false;
-    }
-  });
-  if (!postmaster) throw new Error(`no postgres listening on port ${port} found in /proc`);
-  const root = stat(postmaster);
-  let ticks = root.utime + root.stime + root.cutime + root.cstime;
-  for (const pid of pids) {
-    try {
-      const s = stat(pid);
-      if (s.ppid === postmaster) ticks += s.utime + s.stime;
-    } catch {
-      // exited meanwhile: its time is in the postmaster's cutime/cstime now
-    }
-  }
-  return ticks / TICKS;
-}
 
 /** The floor: CREATE TABLE … AS SELECT * of each table the scrub rewrites, one after the other. */
 async function floor(url: string, tables: string[], port: number): Promise<{ seconds: number; rows: number; cpu: number }> {
@@ -116,74 +98,121 @@ async function naiveHmacCopy(url: string, tables: string[], port: number): Promi
   });
 }
 
-async function main(): Promise<void> {
-  const users = Math.round(TOTAL_ROWS / 8.75);
+type Measured = { seconds: number; cpu: number; summary: ScrubSummary };
+interface RoundResult {
+  round: number;
+  floor: { seconds: number; rows: number; cpu: number };
+  reference?: { seconds: number; cpu: number };
+  parallel: Measured;
+  serial?: Measured;
+}
+interface SizeResult {
+  size: string;
+  rows: number;
+  rounds: RoundResult[];
+  load: string;
+}
+
+const REWRITTEN = ["users", "addresses", "orders", "payments", "audit_log", "newsletter_subscriptions"];
+
+/** Fills the fixture at `totalRows` into a template database and runs ROUNDS rounds on copies of it. */
+async function benchSize(serverUrl: string, port: number, totalRows: number, label: string): Promise<SizeResult> {
+  const users = Math.round(totalRows / 8.75);
   const counts = fixtureRowCounts(users);
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  console.log(`bench:scrub — ${fmt(total)} rows: ${Object.entries(counts).map(([t, n]) => `${t} ${fmt(n)}`).join(", ")}; ${ROUNDS} round(s)`);
-  const server = await startEmbeddedPostgres();
-  try {
-    const t0 = process.hrtime.bigint();
-    await withClient(server.url, (c) => c.query("CREATE DATABASE scrub_template"));
-    await withClient(databaseUrlOn(server.url, "scrub_template"), async (c) => {
-      await c.query(FIXTURE_SCHEMA_SQL);
-      await fillFixture(c, users);
-      await c.query("VACUUM ANALYZE");
-    });
-    console.log(`filled in ${seconds(t0).toFixed(1)} s (PostgreSQL ${server.majorVersion})`);
-    const rewritten = ["users", "addresses", "orders", "payments", "audit_log", "newsletter_subscriptions"];
-
-    const port = Number(new URL(server.url).port);
-    type Measured = { seconds: number; cpu: number; summary: ScrubSummary };
-    const scrub = async (url: string, concurrency: number, log: boolean): Promise<Measured> => {
-      await withClient(url, (c) => c.query("CHECKPOINT"));
-      const cpu0 = serverCpuSeconds(port);
-      const summary = await scrubDatabase({ databaseUrl: url, rules, key: KEY, concurrency, onProgress: (p) => log && p.phase === "done" && console.log(`  ${p.message}`) });
-      return { seconds: summary.seconds, cpu: serverCpuSeconds(port) - cpu0, summary };
-    };
-    const results: { round: number; floor: { seconds: number; rows: number; cpu: number }; parallel: Measured; serial: Measured }[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const copy = async (name: string) => {
-        await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE scrub_template`));
-        return databaseUrlOn(server.url, name);
-      };
-      const a = await copy(`scrub_a${round}`);
-      const f = await floor(a, rewritten, port);
-      console.log(`round ${round}: floor (CREATE TABLE … AS SELECT *, ${rewritten.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s), server CPU ${f.cpu.toFixed(2)} s`);
-      const naive = await naiveHmacCopy(a, rewritten, port);
+  console.log(`bench:scrub ${label} — ${fmt(total)} rows: ${Object.entries(counts).map(([t, n]) => `${t} ${fmt(n)}`).join(", ")}; ${ROUNDS} round(s)`);
+  const t0 = process.hrtime.bigint();
+  await withClient(serverUrl, (c) => c.query("DROP DATABASE IF EXISTS scrub_template"));
+  await withClient(serverUrl, (c) => c.query("CREATE DATABASE scrub_template"));
+  await withClient(databaseUrlOn(serverUrl, "scrub_template"), async (c) => {
+    await c.query(FIXTURE_SCHEMA_SQL);
+    await fillFixture(c, users);
+    await c.query("VACUUM ANALYZE");
+  });
+  console.log(`${label}: filled in ${seconds(t0).toFixed(1)} s`);
+  const scrub = async (url: string, concurrency: number, log: boolean): Promise<Measured> => {
+    await withClient(url, (c) => c.query("CHECKPOINT"));
+    const cpu0 = serverCpuSeconds(port);
+    const summary = await scrubDatabase({ databaseUrl: url, rules, key: KEY, concurrency, onProgress: (p) => log && p.phase === "done" && console.log(`  ${p.message}`) });
+    return { seconds: summary.seconds, cpu: serverCpuSeconds(port) - cpu0, summary };
+  };
+  const copy = async (name: string) => {
+    await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE scrub_template`));
+    return databaseUrlOn(serverUrl, name);
+  };
+  const rounds: RoundResult[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const a = await copy(`scrub_a${round}`);
+    const f = await floor(a, REWRITTEN, port);
+    console.log(`${label} round ${round}: floor (CREATE TABLE … AS SELECT *, ${REWRITTEN.length} tables in sequence): ${fmt(f.rows)} rows in ${f.seconds.toFixed(2)} s (${fmt(f.rows / f.seconds)} rows/s), server CPU ${f.cpu.toFixed(2)} s`);
+    let reference: RoundResult["reference"];
+    if (!QUICK) {
+      reference = await naiveHmacCopy(a, REWRITTEN, port);
       console.log(
-        `round ${round}: reference, CREATE TABLE … AS SELECT with a pgcrypto HMAC per masked value, no indexes: ${naive.seconds.toFixed(2)} s = ${(naive.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${naive.cpu.toFixed(2)} s = ${(naive.cpu / f.cpu).toFixed(2)}× the floor's`,
+        `${label} round ${round}: reference, CREATE TABLE … AS SELECT with a pgcrypto HMAC per masked value, no indexes: ${reference.seconds.toFixed(2)} s = ${(reference.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${reference.cpu.toFixed(2)} s = ${(reference.cpu / f.cpu).toFixed(2)}× the floor's`,
       );
-      const parallel = await scrub(a, 2, true);
-      console.log(
-        `round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.summary.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.summary.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${parallel.cpu.toFixed(2)} s = ${(parallel.cpu / f.cpu).toFixed(2)}× the floor's`,
-      );
-      if (round === 1) {
-        const v = await verifyScrub({ databaseUrl: a, rules });
-        console.log(`round ${round}: verify ${v.ok ? "passed" : `FAILED: ${v.problems.join("; ")}`} in ${v.seconds.toFixed(1)} s`);
-      }
-      await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_a${round}`));
+    }
+    const parallel = await scrub(a, 2, !QUICK);
+    console.log(
+      `${label} round ${round}: scrub, 2 tables in parallel: ${fmt(parallel.summary.rows)} rows in ${parallel.seconds.toFixed(2)} s (${fmt(parallel.summary.rowsPerSecond)} rows/s) = ${(parallel.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${parallel.cpu.toFixed(2)} s = ${(parallel.cpu / f.cpu).toFixed(2)}× the floor's`,
+    );
+    if (round === 1 && !QUICK) {
+      const v = await verifyScrub({ databaseUrl: a, rules });
+      console.log(`${label} round ${round}: verify ${v.ok ? "passed" : `FAILED: ${v.problems.join("; ")}`} in ${v.seconds.toFixed(1)} s`);
+    }
+    await withClient(serverUrl, (c) => c.query(`DROP DATABASE scrub_a${round}`));
+    let serial: Measured | undefined;
+    if (!QUICK) {
       const b = await copy(`scrub_b${round}`);
-      const serial = await scrub(b, 1, false);
+      serial = await scrub(b, 1, false);
       console.log(
-        `round ${round}: scrub, 1 table at a time:    ${fmt(serial.summary.rows)} rows in ${serial.seconds.toFixed(2)} s (${fmt(serial.summary.rowsPerSecond)} rows/s) = ${(serial.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${serial.cpu.toFixed(2)} s = ${(serial.cpu / f.cpu).toFixed(2)}× the floor's`,
+        `${label} round ${round}: scrub, 1 table at a time:    ${fmt(serial.summary.rows)} rows in ${serial.seconds.toFixed(2)} s (${fmt(serial.summary.rowsPerSecond)} rows/s) = ${(serial.seconds / f.seconds).toFixed(2)}× the floor; server CPU ${serial.cpu.toFixed(2)} s = ${(serial.cpu / f.cpu).toFixed(2)}× the floor's`,
       );
-      await withClient(server.url, (c) => c.query(`DROP DATABASE scrub_b${round}`));
-      results.push({ round, floor: f, parallel, serial });
+      await withClient(serverUrl, (c) => c.query(`DROP DATABASE scrub_b${round}`));
     }
+    rounds.push({ round, floor: f, reference, parallel, serial });
+  }
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  return { size: label, rows: total, rounds, load };
+}
 
-    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-    console.log("");
-    console.log(`load average at the end: ${load} (2 cores)`);
-    console.log("| round | floor s (CPU s) | floor rows/s | scrub ×2 s (CPU s) | scrub ×2 rows/s | wall ratio ×2 | scrub ×1 s (CPU s) | wall ratio ×1 | CPU ratio |");
-    console.log("|---|---|---|---|---|---|---|---|---|");
-    for (const r of results) {
-      console.log(
-        `| ${r.round} | ${r.floor.seconds.toFixed(2)} (${r.floor.cpu.toFixed(2)}) | ${fmt(r.floor.rows / r.floor.seconds)} | ${r.parallel.seconds.toFixed(2)} (${r.parallel.cpu.toFixed(2)}) | ${fmt(r.parallel.summary.rowsPerSecond)} | ${(r.parallel.seconds / r.floor.seconds).toFixed(2)}× | ${r.serial.seconds.toFixed(2)} (${r.serial.cpu.toFixed(2)}) | ${(r.serial.seconds / r.floor.seconds).toFixed(2)}× | ${(r.serial.cpu / r.floor.cpu).toFixed(2)}× |`,
-      );
-    }
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+async function main(): Promise<void> {
+  const server = await startEmbeddedPostgres();
+  const sizes: SizeResult[] = [];
+  try {
+    console.log(`PostgreSQL ${server.majorVersion}; sizes ${SIZES.map((s) => s.label).join(", ")}; ${ROUNDS} round(s) each${QUICK ? " (--quick: floor and scrub ×2 only)" : ""}`);
+    const port = Number(new URL(server.url).port);
+    for (const size of SIZES) sizes.push(await benchSize(server.url, port, size.rows, size.label));
   } finally {
     await server.stop();
+  }
+  if (process.argv.includes("--json")) {
+    process.stdout.write(`${JSON.stringify(sizes.map((s) => ({ ...s, rounds: s.rounds.map((r) => ({ ...r, parallel: { seconds: r.parallel.seconds, cpu: r.parallel.cpu }, serial: r.serial && { seconds: r.serial.seconds, cpu: r.serial.cpu } })) })), null, 2)}\n`);
+    return;
+  }
+  for (const s of sizes) {
+    console.log("");
+    console.log(`${s.size} (${fmt(s.rows)} rows), load average at the end: ${s.load} (2 cores)`);
+    console.log("| round | floor s (CPU s) | floor rows/s | scrub ×2 s (CPU s) | scrub ×2 rows/s | wall ratio ×2 | scrub ×1 s (CPU s) | wall ratio ×1 | CPU ratio ×2 |");
+    console.log("|---|---|---|---|---|---|---|---|---|");
+    for (const r of s.rounds) {
+      console.log(
+        `| ${r.round} | ${r.floor.seconds.toFixed(2)} (${r.floor.cpu.toFixed(2)}) | ${fmt(r.floor.rows / r.floor.seconds)} | ${r.parallel.seconds.toFixed(2)} (${r.parallel.cpu.toFixed(2)}) | ${fmt(r.parallel.summary.rowsPerSecond)} | ${ratio(r.parallel.seconds, r.floor.seconds)} | ${r.serial ? `${r.serial.seconds.toFixed(2)} (${r.serial.cpu.toFixed(2)})` : "—"} | ${r.serial ? ratio(r.serial.seconds, r.floor.seconds) : "—"} | ${ratio(r.parallel.cpu, r.floor.cpu)} |`,
+      );
+    }
+  }
+  // The figure the issue's target is about, one line per size.
+  console.log("");
+  console.log("| size | rows | rounds | scrub ×2 / floor, wall (median; min–max) | scrub ×2 / floor, server CPU (median) | target ≤ 3× |");
+  console.log("|---|---|---|---|---|---|");
+  for (const s of sizes) {
+    const wall = s.rounds.map((r) => r.parallel.seconds / r.floor.seconds);
+    const cpu = s.rounds.map((r) => r.parallel.cpu / r.floor.cpu);
+    const m = median(wall);
+    console.log(`| ${s.size} | ${fmt(s.rows)} | ${s.rounds.length} | ${m.toFixed(2)}× (${Math.min(...wall).toFixed(2)}–${Math.max(...wall).toFixed(2)}×) | ${median(cpu).toFixed(2)}× | ${m <= 3 ? "met" : "not met"} |`);
   }
 }
 

@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync } from "node:fs";
+
+/**
+ * CPU seconds the whole PostgreSQL server has used so far: the postmaster and every live child
+ * (backends, parallel workers, checkpointer, …) plus what exited children used (the postmaster's
+ * cutime/cstime). Other processes on the machine do not count, so the CPU ratio holds steady when
+ * the wall-clock ratio does not (this machine is shared).
+ */
+export function serverCpuSeconds(port: number): number {
+  const TICKS = 100;
+  const stat = (pid: string) => {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    // fields[0] is state (field 3); utime is field 14, stime 15, cutime 16, cstime 17, ppid field 4.
+    return { ppid: fields[1], utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) };
+  };
+  const pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  const postmaster = pids.find((pid) => {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      return args[0].endsWith("/postgres") && args[args.indexOf("-p") + 1] === String(port);
+    } catch {
+      return false;
+    }
+  });
+  if (!postmaster) throw new Error(`no postgres listening on port ${port} found in /proc`);
+  const root = stat(postmaster);
+  let ticks = root.utime + root.stime + root.cutime + root.cstime;
+  for (const pid of pids) {
+    try {
+      const s = stat(pid);
+      if (s.ppid === postmaster) ticks += s.utime + s.stime;
+    } catch {
+      // exited meanwhile: its time is in the postmaster's cutime/cstime now
+    }
+  }
+  return ticks / TICKS;
+}
