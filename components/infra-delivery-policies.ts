@@ -395,7 +395,9 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
     {
       Sid: `Deny${Them}Parameters`,
       Effect: "Deny",
-      Action: ["ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
+      // Reads too: parameters written at run time (the refresh lock) carry no stack tag, and neither
+      // stack's program reads the other's parameters (prod reads staging through its state).
+      Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource", "ssm:PutParameter", "ssm:DeleteParameter", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
       Resource: [arnIn(s, "ssm", `parameter${parameterPrefix(them)}/*`)],
     },
     { Sid: `Deny${Them}Database`, Effect: "Deny", Action: ["rds:*"], Resource: [arnIn(s, "rds", `db:${stackResourcePrefix(them)}*`)] },

@@ -70,14 +70,6 @@ const ALLOWED_CROSSINGS: readonly AllowedCrossing[] = [
     why: "Read only: the gate checks staging's deployment and alarms before prod.",
   },
   {
-    // NOT by design — found by this test when the infra roles (issue 11) landed, left open: the tag
-    // deny misses parameters nobody tagged (written at run time, e.g. the refresh lock). Read only.
-    role: /^friday-(staging|prod)-infra-role$|^friday-pr-preview-(staging|prod)-role$/,
-    action: /^ssm:(GetParameters?|ListTagsForResource)$/,
-    resource: arn("ssm", "parameter/friday/(staging|prod)/any-parameter"),
-    why: "OPEN: an untagged parameter under the other stack's /friday/<stack>/ path is readable by the infra roles; deny reads by path in otherStackDenies once nothing needs them.",
-  },
-  {
     role: /^friday-role$/,
     action: /^cloudwatch:DescribeAlarms$/,
     resource: arn("cloudwatch", "alarm:friday-prod-.*"),
@@ -151,13 +143,6 @@ describe("cross-environment allows", () => {
   it("no staging role can act on a prod resource except the refresh job's snapshot (and reads)", () => {
     const fromStaging = findings.filter((f) => f.roleEnvironment === "staging" && f.resourceEnvironment === "prod" && f.action !== "ec2:CreateNetworkInterface");
     expect([...new Set(fromStaging.map((f) => `${f.role} ${f.action}`))].sort()).toEqual([
-      // OPEN, read only: untagged /friday/prod/ parameters (see ALLOWED_CROSSINGS)
-      "friday-pr-preview-staging-role ssm:GetParameter",
-      "friday-pr-preview-staging-role ssm:GetParameters",
-      "friday-pr-preview-staging-role ssm:ListTagsForResource",
-      "friday-staging-infra-role ssm:GetParameter",
-      "friday-staging-infra-role ssm:GetParameters",
-      "friday-staging-infra-role ssm:ListTagsForResource",
       "friday-staging-refresh-task-role rds:CreateDBSnapshot",
       "friday-staging-refresh-task-role rds:DescribeDBInstances",
       "friday-staging-refresh-task-role rds:DescribeDBSnapshots",
