@@ -142,7 +142,10 @@ describe("createPipeline", () => {
 describe("the stacks' first pulumi up (friday bootstrap)", () => {
   test("leaves the pull-request checks to the pipeline while the connection it creates waits for approval", async () => {
     const { bootstrapping } = await import("./pipeline");
+    const info = jest.spyOn(pulumi.log, "info").mockImplementation(async () => undefined);
     expect(bootstrapping(undefined, { FRIDAY_BOOTSTRAP: "1" })).toBe(true);
+    expect(info).toHaveBeenCalledWith(expect.stringContaining("Pull-request checks are left for the pipeline's first run"));
+    info.mockRestore();
     expect(bootstrapping("arn:aws:codeconnections:us-east-1:123456789012:connection/ok", { FRIDAY_BOOTSTRAP: "1" })).toBe(false);
     expect(bootstrapping(undefined, {})).toBe(false);
   });
