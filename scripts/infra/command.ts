@@ -1,13 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
 import { RDSClient } from "@aws-sdk/client-rds";
 import type { Command } from "commander";
 import { awsClientConfig } from "../deploy/aws";
 import { validateStackName } from "../deploy/stack";
 import { infraContext, infraHooks } from "./hooks";
-import { adoptDatabase, AdoptDatabaseError, describeWith, type PulumiStateCli } from "../staging/adopt-database";
+import { adoptDatabase, AdoptDatabaseError, describeWith, stateCliOver, type PulumiStateCli } from "../staging/adopt-database";
 import { InfraContext, InfraError, preview, selectStack, up } from "./pulumi-run";
 
 /**
@@ -90,24 +87,11 @@ export function registerInfra(program: Command): void {
 
 /** `pulumi stack export|import` through the step's runner. */
 function stateCli(ctx: InfraContext): PulumiStateCli {
-  return {
-    exportState: async (stack) => {
-      const out = await ctx.run(["stack", "export", "--stack", stack]);
-      if (out.code !== 0) throw new AdoptDatabaseError(`pulumi stack export failed: ${out.stderr.trim()}`);
-      return out.stdout;
-    },
-    importState: async (stack, stateJson) => {
-      const dir = await mkdtemp(join(tmpdir(), "friday-state-"));
-      try {
-        const file = join(dir, "state.json");
-        await writeFile(file, stateJson, { mode: 0o600 });
-        const out = await ctx.run(["stack", "import", "--stack", stack, "--file", file]);
-        if (out.code !== 0) throw new AdoptDatabaseError(`pulumi stack import failed: ${out.stderr.trim()}`);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  return stateCliOver(async (args) => {
+    const out = await ctx.run(args);
+    if (out.code !== 0) throw new AdoptDatabaseError(`pulumi ${args.slice(0, 2).join(" ")} failed: ${out.stderr.trim()}`);
+    return out.stdout;
+  });
 }
 
 /**

@@ -153,6 +153,11 @@ export function pulumiCli(run: typeof execFile = execFile): PulumiStateCli {
         );
       });
     });
+  return stateCliOver(pulumi);
+}
+
+/** `pulumi stack export|import` over any way of running the Pulumi CLI (its stdout, or a rejection). */
+export function stateCliOver(pulumi: (args: string[]) => Promise<string>): PulumiStateCli {
   return {
     exportState: (stack) => pulumi(["stack", "export", "--stack", stack]),
     importState: async (stack, stateJson) => {
