@@ -726,9 +726,9 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
-function policyParts<S>(scope: pulumi.Output<S>, documents: (s: S) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
-  // The number of parts depends only on the stack's kind, not on resolved values: count it with placeholders.
-  const count = documents(PLACEHOLDER_SCOPE as unknown as S).length;
+function policyParts(scope: pulumi.Output<InfraScope>, documents: (s: InfraScope) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
+  // How many parts there are depends only on the stack, not on resolved values: count them with placeholders.
+  const count = documents(PLACEHOLDER_SCOPE).length;
   return Array.from({ length: count }, (_, i) => scope.apply((s) => documents(s)[i]));
 }
 
