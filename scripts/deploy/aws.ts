@@ -97,7 +97,7 @@ export function explainAwsError(error: unknown, action: string): Error {
     const who = principalFromDenial(message) ?? "the current AWS credentials (see `aws sts get-caller-identity`)";
     return new DeployError(
       `Permission denied: ${action} is not allowed for ${who}. ` +
-        `Grant ${action} on this stack's resources to that role (the pipeline's deploy roles get it from \`pulumi up\`), ` +
+        `Grant ${action} on this stack's resources to that role (the pipeline's deploy roles get it from the stack's infrastructure), ` +
         `or run with credentials of a role that has it. Nothing was changed by this call. (AWS said: ${message})`,
       error,
     );

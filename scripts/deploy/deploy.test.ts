@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-ecs";
 import { GetParametersCommand } from "@aws-sdk/client-ssm";
 import { buildTaskDefinitionInput, deploy, validateDeployOptions } from "./deploy";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 import {
   awsError,
   deployment,
@@ -301,11 +302,11 @@ describe("deploy", () => {
     expect(ecsMock).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
   });
 
-  test("a service that is gone: run pulumi up", async () => {
+  test("a service that is gone: apply the stack through the pipeline", async () => {
     setUpHappyPath();
     ecsMock.on(DescribeServicesCommand).resolves({ services: [], failures: [{ reason: "MISSING" }] });
     await expect(run({ image: "current" }).promise).rejects.toThrow(
-      'Service friday-staging-app is not in cluster friday-staging (stack "staging"): run `pulumi up -s staging` to recreate it.',
+      `Service friday-staging-app is not in cluster friday-staging (stack "staging"): to recreate it, ${APPLY_STACK_HINT}.`,
     );
   });
 
@@ -337,10 +338,10 @@ describe("deploy errors: one clear message, nothing changed", () => {
     expect(() => validateDeployOptions({ stack: "production", image: IMAGE_A })).toThrow('--stack must be one of staging, prod (got "production").');
   });
 
-  test("a stack that was never brought up: run pulumi up", async () => {
+  test("a stack that was never brought up: check the region, or apply it through the pipeline", async () => {
     ssmMock.on(GetParametersCommand).resolves({ Parameters: [], InvalidParameters: ["/friday/staging/cluster-name"] });
     await expect(run().promise).rejects.toThrow(
-      'No stack "staging" in this account and region: its SSM parameters under /friday/staging/ do not exist. Run `pulumi up -s staging` first, or check --region / AWS_PROFILE.',
+      `No stack "staging" in this account and region: its SSM parameters under /friday/staging/ do not exist. If it should exist, check --region / AWS_PROFILE; otherwise ${APPLY_STACK_HINT}.`,
     );
     expect(ecsMock.calls()).toHaveLength(0);
   });
@@ -355,7 +356,7 @@ describe("deploy errors: one clear message, nothing changed", () => {
     response.Parameters = response.Parameters.filter((p) => p.Name !== "/friday/staging/container-name");
     ssmMock.on(GetParametersCommand).resolves(response);
     await expect(run().promise).rejects.toThrow(
-      'Stack "staging" is missing SSM parameter(s) /friday/staging/container-name: its last `pulumi up -s staging` did not finish or predates them.',
+      `Stack "staging" is missing SSM parameter(s) /friday/staging/container-name: its last infrastructure update did not finish or predates them. To fix it, ${APPLY_STACK_HINT}, then try again.`,
     );
   });
 
@@ -387,11 +388,11 @@ describe("deploy errors: one clear message, nothing changed", () => {
     expect(ecsMock).not.toHaveReceivedCommand(DescribeServiceDeploymentsCommand);
   });
 
-  test("the template is gone: run pulumi up", async () => {
+  test("the template is gone: apply the stack through the pipeline", async () => {
     setUpHappyPath();
     ecsMock.on(DescribeTaskDefinitionCommand).rejects(awsError("ClientException", "Unable to describe task definition."));
     await expect(run().promise).rejects.toThrow(
-      `Task definition ${ids("staging").taskDefinitionTemplateArn} does not exist: the stack's template is gone; run \`pulumi up -s staging\` to publish it again.`,
+      `Task definition ${ids("staging").taskDefinitionTemplateArn} does not exist: the stack's template is gone; to publish it again, ${APPLY_STACK_HINT}.`,
     );
     expect(ecsMock).not.toHaveReceivedCommand(RegisterTaskDefinitionCommand);
   });

@@ -24,6 +24,7 @@ import { Clock, findInFlight, followDeployment, FollowResult, formatDuration, Lo
 import { describeTaskDefinition, runningRevision } from "./service";
 import { loadStackIdentifiers, StackIdentifiers, validateStackName } from "./stack";
 import { parameterName } from "../../infra/stack-parameters";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /**
  * The deploy step: start from the task-definition template the stack last published (so infra
@@ -126,7 +127,7 @@ export function buildTaskDefinitionInput(
   if (!containers.some((c) => c.name === containerName)) {
     throw new DeployError(
       `Task definition template ${template.taskDefinitionArn} has no container named "${containerName}" ` +
-        `(it has: ${containers.map((c) => c.name).join(", ") || "none"}). The stack's parameters are out of step: run \`pulumi up\` for this stack.`,
+        `(it has: ${containers.map((c) => c.name).join(", ") || "none"}). The stack's parameters are out of step: ${APPLY_STACK_HINT}.`,
     );
   }
   const input = registrableInput(template, tags, family);
@@ -193,7 +194,7 @@ export async function deploy(deps: DeployDeps, raw: DeployOptions): Promise<Depl
   const { taskDefinition: template, tags } = await describeTaskDefinition(
     ecs,
     ids.taskDefinitionTemplateArn,
-    `the stack's template is gone; run \`pulumi up -s ${options.stack}\` to publish it again.`,
+    `the stack's template is gone; to publish it again, ${APPLY_STACK_HINT}.`,
   );
   log(`Template: ${template.taskDefinitionArn} (cpu ${template.cpu ?? "?"}, memory ${template.memory ?? "?"}, ${template.containerDefinitions?.length ?? 0} container(s))`);
   log(`Image: ${image}`);

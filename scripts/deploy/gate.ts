@@ -4,6 +4,7 @@ import { addCommonFlags, cliContext, CommonFlags, finish } from "./cli-support";
 import { COMPLETED_STATUSES } from "./follow";
 import { getStatus, StatusDeps, StatusReport } from "./status";
 import { validateStackName } from "./stack";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /**
  * The automatic gate between staging and prod: staging's last deployment succeeded, nothing is in
@@ -72,7 +73,7 @@ export function evaluateGate(status: StatusReport, options: GateOptions = {}): G
 
   const accepted = options.allowInsufficientData ? ["OK", "INSUFFICIENT_DATA"] : ["OK"];
   if (status.alarms.length === 0) {
-    checks.push({ name: "rollback alarms OK", ok: false, detail: `the stack publishes no rollback alarms: run \`pulumi up -s ${status.stack}\`` });
+    checks.push({ name: "rollback alarms OK", ok: false, detail: `the stack publishes no rollback alarms: ${APPLY_STACK_HINT}` });
   } else {
     const bad = status.alarms.filter((a) => !accepted.includes(a.state));
     checks.push({

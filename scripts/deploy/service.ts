@@ -2,6 +2,7 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, ECSClient, Serv
 import { awsCall, DeployError, explainAwsError } from "./aws";
 import { describeRevisions } from "./follow";
 import { StackIdentifiers } from "./stack";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /** The ECS service behind a stack; fails with the fix when the stack's service is gone. */
 export async function describeService(ecs: ECSClient, ids: StackIdentifiers): Promise<Service> {
@@ -12,7 +13,7 @@ export async function describeService(ecs: ECSClient, ids: StackIdentifiers): Pr
   if (!service || service.status === "INACTIVE") {
     throw new DeployError(
       `Service ${ids.serviceName} is not in cluster ${ids.clusterName} (stack "${ids.stack}"): ` +
-        `run \`pulumi up -s ${ids.stack}\` to recreate it.`,
+        `to recreate it, ${APPLY_STACK_HINT}.`,
     );
   }
   return service;

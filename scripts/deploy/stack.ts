@@ -1,6 +1,7 @@
 import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
 import { awsCall, DeployError } from "./aws";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /** The stacks friday composes. */
 export const STACKS = ["staging", "prod"] as const;
@@ -42,7 +43,7 @@ const REQUIRED: readonly StackParameterKey[] = [
 
 /**
  * Reads a stack's identifiers from SSM (/friday/<stack>/...) in one GetParameters call. A stack that
- * was never brought up, or one whose parameters are incomplete, fails with the fix: `pulumi up`.
+ * was never brought up, or one whose parameters are incomplete, fails with the fix (APPLY_STACK_HINT).
  */
 export async function loadStackIdentifiers(ssm: SSMClient, stack: string): Promise<StackIdentifiers> {
   const names = REQUIRED.map((key) => parameterName(stack, key));
@@ -59,8 +60,8 @@ export async function loadStackIdentifiers(ssm: SSMClient, stack: string): Promi
   if (missing.length === names.length) throw noStack(stack);
   if (missing.length > 0) {
     throw new DeployError(
-      `Stack "${stack}" is missing SSM parameter(s) ${missing.join(", ")}: its last \`pulumi up -s ${stack}\` did not finish or predates them. ` +
-        `Run \`pulumi up -s ${stack}\` and try again.`,
+      `Stack "${stack}" is missing SSM parameter(s) ${missing.join(", ")}: its last infrastructure update did not finish or predates them. ` +
+        `To fix it, ${APPLY_STACK_HINT}, then try again.`,
     );
   }
   const get = (key: StackParameterKey) => values.get(parameterName(stack, key)) as string;
@@ -82,6 +83,6 @@ export async function loadStackIdentifiers(ssm: SSMClient, stack: string): Promi
 function noStack(stack: string): DeployError {
   return new DeployError(
     `No stack "${stack}" in this account and region: its SSM parameters under /friday/${stack}/ do not exist. ` +
-      `Run \`pulumi up -s ${stack}\` first, or check --region / AWS_PROFILE.`,
+      `If it should exist, check --region / AWS_PROFILE; otherwise ${APPLY_STACK_HINT}.`,
   );
 }

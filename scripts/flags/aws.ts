@@ -3,6 +3,7 @@ import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { parameterPrefix, stackName } from "../../infra/naming";
 import { parameterName, type StackParameterKey } from "../../infra/stack-parameters";
 import { awsClientConfig } from "../deploy/aws";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /** The AWS clients `friday flags` uses (tests pass aws-sdk-client-mock clients). */
 export interface FlagsClients {
@@ -81,7 +82,7 @@ export async function resolveFlagsResources(ssm: SSMClient, stack: string): Prom
   const missing = Object.values(names).filter((name) => !found[name]);
   if (missing.length > 0) {
     throw new FlagsError(
-      `Stack "${stack}" has no ${missing.join(", ")}: its feature flags are not provisioned (run \`pulumi up -s ${stack}\`), or --region points at another region.`,
+      `Stack "${stack}" has no ${missing.join(", ")}: its feature flags are not provisioned, or --region points at another region. If they should be there, ${APPLY_STACK_HINT}.`,
     );
   }
   return { stack, ...(Object.fromEntries(Object.entries(names).map(([field, name]) => [field, found[name]])) as Omit<FlagsResources, "stack">) };

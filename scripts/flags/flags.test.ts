@@ -395,7 +395,7 @@ test("missing permissions and unprovisioned stacks are named with the fix", asyn
   );
   ssm.on(GetParametersCommand).resolves({ Parameters: [], InvalidParameters: ["/friday/prod/appconfig-application-id"] });
   await expect(friday("on", "new-greeting", "--stack", "prod", "--yes")).rejects.toThrow(
-    /^Stack "prod" has no \/friday\/prod\/appconfig-application-id, .*: its feature flags are not provisioned \(run `pulumi up -s prod`\), or --region points at another region\.$/,
+    /^Stack "prod" has no \/friday\/prod\/appconfig-application-id, .*: its feature flags are not provisioned, or --region points at another region\. If they should be there, apply the stack through the pipeline .*\(docs\/infra-pipeline\.md\)\.$/,
   );
 });
 

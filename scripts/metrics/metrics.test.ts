@@ -233,7 +233,7 @@ describe("friday metrics: bad input gets one clear message", () => {
 
   it("a stack that was never brought up", async () => {
     mocks.ssm.on(GetParametersCommand).resolves({ Parameters: [], InvalidParameters: [] });
-    await expect(friday("metrics", "--stack", "prod")).rejects.toThrow(/^No stack "prod" in this account and region: .* Run `pulumi up -s prod` first/);
+    await expect(friday("metrics", "--stack", "prod")).rejects.toThrow(/^No stack "prod" in this account and region: .* otherwise apply the stack through the pipeline/);
   });
 
   it("without the pipeline it still reports, with lead time unknown and a warning saying why", async () => {
@@ -242,7 +242,7 @@ describe("friday metrics: bad input gets one clear message", () => {
     expect(report.figures.leadTime).toEqual({ medianSeconds: null, p90Seconds: null, samples: 0, withoutCommitTime: 3 });
     expect(report.counts.pipelineRuns).toBeNull();
     expect(report.warnings).toEqual([
-      'No pipeline "friday" in this account and region: lead time and per-stage times are unknown. The prod stack creates it (`pulumi up -s prod`); if it lives in another region, pass --region.',
+      'No pipeline "friday" in this account and region: lead time and per-stage times are unknown. The prod stack creates it (a new account starts with `npx friday bootstrap`, docs/infra-pipeline.md); if it lives in another region, pass --region.',
     ]);
     // Without the pipeline's rollback run, E3 (same image again) is a config deploy.
     expect(report.figures.changeFailureRate).toEqual({ failed: 3, changes: 6, rate: 0.5 });

@@ -97,7 +97,7 @@ export async function collectMetrics(deps: MetricsDeps, raw: MetricsOptions): Pr
   if (!runs) {
     warnings.push(
       `No pipeline "${pipelineName}" in this account and region: lead time and per-stage times are unknown. ` +
-        "The prod stack creates it (`pulumi up -s prod`); if it lives in another region, pass --region.",
+        "The prod stack creates it (a new account starts with `npx friday bootstrap`, docs/infra-pipeline.md); if it lives in another region, pass --region.",
     );
     runs = undefined;
   }

@@ -4,6 +4,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { Command } from "commander";
 import { registerSmoke, runSmokeTests, SmokeError } from "./smoke";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 const ssmMock = mockClient(SSMClient);
 
@@ -79,7 +80,7 @@ test("checks every extra path; a redirect is not a pass", async () => {
 test("a stack that never published its URL gets the fix, and bad input fails before any AWS call", async () => {
   ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error("not found"), { name: "ParameterNotFound" }));
   await expect(runSmokeTests(new SSMClient({ region: "us-east-1" }), { stack: "staging" })).rejects.toThrow(
-    "/friday/staging/service-url does not exist: run `pulumi up -s staging` so the stack publishes its service URL.",
+    `/friday/staging/service-url does not exist: the stack publishes its service URL there; ${APPLY_STACK_HINT}.`,
   );
   ssmMock.reset();
   await expect(runSmokeTests(new SSMClient({ region: "us-east-1" }), { stack: "qa" })).rejects.toThrow(SmokeError);

@@ -3,6 +3,7 @@ import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Command } from "commander";
 import { PARITY } from "../../infra/parity";
 import { parameterName } from "../../infra/stack-parameters";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /**
  * `friday smoke --stack <s>`: the pipeline's smoke test after a staging deploy. Finds the stack's
@@ -69,12 +70,12 @@ export async function findServiceUrl(ssm: SSMClient, stack: string): Promise<str
   } catch (error) {
     const code = (error as { name?: string }).name;
     if (code === "ParameterNotFound") {
-      throw new SmokeError(`${name} does not exist: run \`pulumi up -s ${stack}\` so the stack publishes its service URL.`);
+      throw new SmokeError(`${name} does not exist: the stack publishes its service URL there; ${APPLY_STACK_HINT}.`);
     }
     throw new SmokeError(`Could not read ${name}: ${(error as Error).message}`);
   }
   if (!value || !/^https?:\/\/[^\s/]+/.test(value)) {
-    throw new SmokeError(`${name} holds "${value ?? ""}", not a URL like https://api.example.com: re-run \`pulumi up -s ${stack}\`.`);
+    throw new SmokeError(`${name} holds "${value ?? ""}", not a URL like https://api.example.com: ${APPLY_STACK_HINT}.`);
   }
   return value.replace(/\/+$/, "");
 }

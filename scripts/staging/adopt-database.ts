@@ -6,6 +6,7 @@ import { DescribeDBInstancesCommand, RDSClient } from "@aws-sdk/client-rds";
 import { Command } from "commander";
 import { awsClientConfig } from "../deploy/aws";
 import { stagingCommand } from "./refresh-command";
+import { APPLY_STACK_HINT } from "../lib/apply-stack";
 
 /**
  * `friday staging adopt-database --stack staging`: after a refresh swapped a new instance in under
@@ -92,7 +93,7 @@ export function findDatabaseResource(stack: string, state: StackState): StateRes
   const instances = (state.deployment.resources ?? []).filter((r) => r.type === RDS_INSTANCE_TYPE);
   if (instances.length !== 1) {
     throw new AdoptDatabaseError(
-      `${stack}'s state holds ${instances.length} ${RDS_INSTANCE_TYPE} resources (${instances.map((r) => r.urn).join(", ") || "none"}): expected exactly one, staging's database — run \`pulumi up -s ${stack}\` first if it has none`,
+      `${stack}'s state holds ${instances.length} ${RDS_INSTANCE_TYPE} resources (${instances.map((r) => r.urn).join(", ") || "none"}): expected exactly one, staging's database — if it has none, ${APPLY_STACK_HINT}`,
     );
   }
   return instances[0];
@@ -199,7 +200,7 @@ export function registerAdoptDatabase(program: Command, deps: AdoptDatabaseDepen
   stagingCommand(program)
     .command("adopt-database")
     .description(
-      "After a refresh, point Pulumi's state at the database instance that now holds staging's identifier (run before the next `pulumi up -s staging`; needs the Pulumi CLI logged in to the stack's backend).",
+      "After a refresh, point Pulumi's state at the database instance that now holds staging's identifier (the pipeline's StagingInfra step runs this itself; by hand, run it before the next preview of staging; needs the Pulumi CLI logged in to the stack's backend).",
     )
     .requiredOption("--stack <stack>", 'the refreshed stack: "staging"')
     .option("--region <region>", "AWS region (default: the SDK's, e.g. AWS_REGION)")

@@ -79,7 +79,7 @@ export function registerStagingRefresh(program: Command, deps: StagingRefreshDep
         for (const s of report.steps) out(`${String(s.step).padEnd(2)}${s.name.padEnd(44)}${s.status.padEnd(10)}${formatDuration(s.durationMs)}\n`);
         out(`${report.ok ? "refreshed" : "FAILED"} in ${formatDuration(report.totalMs)} (run ${report.runId}${report.resumed ? ", resumed" : ""})\n`);
         // Pulumi tracks the database by its DBI resource id: the swapped-in instance is a new one.
-        if (report.ok && !opts.prune) out(`next, before the next \`pulumi up -s ${opts.stack}\`: friday staging adopt-database --stack ${opts.stack}\n`);
+        if (report.ok && !opts.prune) out(`next: staging's next infrastructure update (the pipeline's StagingInfra step) adopts the new database into Pulumi's state; without the pipeline: friday staging adopt-database --stack ${opts.stack}\n`);
       }
       if (!report.ok) process.exitCode = 1;
     });

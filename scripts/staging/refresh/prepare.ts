@@ -4,6 +4,7 @@ import { refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from ".
 import { refreshParameterName, RefreshParameterKey } from "../../../infra/refresh-parameters";
 import { RUN_ID, RefreshInputError, TAG, compareVersions, newRunId, readParameters, tagValue } from "./shared";
 import type { RefreshContext } from "./context";
+import { APPLY_STACK_HINT } from "../../lib/apply-stack";
 
 /**
  * Before anything changes: read and check the inputs (SSM, the instances), then pick the run to
@@ -31,7 +32,7 @@ export async function prepare(run: RefreshContext): Promise<void> {
   const values = await readParameters(run.clients.ssm, [...required, ...settings]);
   const missing = required.filter((name) => values[name] === undefined);
   if (missing.length) {
-    throw new RefreshInputError(`SSM parameters missing: ${missing.join(", ")}. Run \`pulumi up -s staging\` (and prod) so the stacks publish them, with the StagingRefresh component in staging.`);
+    throw new RefreshInputError(`SSM parameters missing: ${missing.join(", ")}. The stacks publish them (staging with its StagingRefresh component): ${APPLY_STACK_HINT}.`);
   }
   const v = (stk: string, key: StackParameterKey) => values[parameterName(stk, key)]!;
   const r = (key: RefreshParameterKey) => values[refreshParameterName(stack, key)];
@@ -78,12 +79,12 @@ export async function prepare(run: RefreshContext): Promise<void> {
     throw new RefreshInputError(`${sourceStack}'s database "${source}" is not encrypted at rest, so its snapshot would not be either: encrypt it first; the refresh copies nothing unencrypted.`);
   }
   if (compareVersions(sourceInstance.EngineVersion ?? "", run.targets.target.engineVersion) > 0) {
-    throw new RefreshInputError(`${sourceStack} runs PostgreSQL ${sourceInstance.EngineVersion}, newer than staging's ${run.targets.target.engineVersion}: upgrade staging first (\`pulumi up -s staging\`).`);
+    throw new RefreshInputError(`${sourceStack} runs PostgreSQL ${sourceInstance.EngineVersion}, newer than staging's ${run.targets.target.engineVersion}: upgrade staging first — set PARITY.database.engineVersion in infra/parity.ts to ${sourceInstance.EngineVersion} and merge (the pipeline applies staging before prod).`);
   }
   const targetInstance = await run.describeInstance(target);
   const previous = await run.describeInstance(run.previousId);
   if (!targetInstance && !previous) {
-    throw new RefreshInputError(`staging's database "${target}" was not found (nor "${run.previousId}"): run \`pulumi up -s staging\` first.`);
+    throw new RefreshInputError(`staging's database "${target}" was not found (nor "${run.previousId}"): ${APPLY_STACK_HINT}.`);
   }
   if (!targetInstance && !RUN_ID.test(tagValue(previous?.TagList, TAG.replacedBy) ?? "")) {
     throw new RefreshInputError(`staging's database "${target}" was not found, and "${run.previousId}" is not marked by a refresh run: put staging back under "${target}" (see docs/runbooks/staging-refresh.md) and run again.`);

@@ -7,6 +7,7 @@ import { describeTaskDefinition } from "../../deploy/service";
 import { parameterName } from "../../../infra/stack-parameters";
 import { TAG, readParameters, tagValue } from "./shared";
 import type { RefreshContext } from "./context";
+import { APPLY_STACK_HINT } from "../../lib/apply-stack";
 
 /**
  * Step 5: swap the replacement in under staging's identifier, move the app onto its secret, wait
@@ -83,8 +84,8 @@ export async function rollService(run: RefreshContext, from: ReadonlySet<string>
   const ids: ServiceTarget = { stack: run.options.stack, clusterName: target.clusterName, serviceName: target.serviceName };
   const out = await run.clients.ecs.send(new DescribeServicesCommand({ cluster: target.clusterName, services: [target.serviceName] }));
   const current = out.services?.[0]?.taskDefinition;
-  if (!current) throw new Error(`service ${target.serviceName} in ${target.clusterName} has no task definition: run \`pulumi up -s ${run.options.stack}\``);
-  const { taskDefinition, tags } = await describeTaskDefinition(run.clients.ecs, current, `the service's task definition is gone; run \`pulumi up -s ${run.options.stack}\`.`);
+  if (!current) throw new Error(`service ${target.serviceName} in ${target.clusterName} has no task definition: ${APPLY_STACK_HINT}`);
+  const { taskDefinition, tags } = await describeTaskDefinition(run.clients.ecs, current, `the service's task definition is gone; ${APPLY_STACK_HINT}.`);
   const input = registrableInput(taskDefinition, tags, taskDefinition.family!);
   const changes = rewriteSecretArns(input, (arn) => (from.has(arn) ? to : undefined));
   if (changes.length === 0) {
