@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { appLogGroupName } from "../infra/naming";
 import { LIFECYCLE_STAGES } from "../lambdas/deploy-hook/handler";
-import { ecsTasksSourceArn, serviceTrust } from "./service-trust";
+import { ecsTasksSourceArn, permissionsBoundary, serviceTrust } from "./service-trust";
 
 /** A container definition as ECS takes it (JSON); sidecars use the same shape. */
 export type ContainerDefinition = Record<string, unknown>;
@@ -176,6 +176,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     this.taskRole = new aws.iam.Role(`${name}-task-role`, {
       description: `${args.serviceName} app: grants are attached by what the app uses (e.g. feature flags)`,
       assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn),
+      permissionsBoundary: permissionsBoundary(this),
       tags,
     }, { parent: this });
     this.infrastructureRole = this.createInfrastructureRole(name, args, tags);
@@ -189,6 +190,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
     const role = new aws.iam.Role(`${name}-execution-role`, {
       description: `${args.serviceName}: ECS pulls the image, writes logs and reads the task's secrets`,
       assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn),
+      permissionsBoundary: permissionsBoundary(this),
       tags,
     }, { parent: this });
     new aws.iam.RolePolicy(`${name}-execution-policy`, {
@@ -210,6 +212,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
   private createInfrastructureRole(name: string, args: BlueGreenServiceArgs, tags: Record<string, string>): aws.iam.Role {
     const role = new aws.iam.Role(`${name}-infrastructure-role`, {
       description: `${args.serviceName}: ECS shifts blue/green traffic on the ALB`,
+      permissionsBoundary: permissionsBoundary(this),
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Sid: "AllowAccessToECSForInfrastructureManagement", Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" }],

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEPLOY_HOOK_HANDLER, DEPLOY_HOOK_RUNTIME } from "../lambdas/deploy-hook/bundle";
 import { deployHookEnvironment, deployHookTimeoutSeconds, HOOK_STAGES } from "../lambdas/deploy-hook/handler";
-import { serviceTrust } from "./service-trust";
+import { permissionsBoundary, serviceTrust } from "./service-trust";
 
 export interface DeployHookArgs {
   /** The bundled handler (lambdas/deploy-hook), with `index.handler` as its entry. */
@@ -81,6 +81,7 @@ export class DeployHook extends pulumi.ComponentResource {
 
     const role = new aws.iam.Role(`${name}-role`, {
       assumeRolePolicy: serviceTrust(this, "lambda.amazonaws.com"),
+      permissionsBoundary: permissionsBoundary(this),
       tags,
     }, { parent: this });
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
@@ -113,6 +114,7 @@ export class DeployHook extends pulumi.ComponentResource {
 
     this.invokeRole = new aws.iam.Role(`${name}-invoke-role`, {
       description: "Lets ECS invoke the blue/green lifecycle hook",
+      permissionsBoundary: permissionsBoundary(this),
       assumeRolePolicy: JSON.stringify({
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ecs.amazonaws.com" }, Action: "sts:AssumeRole" }],

@@ -4,7 +4,7 @@ import { FlagsFile, loadFlagsFile } from "../infra/flags";
 import { appConfigNames, toAppConfigDocument } from "../infra/flags-appconfig";
 import { stackName } from "../infra/naming";
 import { parameterName, STACK_PARAMETERS, type StackParameterKey } from "../infra/stack-parameters";
-import { serviceTrust } from "./service-trust";
+import { permissionsBoundary, serviceTrust } from "./service-trust";
 
 /** The AppConfig Agent image (AWS's public ECR; 2.x follows agent fixes within major version 2). */
 export const APPCONFIG_AGENT_IMAGE = "public.ecr.aws/aws-appconfig/aws-appconfig-agent:2.x";
@@ -168,6 +168,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
       {
         description: `friday ${args.stack}: lets AppConfig read the rollback alarms during flag deployments`,
         assumeRolePolicy: serviceTrust(this, "appconfig.amazonaws.com"),
+        permissionsBoundary: permissionsBoundary(this),
         tags: args.tags,
       },
       { parent: this },

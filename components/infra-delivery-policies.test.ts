@@ -9,6 +9,7 @@ import {
   stateBackendOf,
   stateObjectArns,
 } from "./infra-delivery-policies";
+import { permissionsBoundaryPolicy } from "./permissions-boundary";
 
 /**
  * The infra roles' permissions against what the program really registers: both stacks run offline
@@ -48,7 +49,8 @@ test("every service's actions are explicit (no wildcard) and in that service's n
 });
 
 test.each(["staging", "prod"] as const)("%s: every managed policy fits IAM's 6,144 characters, without white space", (stack) => {
-  for (const docs of [infraDeployPolicies(scope(), stack), infraPreviewPolicies(scope(), stack)]) {
+  // The boundary too: a role's boundary is one managed policy.
+  for (const docs of [infraDeployPolicies(scope(), stack), infraPreviewPolicies(scope(), stack), [permissionsBoundaryPolicy(scope(), stack)]]) {
     for (const doc of docs) expect(JSON.stringify(doc).replace(/\s/g, "").length).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
   }
 });

@@ -10,7 +10,7 @@
  * `aws:defaultTags` puts on every taggable resource, by name, by SSM path and by state object.
  */
 
-import { parameterPrefix, PROJECT_NAME, stackResourcePrefix } from "../infra/naming";
+import { parameterPrefix, permissionsBoundaryArn, PROJECT_NAME, stackResourcePrefix } from "../infra/naming";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
 
 export type StackName = "staging" | "prod";
@@ -175,7 +175,7 @@ export const INFRA_SERVICES: Record<string, { types: string[]; read: string[]; w
     read: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"],
     write: [
       "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRoleDescription", "iam:PutRolePolicy",
-      "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:PassRole",
+      "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:TagRole", "iam:UntagRole", "iam:PassRole",
       "iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
     ],
   },
@@ -316,7 +316,7 @@ export function infraWriteActions(): string[] {
 }
 
 /** Resources friday names itself: IAM roles and policies, and S3 buckets, by the stack's prefix. */
-function namedResources(s: InfraScope, stack: StackName): string[] {
+export function namedResources(s: InfraScope, stack: StackName): string[] {
   // The pipeline (prod only) names its roles and bucket "friday-<step>-…": prod's patterns cover them.
   const prefix = stack === "prod" ? `${PROJECT_NAME}-` : stackResourcePrefix(stack);
   return [
@@ -324,6 +324,42 @@ function namedResources(s: InfraScope, stack: StackName): string[] {
     `arn:${s.partition}:iam::${s.account}:policy/${prefix}*`,
     `arn:${s.partition}:s3:::${prefix}*`,
     `arn:${s.partition}:s3:::${prefix}*/*`,
+  ];
+}
+
+/**
+ * The IAM actions that make or widen a role's permissions. The infra roles (and, through the
+ * boundary, every role) may call them only on roles that carry a friday permissions boundary
+ * (`iam:PermissionsBoundary`: the boundary in the request for CreateRole and
+ * PutRolePermissionsBoundary, the role's own boundary for the others, per the Service Authorization
+ * Reference), so no role `pulumi up` makes can hold more than its boundary allows.
+ */
+export const BOUNDED_IAM_ACTIONS: readonly string[] = [
+  "iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy",
+  "iam:PutRolePermissionsBoundary",
+];
+
+/** Role changes allowed only on roles that carry one of `boundaries`' permissions boundaries. */
+export function withinBoundaryStatement(s: InfraScope, boundaries: StackName[], roles: string[]): Statement {
+  return {
+    Sid: "RolesWithinBoundary",
+    Effect: "Allow",
+    Action: [...BOUNDED_IAM_ACTIONS],
+    Resource: roles,
+    Condition: { StringEquals: { "iam:PermissionsBoundary": boundaries.map((stack) => permissionsBoundaryArn(s.partition, s.account, stack)) } },
+  };
+}
+
+/** Nobody under friday's roles removes a role's boundary, or edits or deletes a boundary (only `friday bootstrap` does). */
+export function boundaryGuardDenies(s: InfraScope): Statement[] {
+  return [
+    { Sid: "KeepRoleBoundaries", Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: ["*"] },
+    {
+      Sid: "KeepBoundaryPolicies",
+      Effect: "Deny",
+      Action: ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:TagPolicy", "iam:UntagPolicy"],
+      Resource: (["staging", "prod"] as const).map((stack) => permissionsBoundaryArn(s.partition, s.account, stack)),
+    },
   ];
 }
 
@@ -351,7 +387,7 @@ const FIRST_WRITE_SERVICES = ["ec2", "rds", "ecs", "elasticloadbalancing", "appl
 
 /** What `pulumi up` of one stack may change: the stacks' resource types, in this account and region, by name where friday names them. */
 export function infraWriteStatements(s: InfraScope, stack: StackName): Statement[][] {
-  const named = (a: string) => /^(iam|s3):/.test(a);
+  const named = (a: string) => /^(iam|s3):/.test(a) && !BOUNDED_IAM_ACTIONS.includes(a);
   const writes = (first: boolean) =>
     [...new Set(Object.entries(INFRA_SERVICES).filter(([key]) => FIRST_WRITE_SERVICES.includes(key) === first).flatMap(([, svc]) => svc.write))].sort();
   return [
@@ -359,6 +395,8 @@ export function infraWriteStatements(s: InfraScope, stack: StackName): Statement
     [
       { Sid: "WriteStackResources", Effect: "Allow", Action: writes(false).filter((a) => !named(a)), Resource: regionalResources(s) },
       { Sid: "WriteNamedResources", Effect: "Allow", Action: writes(false).filter(named), Resource: namedResources(s, stack) },
+      // Roles only with this stack's boundary: everything the program creates carries it (see permissions-boundary.ts).
+      withinBoundaryStatement(s, [stack], namedResources(s, stack).filter((arn) => arn.includes(":role/"))),
       {
         // The only service-linked roles the stacks need (ECS, ELB, RDS and Application Auto Scaling create them on first use).
         Sid: "ServiceLinkedRoles",
@@ -401,15 +439,7 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
       Resource: [arnIn(s, "ssm", `parameter${parameterPrefix(them)}/*`)],
     },
     { Sid: `Deny${Them}Database`, Effect: "Deny", Action: ["rds:*"], Resource: [arnIn(s, "rds", `db:${stackResourcePrefix(them)}*`)] },
-    // RDS creates its instances' master secrets without the stack's default tags: they are the other
-    // stack's by owner (found by test/iam-simulation.test.ts).
-    {
-      Sid: `Deny${Them}DatabaseSecrets`,
-      Effect: "Deny",
-      Action: ["secretsmanager:*"],
-      Resource: ["*"],
-      Condition: { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": arnIn(s, "rds", `db:${stackResourcePrefix(them)}*`) } },
-    },
+    databaseSecretsDeny(s, them),
   ];
   if (stack === "staging") {
     // Prod's stack also holds the pipeline's roles for staging's steps ("friday-staging-deploy-role-…"),
@@ -425,6 +455,20 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
   return statements;
 }
 
+/**
+ * RDS creates its instances' master secrets without the stack's default tags: they are a stack's by
+ * owner (found by test/iam-simulation.test.ts). Denies every secrets action on `stack`'s.
+ */
+export function databaseSecretsDeny(s: InfraScope, stack: StackName): Statement {
+  return {
+    Sid: `Deny${stack === "prod" ? "Prod" : "Staging"}DatabaseSecrets`,
+    Effect: "Deny",
+    Action: ["secretsmanager:*"],
+    Resource: ["*"],
+    Condition: { StringLike: { "aws:ResourceTag/aws:rds:primaryDBInstanceArn": arnIn(s, "rds", `db:${stackResourcePrefix(stack)}*`) } },
+  };
+}
+
 /** The preview role of one stack, as managed policies: reads, state reads and its lock. It cannot change a thing. */
 export function infraPreviewPolicies(s: InfraScope, stack: StackName): PolicyDocument[] {
   return [document(infraReadStatements(s)), document([...stateReadStatements(s, stack, { takesLock: true }), ...otherStackDenies(s, stack)])];
@@ -437,7 +481,7 @@ export function infraDeployPolicies(s: InfraScope, stack: StackName): PolicyDocu
     document(infraReadStatements(s)),
     document([...stateReadStatements(s, stack, { takesLock: true }), ...stateWriteStatements(s, stack), ...otherStackDenies(s, stack)]),
     document(first),
-    document(second),
+    document([...second, ...boundaryGuardDenies(s)]),
   ];
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PolicyDocument } from "./pipeline-policies";
-import { serviceTrust } from "./service-trust";
+import { permissionsBoundary, serviceTrust } from "./service-trust";
 
 /** Where the buildspecs live (in the repo, never in the console). */
 export const BUILDSPEC_DIR = join(__dirname, "..", "pipeline", "buildspecs");
@@ -152,6 +152,7 @@ function createRole(parent: pulumi.Resource, name: string, args: PipelineBuildPr
     `${name}-role`,
     {
       description: `CodeBuild ${args.projectName}: ${args.description}`,
+      permissionsBoundary: permissionsBoundary(parent),
       // CodeBuild's guide (cross-service confused deputy prevention): this project only.
       assumeRolePolicy: serviceTrust(parent, "codebuild.amazonaws.com", (t) => `arn:${t.partition}:codebuild:${t.region}:${t.account}:project/${args.projectName}`),
     },

@@ -6,7 +6,7 @@ import { infraDeployPolicies, infraPreviewPolicies, InfraScope, stateBackendOf, 
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { PullRequestChecks } from "./pull-request-checks";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
-import { serviceTrust } from "./service-trust";
+import { permissionsBoundary, serviceTrust } from "./service-trust";
 import {
   baseStatements,
   buildStatements,
@@ -463,6 +463,7 @@ export class Pipeline extends pulumi.ComponentResource {
       `${name}-role`,
       {
         description: `CodePipeline ${name}: runs the steps; cannot deploy anything itself`,
+        permissionsBoundary: permissionsBoundary(this),
         // CodePipeline's guide (cross-service confused deputy prevention): this pipeline only.
         assumeRolePolicy: serviceTrust(this, "codepipeline.amazonaws.com", (t) => `arn:${t.partition}:codepipeline:${t.region}:${t.account}:${name}`),
       },

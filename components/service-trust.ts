@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { permissionsBoundaryArn } from "../infra/naming";
 
 /** Where a trust policy is: the account, region and partition the role lives in. */
 export interface TrustScope {
@@ -46,3 +47,13 @@ export function serviceTrust(parent: pulumi.Resource, service: string, sourceArn
 
 /** ECS tasks: the ECS developer guide's task-role trust policy (any ECS resource of the account and region). */
 export const ecsTasksSourceArn = (s: TrustScope) => `arn:${s.partition}:ecs:${s.region}:${s.account}:*`;
+
+/**
+ * The permissions boundary of the stack that makes the role (`friday-<stack>-boundary`, created by
+ * `friday bootstrap`): every role friday creates carries it (components/permissions-boundary.ts).
+ */
+export function permissionsBoundary(parent: pulumi.Resource): pulumi.Output<string> {
+  return pulumi
+    .all([aws.getCallerIdentityOutput({}, { parent }).accountId, aws.getPartitionOutput({}, { parent }).partition])
+    .apply(([account, partition]) => permissionsBoundaryArn(partition, account, pulumi.getStack()));
+}

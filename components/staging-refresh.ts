@@ -5,7 +5,7 @@ import { PARITY } from "../infra/parity";
 import { databaseIdentifier, parameterPrefix, refreshPath, refreshResourcePrefix, refreshTaskFamily, stackName, stackResourcePrefix } from "../infra/naming";
 import { REFRESH_ROLE_TAG, REFRESH_SCRUB_TAG, refreshLockParameterName, refreshParameterName } from "../infra/refresh-parameters";
 import { parameterName } from "../infra/stack-parameters";
-import { ecsTasksSourceArn, serviceTrust } from "./service-trust";
+import { ecsTasksSourceArn, permissionsBoundary, serviceTrust } from "./service-trust";
 
 export interface StagingRefreshArgs {
   /** The stack whose database the job replaces; only "staging". */
@@ -172,7 +172,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
   }
 
   private createExecutionRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
-    const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), description: "ECS pulls the staging refresh image and writes its logs", tags }, { parent: this });
+    const role = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), permissionsBoundary: permissionsBoundary(this), description: "ECS pulls the staging refresh image and writes its logs", tags }, { parent: this });
     new aws.iam.RolePolicy(
       `${name}-execution-policy`,
       {
@@ -202,7 +202,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
    * swap: writes staging's db-secret-arn parameter and rolls staging's service onto the new secret.
    */
   private createTaskRole(name: string, args: StagingRefreshArgs, tags: Record<string, string>): aws.iam.Role {
-    const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
+    const role = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: serviceTrust(this, "ecs-tasks.amazonaws.com", ecsTasksSourceArn), permissionsBoundary: permissionsBoundary(this), description: `friday ${args.stack} staging refresh job: snapshot ${this.names.source} (read), restore/scrub/swap ${stackResourcePrefix(args.stack)}*`, tags }, { parent: this });
     const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
@@ -281,6 +281,7 @@ export class StagingRefresh extends pulumi.ComponentResource {
       {
         // EventBridge Scheduler's guide: the schedule group its schedules run in (the default group).
         assumeRolePolicy: serviceTrust(this, "scheduler.amazonaws.com", (t) => `arn:${t.partition}:scheduler:${t.region}:${t.account}:schedule-group/default`),
+        permissionsBoundary: permissionsBoundary(this),
         description: "EventBridge Scheduler starts the staging refresh task",
         tags: args.tags,
       },

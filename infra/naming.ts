@@ -61,3 +61,17 @@ export function refreshPath(stack: string): string {
  * and to prod). `friday metrics` reads its execution history by this name.
  */
 export const PIPELINE_NAME = PROJECT_NAME;
+
+/**
+ * `friday-<stack>-boundary`: the permissions boundary every role of the stack carries. `friday
+ * bootstrap` creates it (an administrator's credentials), never the program: the infra roles that run
+ * `pulumi up` must not be able to edit the boundary that caps the roles they create.
+ */
+export function permissionsBoundaryName(stack: string): string {
+  return `${stackResourcePrefix(stack)}boundary`;
+}
+
+/** The boundary's ARN (a customer-managed policy at the path `/`). */
+export function permissionsBoundaryArn(partition: string, account: string, stack: string): string {
+  return `arn:${partition}:iam::${account}:policy/${permissionsBoundaryName(stack)}`;
+}

@@ -1,6 +1,9 @@
 import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
 import { ACCOUNT, asList, buildIamGraph, REGION, type GraphRole, type IamGraph, type PolicyDoc } from "./support/iam-graph";
-import { crossings, decide, type CrossingFinding } from "./support/iam-simulation";
+import { crossings, decide, decideAll, type CrossingFinding } from "./support/iam-simulation";
+import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions } from "../components/infra-delivery-policies";
+import { STAGING_INTO_PROD_ACTIONS } from "../components/permissions-boundary";
+import { permissionsBoundaryArn } from "../infra/naming";
 
 /**
  * Both stacks' programs run under the mocks with their real stack YAML and the ARNs AWS would
@@ -319,5 +322,125 @@ describe("the artifacts bucket", () => {
     expect(await put({})).toBe("Allowed"); // the bucket's default encryption: the artifacts key
     expect(await put({ "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-a000-000000000000` })).toBe("ExplicitlyDenied");
     expect(await put({ "s3:x-amz-server-side-encryption": "AES256" })).toBe("ExplicitlyDenied");
+  });
+});
+
+describe("permissions boundaries", () => {
+  const STACKS = ["staging", "prod"] as const;
+  type Stack = (typeof STACKS)[number];
+  const boundaryOf = (stack: string) => permissionsBoundaryArn("aws", ACCOUNT, stack);
+  const otherOf = (stack: Stack): Stack => (stack === "prod" ? "staging" : "prod");
+  const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+  const DEFAULT_KEY_POLICY: PolicyDoc = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
+
+  it("every role of both stacks carries its own stack's boundary", () => {
+    expect(graph.roles.length).toBeGreaterThan(20);
+    expect(graph.roles.filter((r) => r.permissionsBoundaryArn !== boundaryOf(r.stack)).map((r) => `${r.stack} ${r.resourceName}: ${r.permissionsBoundaryArn ?? "no boundary"}`)).toEqual([]);
+    for (const r of graph.roles) expect({ role: r.resourceName, readable: !!r.permissionsBoundary }).toEqual({ role: r.resourceName, readable: true });
+  });
+
+  it("leave every role what its own policies allow (each allow, a `*` in an ARN standing for any name, against the boundary)", async () => {
+    const problems: string[] = [];
+    for (const r of graph.roles) {
+      for (const statement of r.policies.flatMap((p) => p.document.Statement).filter((st) => st.Effect === "Allow")) {
+        const named = asList(statement.Condition?.StringEquals?.["iam:PermissionsBoundary"])[0];
+        const context: Record<string, string> = named ? { "iam:PermissionsBoundary": named } : {};
+        for (const action of asList(statement.Action)) {
+          for (const resource of asList(statement.Resource)) {
+            const concrete = resource === "*" ? "*" : resource.replace(/\*/g, "x");
+            // A KMS key's own policy must let IAM policies apply (the default key policy does).
+            const keyPolicy = action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined;
+            const d = await decide([{ name: "boundary", document: r.permissionsBoundary! }], r.arn, { action, resource: concrete, context }, keyPolicy);
+            if (d !== "Allowed" && d !== "NotApplicable") problems.push(`${r.resourceName}: ${action} on ${concrete} is ${d} by its boundary`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  describe.each(STACKS)("the %s infra role", (stack) => {
+    const ask = (action: string, resource: string, context: Record<string, string> = {}) => {
+      const infra = role(`friday-${stack}-infra-role`);
+      return decide(infra.policies, infra.arn, { action, resource, context }, undefined, infra.permissionsBoundary);
+    };
+    const newRole = roleArn(`friday-${stack}-new-role-0000000`);
+
+    it("creates and widens friday-<stack>-… roles only when they carry the stack's boundary", async () => {
+      const results: Record<string, string[]> = {};
+      for (const action of BOUNDED_IAM_ACTIONS) {
+        results[action] = [
+          await ask(action, newRole, { "iam:PermissionsBoundary": boundaryOf(stack) }),
+          await ask(action, newRole),
+          await ask(action, newRole, { "iam:PermissionsBoundary": boundaryOf(otherOf(stack)) }),
+          await ask(action, newRole, { "iam:PermissionsBoundary": `arn:aws:iam::${ACCOUNT}:policy/friday-${stack}-admin` }),
+        ];
+      }
+      const denied = expect.not.stringMatching(/^Allowed$/);
+      for (const action of BOUNDED_IAM_ACTIONS) expect({ action, results: results[action] }).toEqual({ action, results: ["Allowed", denied, denied, denied] });
+    });
+
+    it("cannot take a boundary off a role, nor edit or delete either stack's boundary", async () => {
+      expect(await ask("iam:DeleteRolePermissionsBoundary", newRole, { "iam:PermissionsBoundary": boundaryOf(stack) })).toBe("ExplicitlyDenied");
+      for (const boundary of STACKS.map(boundaryOf)) {
+        for (const action of ["iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy", "iam:TagPolicy"]) {
+          expect({ action, boundary, decision: await ask(action, boundary) }).toEqual({ action, boundary, decision: "ExplicitlyDenied" });
+        }
+      }
+    });
+  });
+
+  describe.each(STACKS)("a %s role made with the boundary, whose own policy allows `*`", (stack) => {
+    const anything = (): GraphRole => {
+      const name = `friday-${stack}-anything-role-0000000`;
+      return {
+        stack,
+        resourceName: `friday-${stack}-anything-role`,
+        name,
+        arn: roleArn(name),
+        environment: stack,
+        trust: { Version: "2012-10-17", Statement: [] },
+        policies: [{ name: "everything", document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }],
+        unreadablePolicyArns: [],
+        permissionsBoundaryArn: boundaryOf(stack),
+        permissionsBoundary: graph.boundaries[boundaryOf(stack)],
+      };
+    };
+
+    it("reaches no resource of the other stack (from staging: only the crossings by design)", async () => {
+      // Every action any role of either stack is granted, every action `pulumi up` uses, and the IAM ones that would escalate.
+      const actions = [
+        ...new Set([
+          ...graph.roles.flatMap((r) => r.policies.flatMap((p) => p.document.Statement.filter((st) => st.Effect === "Allow").flatMap((st) => asList(st.Action)))),
+          ...infraReadActions(), ...infraWriteActions(), ...BOUNDED_IAM_ACTIONS,
+          "iam:DeleteRolePermissionsBoundary", "iam:AttachRolePolicy", "ecs:RunTask", "rds:DeleteDBInstance", "rds:ModifyDBInstance", "secretsmanager:GetSecretValue", "s3:GetObject",
+        ]),
+      ].sort();
+      const found = await crossings(anything(), graph.targets, (_r, t) => t.environment === otherOf(stack), actions);
+      // The check can fail: without its boundary the same role reaches the other stack everywhere.
+      const unbounded = await crossings({ ...anything(), permissionsBoundary: undefined }, graph.targets, (_r, t) => t.environment === otherOf(stack), actions);
+      expect(unbounded.length).toBeGreaterThan(100);
+      if (stack === "prod") expect(found.map(show)).toEqual([]);
+      else expect(found.filter((f) => !STAGING_INTO_PROD_ACTIONS.includes(f.action)).map(show)).toEqual([]);
+    }, 300_000);
+
+    it("cannot make a role without the boundary, a user, or change a boundary", async () => {
+      const r = anything();
+      const ask = (action: string, resource: string, context: Record<string, string> = {}) => decide(r.policies, r.arn, { action, resource, context }, undefined, r.permissionsBoundary);
+      const newRole = roleArn(`friday-${stack}-new-role-0000000`);
+      expect(await ask("iam:CreateRole", newRole, { "iam:PermissionsBoundary": boundaryOf(stack) })).toBe("Allowed");
+      expect(await ask("iam:CreateRole", newRole)).not.toBe("Allowed");
+      expect(await ask("iam:PutRolePolicy", newRole)).not.toBe("Allowed");
+      expect(await ask("iam:CreateUser", `arn:aws:iam::${ACCOUNT}:user/anyone`)).not.toBe("Allowed");
+      expect(await ask("iam:DeleteRolePermissionsBoundary", newRole, { "iam:PermissionsBoundary": boundaryOf(stack) })).toBe("ExplicitlyDenied");
+      expect(await ask("iam:CreatePolicyVersion", boundaryOf(stack))).toBe("ExplicitlyDenied");
+      if (stack === "staging") {
+        expect(await ask("iam:CreateRole", newRole, { "iam:PermissionsBoundary": boundaryOf("prod") })).not.toBe("Allowed");
+        // The snapshot crossing: prod's instance only into a staging-named snapshot.
+        const rds = (resource: string) => `arn:aws:rds:${REGION}:${ACCOUNT}:${resource}`;
+        expect(await decideAll(r.policies, r.arn, "rds:CreateDBSnapshot", [rds("db:friday-prod-db"), rds("snapshot:friday-staging-refresh-r1-source")], {}, r.permissionsBoundary)).toBe("Allowed");
+        expect(await decideAll(r.policies, r.arn, "rds:CreateDBSnapshot", [rds("db:friday-prod-db"), rds("snapshot:elsewhere")], {}, r.permissionsBoundary)).toBe("ExplicitlyDenied");
+      }
+    });
   });
 });

@@ -12,7 +12,19 @@ import {
   S3Client,
   S3ServiceException,
 } from "@aws-sdk/client-s3";
+import {
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListPolicyVersionsCommand,
+  NoSuchEntityException,
+} from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { stateBackendOf } from "../../components/infra-delivery-policies";
+import { permissionsBoundaryPolicy } from "../../components/permissions-boundary";
 import { mockClient } from "aws-sdk-client-mock";
 import { friday } from "./testing/run-cli";
 import { setInfraHooksForTests } from "./hooks";
@@ -22,6 +34,7 @@ import { setInfraHooksForTests } from "./hooks";
 const s3 = mockClient(S3Client);
 const kms = mockClient(KMSClient);
 const sts = mockClient(STSClient);
+const iam = mockClient(IAMClient);
 const KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1111-2222";
 let dir: string;
 let out: string[];
@@ -46,7 +59,9 @@ beforeEach(() => {
   s3.reset();
   kms.reset();
   sts.reset();
-  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012" });
+  iam.reset();
+  sts.on(GetCallerIdentityCommand).resolves({ Account: "123456789012", Arn: "arn:aws:iam::123456789012:user/admin" });
+  iam.on(GetPolicyCommand).rejects(new NoSuchEntityException({ message: "Policy not found", $metadata: {} }));
   Object.assign(process.env, {
     FRIDAY_PULUMI_BIN: join(__dirname, "testing", "fake-pulumi.js"),
     FAKE_PULUMI_LOG: join(dir, "calls.log"),
@@ -102,7 +117,13 @@ describe("friday bootstrap", () => {
     expect(bootstrapFlags()).toEqual(Array(7).fill("1"));
     expect(calls()[5]).toContain("organization/friday/staging");
     expect(calls()[6]).toContain("organization/friday/prod");
-    expect(out.join("\n")).toMatch(/\[1\/5\][\s\S]*\[2\/5\][\s\S]*\[3\/5\][\s\S]*\[4\/5\][\s\S]*\[5\/5\][\s\S]*approve the CodeConnections connection once/);
+    expect(out.join("\n")).toMatch(/\[1\/6\][\s\S]*\[2\/6\][\s\S]*\[3\/6\][\s\S]*\[4\/6\][\s\S]*\[5\/6\][\s\S]*\[6\/6\][\s\S]*approve the CodeConnections connection once/);
+    // Each stack's permissions boundary, before any role that carries it.
+    const scope = { account: "123456789012", partition: "aws", region: "eu-west-1", project: "friday", backend: stateBackendOf(backend) };
+    expect(iam.commandCalls(CreatePolicyCommand).map((c) => [c.args[0].input.PolicyName, JSON.parse(c.args[0].input.PolicyDocument!)])).toEqual([
+      ["friday-staging-boundary", permissionsBoundaryPolicy(scope, "staging")],
+      ["friday-prod-boundary", permissionsBoundaryPolicy(scope, "prod")],
+    ]);
   });
 
   test("run again, it reuses the key, the bucket and the stacks", async () => {
@@ -117,6 +138,28 @@ describe("friday bootstrap", () => {
     expect(JSON.parse(out.filter((l) => l.startsWith("{")).join("\n"))).toMatchObject({ bucketCreated: false, keyCreated: false, stacksDeployed: ["organization/friday/staging", "organization/friday/prod"] });
   });
 
+  test("run again, it brings a boundary that changed to the current document (dropping the oldest of five versions) and leaves a current one alone", async () => {
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: "1111-2222", Arn: KEY_ARN } });
+    s3.on(HeadBucketCommand).resolves({});
+    writeFileSync(join(dir, "scenario.json"), JSON.stringify({}));
+    prodFile(backend);
+    const scope = { account: "123456789012", partition: "aws", region: "eu-west-1", project: "friday", backend: stateBackendOf(backend) };
+    const arn = (stack: string) => `arn:aws:iam::123456789012:policy/friday-${stack}-boundary`;
+    iam.on(GetPolicyCommand).resolves({ Policy: { DefaultVersionId: "v5" } });
+    iam.on(GetPolicyVersionCommand, { PolicyArn: arn("staging") }).resolves({ PolicyVersion: { Document: encodeURIComponent(JSON.stringify(permissionsBoundaryPolicy(scope, "staging"))) } });
+    iam.on(GetPolicyVersionCommand, { PolicyArn: arn("prod") }).resolves({ PolicyVersion: { Document: encodeURIComponent(JSON.stringify({ Version: "2012-10-17", Statement: [] })) } });
+    iam.on(ListPolicyVersionsCommand).resolves({
+      Versions: [1, 2, 3, 4, 5].map((n) => ({ VersionId: `v${n}`, IsDefaultVersion: n === 5, CreateDate: new Date(Date.UTC(2026, 0, n)) })),
+    });
+    expect(await friday("bootstrap", "--region", "eu-west-1")).toEqual({ code: 0 });
+    expect(iam).not.toHaveReceivedCommand(CreatePolicyCommand);
+    expect(iam).toHaveReceivedCommandTimes(CreatePolicyVersionCommand, 1);
+    expect(iam).toHaveReceivedCommandWith(DeletePolicyVersionCommand, { PolicyArn: arn("prod"), VersionId: "v1" });
+    expect(JSON.parse(iam.commandCalls(CreatePolicyVersionCommand)[0].args[0].input.PolicyDocument!)).toEqual(permissionsBoundaryPolicy(scope, "prod"));
+    expect(iam).toHaveReceivedCommandWith(CreatePolicyVersionCommand, { PolicyArn: arn("prod"), SetAsDefault: true });
+    expect(out.join("\n")).toMatch(/friday-staging-boundary is current[\s\S]*friday-prod-boundary updated/);
+  });
+
   test("stops after the backend, with the block to add, while Pulumi.prod.yaml does not name it", async () => {
     freshAccount();
     prodFile();
@@ -124,6 +167,7 @@ describe("friday bootstrap", () => {
     expect(result.error).toContain("does not name it yet");
     expect(result.error).toContain("backendUrl: s3://friday-state-123456789012-eu-west-1");
     expect(calls()).toEqual([]);
+    expect(iam).not.toHaveReceivedCommand(CreatePolicyCommand);
   });
 
   test("a bucket name another account owns is refused, creating nothing", async () => {

@@ -16,10 +16,22 @@ import {
   S3Client,
   type BucketLocationConstraint,
 } from "@aws-sdk/client-s3";
+import {
+  CreatePolicyCommand,
+  CreatePolicyVersionCommand,
+  DeletePolicyVersionCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  IAMClient,
+  ListPolicyVersionsCommand,
+} from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
+import { stateBackendOf, type InfraScope, type StackName } from "../../components/infra-delivery-policies";
+import { permissionsBoundaryPolicy } from "../../components/permissions-boundary";
+import { permissionsBoundaryArn, permissionsBoundaryName, PROJECT_NAME } from "../../infra/naming";
 import { awsClientConfig } from "../deploy/aws";
 import { infraContext, infraHooks } from "./hooks";
 import { InfraContext, InfraError } from "./pulumi-run";
@@ -27,15 +39,16 @@ import { InfraContext, InfraError } from "./pulumi-run";
 /**
  * `friday bootstrap`: the one time a person runs anything against the account. It creates Pulumi's
  * state backend (a versioned, KMS-encrypted, private, TLS-only S3 bucket) and the secrets
- * provider's KMS key, both idempotently, then creates the two stacks and runs their first
- * `pulumi up` (staging, then prod, which creates the pipeline). From then on the pipeline runs
- * every `pulumi up`.
+ * provider's KMS key, both idempotently, then each stack's permissions boundary, creates the two
+ * stacks and runs their first `pulumi up` (staging, then prod, which creates the pipeline). From
+ * then on the pipeline runs every `pulumi up`.
  */
 
 export interface BootstrapClients {
   readonly s3: S3Client;
   readonly kms: KMSClient;
   readonly sts: STSClient;
+  readonly iam: IAMClient;
 }
 
 export interface BootstrapOptions {
@@ -178,6 +191,46 @@ async function ensureBucket(ctx: InfraContext, s3: S3Client, bucket: string, reg
   return !exists;
 }
 
+/**
+ * A stack's permissions boundary (components/permissions-boundary.ts): created, or brought to the
+ * current document as a new default version (IAM keeps five: the oldest other one goes first). Here
+ * and not in the program, so the infra roles that run `pulumi up` cannot edit what caps them.
+ */
+async function ensureBoundary(ctx: InfraContext, iam: IAMClient, scope: InfraScope, stack: StackName): Promise<void> {
+  const name = permissionsBoundaryName(stack);
+  const arn = permissionsBoundaryArn(scope.partition, scope.account, stack);
+  const document = permissionsBoundaryPolicy(scope, stack);
+  let defaultVersion: string | undefined;
+  try {
+    defaultVersion = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
+  } catch (error) {
+    if (errorName(error) !== "NoSuchEntityException") throw error;
+  }
+  if (!defaultVersion) {
+    await iam.send(new CreatePolicyCommand({
+      PolicyName: name,
+      PolicyDocument: JSON.stringify(document),
+      Description: `friday ${stack}: the permissions boundary of every role the ${stack} stack creates (friday bootstrap)`,
+      Tags: [{ Key: "friday:managed-by", Value: "friday-bootstrap" }],
+    }));
+    ctx.log(`    boundary ${name} created`);
+    return;
+  }
+  const current = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: defaultVersion }))).PolicyVersion?.Document;
+  // GetPolicyVersion returns the document URL-encoded (RFC 3986).
+  if (current && JSON.stringify(JSON.parse(decodeURIComponent(current))) === JSON.stringify(document)) {
+    ctx.log(`    boundary ${name} is current`);
+    return;
+  }
+  const versions = (await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }))).Versions ?? [];
+  if (versions.length >= 5) {
+    const oldest = versions.filter((v) => !v.IsDefaultVersion).sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))[0];
+    await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: oldest.VersionId }));
+  }
+  await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: JSON.stringify(document), SetAsDefault: true }));
+  ctx.log(`    boundary ${name} updated to the current document`);
+}
+
 /** Creates the stack in the backend with the KMS secrets provider, unless it exists. */
 async function ensureStack(ctx: InfraContext, stack: string, secretsProvider: string): Promise<void> {
   const select = await ctx.run(["stack", "select", "--stack", stack, "--non-interactive"]);
@@ -193,10 +246,11 @@ async function ensureStack(ctx: InfraContext, stack: string, secretsProvider: st
 export async function bootstrap(ctx: InfraContext, clients: BootstrapClients, options: BootstrapOptions): Promise<BootstrapResult> {
   validateBootstrapOptions(options);
   const started = ctx.now();
-  const total = options.backendOnly ? 2 : 5;
+  const total = options.backendOnly ? 2 : 6;
   const alias = options.keyAlias ?? "alias/friday-pulumi";
   const identity = await clients.sts.send(new GetCallerIdentityCommand({}));
   const account = identity.Account!;
+  const partition = identity.Arn?.split(":")[1] || "aws";
   const bucket = options.bucket ?? `friday-state-${account}-${options.region}`;
 
   ctx.log(`[1/${total}] Secrets provider key ${alias} in ${account} (${options.region})`);
@@ -212,11 +266,15 @@ export async function bootstrap(ctx: InfraContext, clients: BootstrapClients, op
     assertProdConfigNames(options.prodConfigFile ?? "Pulumi.prod.yaml", backendUrl, secretsProvider, configBlock);
     const login = await ctx.run(["login", backendUrl, "--non-interactive"]);
     if (login.code !== 0) throw new InfraError(`pulumi login ${backendUrl} failed: ${login.stderr.trim()}`);
-    ctx.log(`[3/${total}] Stacks in ${backendUrl}`);
+    // Before any role refers to them: every role the stacks create carries its stack's boundary.
+    ctx.log(`[3/${total}] Permissions boundaries ${permissionsBoundaryName("staging")}, ${permissionsBoundaryName("prod")}`);
+    const scope: InfraScope = { account, partition, region: options.region, project: PROJECT_NAME, backend: stateBackendOf({ backendUrl, secretsProvider }) };
+    for (const stack of ["staging", "prod"] as const) await ensureBoundary(ctx, clients.iam, scope, stack);
+    ctx.log(`[4/${total}] Stacks in ${backendUrl}`);
     await ensureStack(ctx, options.stacks.staging, secretsProvider);
     await ensureStack(ctx, options.stacks.prod, secretsProvider);
-    for (const [step, stack] of [[4, options.stacks.staging], [5, options.stacks.prod]] as const) {
-      ctx.log(`[${step}/${total}] First pulumi up of ${stack} (${step === 4 ? "about 20 minutes: VPC, NAT, RDS, ALB, ECS" : "about 25 minutes, with Multi-AZ RDS and the pipeline"})`);
+    for (const [step, stack] of [[5, options.stacks.staging], [6, options.stacks.prod]] as const) {
+      ctx.log(`[${step}/${total}] First pulumi up of ${stack} (${step === 5 ? "about 20 minutes: VPC, NAT, RDS, ALB, ECS" : "about 25 minutes, with Multi-AZ RDS and the pipeline"})`);
       const result = await ctx.run(["up", "--yes", "--non-interactive", "--stack", stack], { onLine: (line) => line.trim() && ctx.log(`    ${line}`) });
       if (result.code !== 0) {
         throw new InfraError(
@@ -234,7 +292,7 @@ export async function bootstrap(ctx: InfraContext, clients: BootstrapClients, op
 export function registerBootstrap(program: Command): void {
   program
     .command("bootstrap")
-    .description("once per AWS account: Pulumi's state bucket and KMS key, both stacks, and their first pulumi up (which creates the pipeline)")
+    .description("once per AWS account: Pulumi's state bucket and KMS key, the stacks' permissions boundaries, both stacks, and their first pulumi up (which creates the pipeline)")
     .requiredOption("--region <region>", "the AWS region of both stacks, e.g. us-east-1")
     .option("--bucket <name>", "the state bucket's name (default: friday-state-<account>-<region>)")
     .option("--key-alias <alias>", "the secrets provider key's alias", "alias/friday-pulumi")
@@ -256,7 +314,7 @@ export function registerBootstrap(program: Command): void {
       };
       validateBootstrapOptions(options);
       const config = awsClientConfig(flags.region);
-      const clients = infraHooks().bootstrapClients?.(flags.region) ?? { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config) };
+      const clients = infraHooks().bootstrapClients?.(flags.region) ?? { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config), iam: new IAMClient(config) };
       const result = await bootstrap(ctx, clients, options);
       if (flags.json) {
         stdout(JSON.stringify(result, null, 2));

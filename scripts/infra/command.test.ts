@@ -170,6 +170,17 @@ describe("friday infra up", () => {
     expect(result.error).toContain("The CodeConnections connection is not available: approve it once");
   });
 
+  test.each([
+    ["the boundary does not exist yet", "error: creating IAM Role (friday-prod-service-task-role-0d8e3c7): NoSuchEntity: Scope ARN: arn:aws:iam::123456789012:policy/friday-prod-boundary does not exist or is not attachable."],
+    ["a role made before the boundary", "error: putting IAM Role Policy friday-prod-service-task-role: AccessDenied: User: arn:aws:sts::123456789012:assumed-role/friday-prod-infra-role-555b4aa/x is not authorized to perform: iam:PutRolePolicy on resource: role friday-prod-service-task-role-0d8e3c7"],
+  ])("a failure on the permissions boundary (%s) says to run friday bootstrap once", async (_what, stderr) => {
+    scenario({ preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) }, up: { code: 255, stderr } });
+    const result = await friday(...base);
+    expect(result.error).toContain("The roles' permissions boundary is missing or out of date");
+    expect(result.error).toContain("npx friday bootstrap --region <region>");
+    expect(result.error).not.toContain("add its actions to INFRA_SERVICES");
+  });
+
   test("when the update changed the pipeline itself, the same commit restarts on the new definition and this run stops", async () => {
     scenario({ preview: { stdout: JSON.stringify(PREVIEW_WITH_CHANGES) } });
     pipeline.on(GetPipelineCommand).resolvesOnce({ pipeline: { name: "friday", version: 7, roleArn: "r", stages: [] } }).resolvesOnce({ pipeline: { name: "friday", version: 8, roleArn: "r", stages: [] } });

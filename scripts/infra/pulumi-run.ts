@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { BOUNDED_IAM_ACTIONS } from "../../components/infra-delivery-policies";
 import {
   CodePipelineClient,
   GetPipelineCommand,
@@ -107,6 +108,11 @@ const lastLines = (text: string, n = 6) => text.trim().split("\n").filter(Boolea
 export function hintFor(output: string): string {
   if (/connection/i.test(output) && /(PENDING|not available|is not in AVAILABLE|ResourceNotFoundException)/i.test(output)) {
     return "\nThe CodeConnections connection is not available: approve it once (console → Developer Tools → Settings → Connections → Update pending connection), or set friday:pipeline.connectionArn to an approved one, then run the pipeline again.";
+  }
+  // A role without (or a policy named as) the permissions boundary: the boundary is missing or stale (made before it existed).
+  const boundedActions = BOUNDED_IAM_ACTIONS.map((a) => a.replace("iam:", "")).join("|");
+  if (/policy\/friday-[\w-]+-boundary/.test(output) || new RegExp(`not authorized to perform: iam:(${boundedActions})\\b`).test(output)) {
+    return "\nThe roles' permissions boundary is missing or out of date (the infra roles may create and change roles only with it). An administrator runs `npx friday bootstrap --region <region>` once from this commit: it creates or updates friday-staging-boundary and friday-prod-boundary and puts them on every role (docs/infra-pipeline.md).";
   }
   if (/AccessDenied|not authorized to perform/i.test(output)) {
     return "\nThe step's role lacks a permission: if the program now creates a new kind of resource, add its actions to INFRA_SERVICES (components/infra-delivery-policies.ts) in the same pull request.";

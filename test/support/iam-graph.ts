@@ -1,5 +1,8 @@
 import { readStackConfigFile, runOffline, type OfflineRun, type RecordedResource } from "../../scripts/lib/offline-program";
 import { FAKE_ACCOUNT } from "../../scripts/lib/pulumi-mocks";
+import { stateBackendOf, type InfraScope } from "../../components/infra-delivery-policies";
+import { permissionsBoundaryPolicy } from "../../components/permissions-boundary";
+import { permissionsBoundaryArn } from "../../infra/naming";
 import { realisticState } from "./realistic-arns";
 
 /**
@@ -42,6 +45,10 @@ export interface GraphRole {
   readonly policies: Array<{ readonly name: string; readonly document: PolicyDoc }>;
   /** AWS-managed (or otherwise unknown) policy ARNs attached to the role: the simulation cannot read them. */
   readonly unreadablePolicyArns: string[];
+  /** The ARN of the role's permissions boundary, if it has one. */
+  readonly permissionsBoundaryArn?: string;
+  /** That boundary's document (as `friday bootstrap` creates it), when it is one of friday's. */
+  readonly permissionsBoundary?: PolicyDoc;
 }
 
 /** A resource of one environment, as a request would name it, with the context AWS would supply. */
@@ -62,6 +69,10 @@ export interface IamGraph {
   readonly targets: GraphTarget[];
   /** Resource policies (bucket, topic, repository, key) by the ARN of what they guard. */
   readonly resourcePolicies: Array<{ readonly type: string; readonly resourceName: string; readonly document: PolicyDoc }>;
+  /** What the infra roles are scoped to (prod's friday:pipeline.infra), in the fake account. */
+  readonly infraScope: InfraScope;
+  /** Both stacks' permissions boundaries, by ARN, as `friday bootstrap` creates them. */
+  readonly boundaries: Record<string, PolicyDoc>;
 }
 
 export const REGION = "us-east-1";
@@ -80,7 +91,7 @@ function parseDocument(value: unknown, what: string): PolicyDoc {
 }
 
 /** Every role of one run, with every identity policy the run attaches to it. */
-export function collectRoles(run: OfflineRun): GraphRole[] {
+export function collectRoles(run: OfflineRun, boundaries: Record<string, PolicyDoc> = {}): GraphRole[] {
   const roles = run.resources.filter((r) => r.type === "aws:iam/role:Role");
   const byReference = new Map<string, RecordedResource>();
   for (const role of roles) for (const key of [role.state.id, role.state.name, role.state.arn]) if (key) byReference.set(String(key), role);
@@ -128,6 +139,9 @@ export function collectRoles(run: OfflineRun): GraphRole[] {
     trust: parseDocument(role.inputs.assumeRolePolicy, `${role.name} trust policy`),
     policies: policies.get(role)!,
     unreadablePolicyArns: unreadable.get(role)!,
+    ...(role.inputs.permissionsBoundary
+      ? { permissionsBoundaryArn: String(role.inputs.permissionsBoundary), permissionsBoundary: boundaries[String(role.inputs.permissionsBoundary)] }
+      : {}),
   }));
 }
 
@@ -278,7 +292,12 @@ export async function buildIamGraph(): Promise<IamGraph> {
       .filter((r) => resourcePolicyTypes[r.type] && r.inputs[resourcePolicyTypes[r.type]])
       .map((r) => ({ type: r.type, resourceName: r.name, document: parseDocument(r.inputs[resourcePolicyTypes[r.type]], r.name) })),
   );
-  return { runs, roles: [...collectRoles(staging), ...collectRoles(prod)], targets: [...collectTargets(staging, defaultTags("staging")), ...collectTargets(prod, defaultTags("prod"))], resourcePolicies };
+  const infra = JSON.parse(readStackConfigFile("prod")["friday:pipeline"]).infra;
+  const infraScope: InfraScope = { account: ACCOUNT, partition: "aws", region: REGION, project: "friday", backend: stateBackendOf(infra) };
+  const boundaries = Object.fromEntries(
+    (["staging", "prod"] as const).map((stack) => [permissionsBoundaryArn("aws", ACCOUNT, stack), permissionsBoundaryPolicy(infraScope, stack) as PolicyDoc]),
+  );
+  return { runs, infraScope, boundaries, roles: [...collectRoles(staging, boundaries), ...collectRoles(prod, boundaries)], targets: [...collectTargets(staging, defaultTags("staging")), ...collectTargets(prod, defaultTags("prod"))], resourcePolicies };
 }
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);

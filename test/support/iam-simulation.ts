@@ -17,8 +17,11 @@ export interface SimulatedRequest {
   readonly context?: Record<string, string | string[]>;
 }
 
-/** One identity-policy decision; "NotApplicable" when the ARN is not a resource type the action takes. */
-export async function decide(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, request: SimulatedRequest, resourcePolicy?: PolicyDoc): Promise<Decision> {
+/**
+ * One decision over a role's identity policies (and its permissions boundary, when given);
+ * "NotApplicable" when the ARN is not a resource type the action takes.
+ */
+export async function decide(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, request: SimulatedRequest, resourcePolicy?: PolicyDoc, boundary?: PolicyDoc): Promise<Decision> {
   const result = await runSimulation(
     {
       request: { principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: { "aws:PrincipalArn": principal, "aws:PrincipalAccount": ACCOUNT, ...request.context } },
@@ -26,6 +29,7 @@ export async function decide(policies: Array<{ name: string; document: PolicyDoc
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(resourcePolicy ? { resourcePolicy } : {}),
+      ...(boundary ? { permissionBoundaryPolicies: [{ name: "permissions-boundary", policy: boundary }] } : {}),
     },
     {},
   );
@@ -38,10 +42,10 @@ export async function decide(policies: Array<{ name: string; document: PolicyDoc
 }
 
 /** Allowed if every resource of a multi-resource request is allowed (AWS authorizes each one). */
-export async function decideAll(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, action: string, resources: string[], context: Record<string, string | string[]> = {}): Promise<Decision> {
+export async function decideAll(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, action: string, resources: string[], context: Record<string, string | string[]> = {}, boundary?: PolicyDoc): Promise<Decision> {
   let overall: Decision = "Allowed";
   for (const resource of resources) {
-    const d = await decide(policies, principal, { action, resource, context });
+    const d = await decide(policies, principal, { action, resource, context }, undefined, boundary);
     if (d === "ExplicitlyDenied") return d;
     if (d !== "Allowed") overall = d;
   }
@@ -83,18 +87,18 @@ const ARN_SERVICE: Record<string, string[]> = { codestar_connections: ["codeconn
 
 /**
  * Every Allowed request of `role` on a target of another environment (`foreign(role, target)` says
- * which targets count), over every action the role's policies allow and every caller-chosen
- * condition value they name.
+ * which targets count), over every action the role's policies allow (or `actions`, for a role whose
+ * policy says `*`) and every caller-chosen condition value they name, within the role's boundary.
  */
-export async function crossings(role: GraphRole, targets: GraphTarget[], foreign: (role: GraphRole, target: GraphTarget) => boolean): Promise<CrossingFinding[]> {
+export async function crossings(role: GraphRole, targets: GraphTarget[], foreign: (role: GraphRole, target: GraphTarget) => boolean, actions?: string[]): Promise<CrossingFinding[]> {
   const findings: CrossingFinding[] = [];
   const contexts = callerContexts(role);
-  for (const action of allowedActions(role)) {
+  for (const action of actions ?? allowedActions(role)) {
     const services = ARN_SERVICE[serviceOfAction(action)] ?? [serviceOfAction(action)];
     for (const target of targets) {
       if (!foreign(role, target) || !services.includes(serviceOfArn(target.arn))) continue;
       for (const context of contexts) {
-        const decision = await decide(role.policies, role.arn, { action, resource: target.arn, context: { ...target.context, ...context } }, target.resourcePolicy);
+        const decision = await decide(role.policies, role.arn, { action, resource: target.arn, context: { ...target.context, ...context } }, target.resourcePolicy, role.permissionsBoundary);
         if (decision === "Allowed") {
           findings.push({ role: role.resourceName, roleEnvironment: role.environment, action, resource: target.arn, resourceEnvironment: target.environment, what: target.what });
           break;
