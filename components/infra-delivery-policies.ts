@@ -413,6 +413,16 @@ export function infraWriteStatements(s: InfraScope, stack: StackName): Statement
   ];
 }
 
+/**
+ * The tag on the few resources of prod's stack that the pipeline's staging steps (staging's infra
+ * step and its pull-request preview) use: the artifacts key and bucket (their input, the CLI bundle)
+ * and each step's own CodeBuild log group. Prod's stack holds them, so they carry friday:stack=prod,
+ * and staging's deny of prod-tagged resources would cancel the steps' own allows on them
+ * (pipeline-policies.ts baseStatements). That deny leaves resources with this tag out, and
+ * DenyStagingStepsResourceWrites keeps them from every change the infra role could otherwise make.
+ */
+export const STAGING_STEPS_TAG = { key: "friday:used-by", value: "staging-steps" } as const;
+
 /** Service prefixes of everything the infra roles may do: the denies below name them whole. */
 function deniedServices(): string[] {
   const prefixes = new Set(infraWriteActions().map((a) => a.split(":")[0]));
@@ -429,7 +439,14 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
   const them = other(stack);
   const Them = them === "prod" ? "Prod" : "Staging";
   const statements: Statement[] = [
-    { Sid: `Deny${Them}Tagged`, Effect: "Deny", Action: deniedServices(), Resource: ["*"], Condition: { StringEquals: { "aws:ResourceTag/friday:stack": them } } },
+    {
+      Sid: `Deny${Them}Tagged`,
+      Effect: "Deny",
+      Action: deniedServices(),
+      Resource: ["*"],
+      // A negated operator holds when the key is absent: every prod resource without the tag is denied.
+      Condition: { StringEquals: { "aws:ResourceTag/friday:stack": them }, ...(stack === "staging" ? { StringNotEquals: { [`aws:ResourceTag/${STAGING_STEPS_TAG.key}`]: STAGING_STEPS_TAG.value } } : {}) },
+    },
     {
       Sid: `Deny${Them}Parameters`,
       Effect: "Deny",
@@ -442,6 +459,14 @@ export function otherStackDenies(s: InfraScope, stack: StackName): Statement[] {
     databaseSecretsDeny(s, them),
   ];
   if (stack === "staging") {
+    statements.push({
+      Sid: "DenyStagingStepsResourceWrites",
+      Effect: "Deny",
+      // The writes the role holds on regional resources (its S3 writes are limited to friday-staging-* by name).
+      Action: infraWriteActions().filter((a) => /^(kms|logs):/.test(a)),
+      Resource: ["*"],
+      Condition: { StringEquals: { [`aws:ResourceTag/${STAGING_STEPS_TAG.key}`]: STAGING_STEPS_TAG.value } },
+    });
     // Prod's stack also holds the pipeline's roles for staging's steps ("friday-staging-deploy-role-…"),
     // so only staging is denied a prefix of roles: prod's.
     statements.push({ Sid: "DenyProdRoles", Effect: "Deny", Action: ["iam:*"], Resource: [`arn:${s.partition}:iam::${s.account}:role/${stackResourcePrefix("prod")}*`] });

@@ -68,6 +68,8 @@ export interface PipelineBuildProjectArgs {
   readonly artifactsKeyArn: pulumi.Input<string>;
   /** Log retention of the project's log group. @default 30 */
   readonly logRetentionDays?: number;
+  /** Tags of the project's log group besides the stack's default tags. */
+  readonly logGroupTags?: Record<string, string>;
 }
 
 /** A repository CodeBuild checks out itself, through a CodeConnections connection. */
@@ -124,7 +126,7 @@ export class PipelineBuildProject extends pulumi.ComponentResource {
 
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-logs`,
-      { name: `/aws/codebuild/${args.projectName}`, retentionInDays: args.logRetentionDays ?? 30 },
+      { name: `/aws/codebuild/${args.projectName}`, retentionInDays: args.logRetentionDays ?? 30, tags: args.logGroupTags },
       { parent: this },
     );
     this.role = createRole(this, name, args);

@@ -492,7 +492,9 @@ describe("the infrastructure ships through the pipeline", () => {
     const denies = (docs: PolicyDocument[]) => docs.flatMap((d) => d.Statement).filter((s) => s.Effect === "Deny");
     expect(denies(staging)).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Sid: "DenyProdTagged", Condition: { StringEquals: { "aws:ResourceTag/friday:stack": "prod" } } }),
+        // Except what the staging steps use of prod's stack (the artifacts key and bucket, their log groups), which they may not change.
+        expect.objectContaining({ Sid: "DenyProdTagged", Condition: { StringEquals: { "aws:ResourceTag/friday:stack": "prod" }, StringNotEquals: { "aws:ResourceTag/friday:used-by": "staging-steps" } } }),
+        expect.objectContaining({ Sid: "DenyStagingStepsResourceWrites", Action: expect.arrayContaining(["kms:ScheduleKeyDeletion", "logs:DeleteLogGroup"]) }),
         expect.objectContaining({ Sid: "DenyProdState", Action: expect.arrayContaining(["s3:GetObject", "s3:PutObject"]) }),
         expect.objectContaining({ Sid: "DenyProdRoles" }),
       ]),

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../infra/cli-bundle";
 import { SETTING_DEFAULTS } from "../infra/config";
-import { infraDeployPolicies, infraPreviewPolicies, InfraScope, stateBackendOf, type StackName } from "./infra-delivery-policies";
+import { infraDeployPolicies, infraPreviewPolicies, InfraScope, STAGING_STEPS_TAG, stateBackendOf, type StackName } from "./infra-delivery-policies";
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { PullRequestChecks } from "./pull-request-checks";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
@@ -331,6 +331,7 @@ export class Pipeline extends pulumi.ComponentResource {
       cacheModes: ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"],
       variables: [...cli, ...this.pulumiVariables(args, stack), { name: "FRIDAY_PIPELINE_NAME", value: name }],
       managedPolicies: policyParts(infraScope, (s) => infraDeployPolicies(s, stack)),
+      logGroupTags: stagingStepTags(stack),
     });
 
     return Object.fromEntries([
@@ -419,6 +420,7 @@ export class Pipeline extends pulumi.ComponentResource {
         variables: [...cli, ...this.pulumiVariables(args, stack)],
         policy: basePolicy(projectName),
         managedPolicies: policyParts(infraScope, (s) => infraPreviewPolicies(s, stack)),
+        logGroupTags: stagingStepTags(stack),
         filePaths: args.infra.paths,
       };
     };
@@ -727,6 +729,11 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 }
 
 /** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
+/** The staging steps' log groups are exempt from staging's deny of prod-tagged resources (STAGING_STEPS_TAG). */
+function stagingStepTags(stack: StackName): Record<string, string> | undefined {
+  return stack === "staging" ? { [STAGING_STEPS_TAG.key]: STAGING_STEPS_TAG.value } : undefined;
+}
+
 function policyParts(scope: pulumi.Output<InfraScope>, documents: (s: InfraScope) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
   // How many parts there are depends only on the stack, not on resolved values: count them with placeholders.
   const count = documents(PLACEHOLDER_SCOPE).length;

@@ -1,7 +1,7 @@
 import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
 import { ACCOUNT, asList, buildIamGraph, REGION, type GraphRole, type IamGraph, type PolicyDoc } from "./support/iam-graph";
 import { crossings, decide, decideAll, type CrossingFinding } from "./support/iam-simulation";
-import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions } from "../components/infra-delivery-policies";
+import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions, STAGING_STEPS_TAG } from "../components/infra-delivery-policies";
 import { STAGING_INTO_PROD_ACTIONS } from "../components/permissions-boundary";
 import { permissionsBoundaryArn } from "../infra/naming";
 
@@ -442,5 +442,58 @@ describe("permissions boundaries", () => {
         expect(await decideAll(r.policies, r.arn, "rds:CreateDBSnapshot", [rds("db:friday-prod-db"), rds("snapshot:elsewhere")], {}, r.permissionsBoundary)).toBe("ExplicitlyDenied");
       }
     });
+  });
+});
+
+describe("the pipeline's steps can use what they are given", () => {
+  it("no CodeBuild step's role denies itself the artifacts key or its log group (prod's stack holds, and tags, both)", async () => {
+    // A step's own allows (pipeline-policies.ts baseStatements) against its whole policy set, denies
+    // included: the staging steps' deny of friday:stack=prod resources once cancelled them.
+    const steps = graph.roles.filter((r) => r.policies.some((p) => p.document.Statement.some((s) => s.Sid === "ArtifactsKey")));
+    expect(steps.map((r) => r.resourceName)).toEqual(expect.arrayContaining(["friday-staging-infra-role", "friday-pr-preview-staging-role"]));
+    const problems: string[] = [];
+    for (const r of steps) {
+      const own = r.policies.flatMap((p) => p.document.Statement).filter((s) => s.Effect === "Allow" && ["ArtifactsKey", "ReadArtifacts", "Logs"].includes(s.Sid ?? ""));
+      for (const statement of own) {
+        for (const action of asList(statement.Action)) {
+          // A log stream and an object are authorized with their log group's and bucket's tags.
+          for (const resource of asList(statement.Resource).map((a) => a.replace(/:\*$/, ":log-stream:build-1").replace(/\/\*$/, "/friday/source.zip"))) {
+            const target = graph.targets.find((t) => t.arn === resource || resource.startsWith(`${t.arn}:log-stream:`) || resource.startsWith(`${t.arn}/`));
+            if (!target) {
+              problems.push(`${r.resourceName} ${action} on ${resource}: no such resource in the graph`);
+              continue;
+            }
+            const decision = await decide(r.policies, r.arn, { action, resource, context: target.context }, target.resourcePolicy, r.permissionsBoundary);
+            if (decision !== "Allowed" && decision !== "NotApplicable") problems.push(`${r.resourceName} ${action} on ${resource}: ${decision}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+  it("and only use them: the staging steps' roles cannot change the artifacts key or any log group of prod's stack", async () => {
+    const targetOf = (pattern: RegExp) => {
+      const found = graph.targets.find((t) => pattern.test(t.arn));
+      if (!found) throw new Error(`no target matches ${pattern}`);
+      return found;
+    };
+    const artifactsKey = graph.targets.find((t) => t.arn.includes(":key/") && t.context[`aws:ResourceTag/${STAGING_STEPS_TAG.key}`] === STAGING_STEPS_TAG.value);
+    expect(artifactsKey).toBeDefined();
+    const requests: Array<[string, { arn: string; context: Record<string, string | string[]>; resourcePolicy?: PolicyDoc }]> = [
+      ["kms:ScheduleKeyDeletion", artifactsKey!],
+      ["kms:PutKeyPolicy", artifactsKey!],
+      ["logs:DeleteLogGroup", targetOf(/log-group:\/aws\/codebuild\/friday-staging-infra$/)],
+      ["logs:PutRetentionPolicy", targetOf(/log-group:\/aws\/codebuild\/friday-pr-preview-staging$/)],
+      ["logs:DeleteLogGroup", targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/)],
+      ["logs:PutLogEvents", { ...targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/), arn: `${targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/).arn}:log-stream:build-1` }],
+    ];
+    const decisions: string[] = [];
+    for (const name of ["friday-staging-infra-role", "friday-pr-preview-staging-role"]) {
+      const r = role(name);
+      for (const [action, target] of requests) {
+        decisions.push(`${name} ${action} ${target.arn}: ${await decide(r.policies, r.arn, { action, resource: target.arn, context: target.context }, target.resourcePolicy, r.permissionsBoundary)}`);
+      }
+    }
+    expect(decisions.filter((d) => d.endsWith(": Allowed"))).toEqual([]);
   });
 });
