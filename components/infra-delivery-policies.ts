@@ -10,10 +10,8 @@
  * `aws:defaultTags` puts on every taggable resource, by name, by SSM path and by state object.
  */
 
-import { parameterPrefix, permissionsBoundaryArn, PROJECT_NAME, stackResourcePrefix } from "../infra/naming";
+import { parameterPrefix, permissionsBoundaryArn, PROJECT_NAME, stackResourcePrefix, type StackName } from "../infra/naming";
 import type { PolicyDocument, Statement } from "./pipeline-policies";
-
-export type StackName = "staging" | "prod";
 
 /** Where Pulumi keeps the stacks' state. */
 export type StateBackend =

@@ -10,7 +10,7 @@
  * friday's roles can edit a boundary or take one off a role.
  */
 
-import { parameterPrefix, PROJECT_NAME, stackName, stackResourcePrefix } from "../infra/naming";
+import { parameterPrefix, PROJECT_NAME, stackName, stackResourcePrefix, type StackName } from "../infra/naming";
 import {
   BOUNDED_IAM_ACTIONS,
   boundaryGuardDenies,
@@ -20,7 +20,6 @@ import {
   namedResources,
   stateObjectArns,
   withinBoundaryStatement,
-  type StackName,
 } from "./infra-delivery-policies";
 
 /** A statement of the boundary: denies use NotAction to keep the crossings by design open. */

@@ -8,6 +8,10 @@
 /** The project's name (Pulumi.yaml): every AWS name friday makes starts with it. */
 export const PROJECT_NAME = "friday";
 
+/** The stacks friday composes. */
+export const STACKS = ["staging", "prod"] as const;
+export type StackName = (typeof STACKS)[number];
+
 /** `friday-<stack>`: the ECS cluster and service, the alarm prefix, the AppConfig application, logical names. */
 export function stackName(stack: string): string {
   return `${PROJECT_NAME}-${stack}`;

@@ -2,10 +2,7 @@ import { GetParametersCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { parameterName, StackParameterKey } from "../../infra/stack-parameters";
 import { awsCall, DeployError } from "./aws";
 import { APPLY_STACK_HINT } from "../lib/apply-stack";
-
-/** The stacks friday composes. */
-export const STACKS = ["staging", "prod"] as const;
-export type StackName = (typeof STACKS)[number];
+import { STACKS, type StackName } from "../../infra/naming";
 
 /** Checks a --stack value before anything talks to AWS. */
 export function validateStackName(stack: string): StackName {

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
 import { FLAGS_FILE, loadFlagsFile } from "../../infra/flags";
+import { STACKS } from "../../infra/naming";
 import { type Prompt, terminalPrompt } from "../deploy/cli-support";
 import { createFlagsClients, FlagsClients, FlagsError, resolveFlagsResources } from "./aws";
 import { changeFlag, ChangeOptions, ChangeResult, FlagChange, FlagRow, flagRows, parsePercent, readStackFlags, renderRows, syncFlags, validateChange } from "./flags";
@@ -49,8 +50,6 @@ interface ChangeFlags extends Common {
   pollSeconds: string;
   timeoutMinutes: string;
 }
-
-const STACKS = ["staging", "prod"];
 
 function checkStack(stack: string): void {
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(stack)) throw new FlagsError(`--stack must be a stack name such as ${STACKS.join(" or ")} (got "${stack}").`);
@@ -120,7 +119,7 @@ async function runChange(changeOf: FlagChange | "sync" | (() => FlagChange), fla
 
 async function runList(flags: Omit<Common, "stack"> & { stack?: string; staleAfterDays?: string }): Promise<void> {
   const ctx = context();
-  const stacks = flags.stack ? [flags.stack] : STACKS;
+  const stacks: readonly string[] = flags.stack ? [flags.stack] : STACKS;
   stacks.forEach(checkStack);
   const file = loadFlagsFile(flags.file);
   const staleAfterDays = flags.staleAfterDays !== undefined ? positive("--stale-after-days", flags.staleAfterDays, 3650) : file.settings.staleAfterDays;

@@ -1,5 +1,5 @@
 import { COMPLETED_STATUSES } from "../deploy/follow";
-import { StackName } from "../deploy/stack";
+import type { StackName } from "../../infra/naming";
 import { ServiceDeploymentRecord } from "./ecs-history";
 import { FlagRelease, FlagStep } from "./flag-history";
 import { PipelineRun } from "./pipeline-history";

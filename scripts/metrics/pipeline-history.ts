@@ -6,7 +6,7 @@ import {
   PipelineExecutionSummary,
 } from "@aws-sdk/client-codepipeline";
 import { awsCall, DeployError } from "../deploy/aws";
-import { StackName } from "../deploy/stack";
+import type { StackName } from "../../infra/naming";
 import { HistoryProgress, mapWithLimit, READ_CONCURRENCY } from "./progress";
 
 /**
