@@ -7,6 +7,13 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 /** Tests transpile with swc (no type checking: `npm test` runs `tsc --noEmit` once first). */
 module.exports = {
   testEnvironment: "node",
+  // @pulumi/pulumi keeps its runtime state on the global object by design (one store shared by every
+  // copy of the library in a process), and reads it again from a process-exit hook that checks for
+  // leaked promises. Jest 30's default "soft" clean-up of globals between files turns that read into
+  // a DeprecationWarning in the test log ("'leakCandidates' property was accessed on [LocalStore]
+  // after it was soft deleted"); "on" would delete state Pulumi still uses. "off" is Jest 29's
+  // behaviour. Memory is not a concern here: two workers, 24 GiB.
+  testEnvironmentOptions: { globalsCleanup: "off" },
   transform: { "^.+\\.tsx?$": ["@swc/jest", { jsc: { target: "es2022", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }] },
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
