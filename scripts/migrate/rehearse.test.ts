@@ -45,7 +45,9 @@ const indexes = () => withClient(db.url, async (c) => (await c.query(`SELECT ind
 describe("migrate rehearse", () => {
   it("passes a plain CREATE INDEX on 100 rows: instant on a tiny table", async () => {
     folder.write({ "0002_tiny_kind.expand.sql": "CREATE INDEX tiny_kind_idx ON tiny (kind);" });
-    const result = await rehearseMigrations({ databaseUrl: db.url, dir: folder.dir, budgetMs: BUDGET_MS, release: "r1" });
+    // A budget no index on 100 rows comes near, even on a loaded CI machine (at 150 ms this flaked at
+    // load 20): the point is that the rehearsal measures, records the table and passes it.
+    const result = await rehearseMigrations({ databaseUrl: db.url, dir: folder.dir, budgetMs: 5_000, release: "r1" });
     expect(result.ok).toBe(true);
     expect(result.statements).toEqual([expect.objectContaining({ file: "0002_tiny_kind.expand.sql", overBudget: false, tables: [{ table: "tiny", size: expect.objectContaining({ rows: 100 }) }] })]);
   });
