@@ -14,6 +14,14 @@ function findPostmaster(port: number): { postmaster: string | undefined; pids: s
   return { postmaster, pids };
 }
 
+/** A process's /proc/<pid>/stat fields this file reads (throws if it has exited). */
+function stat(pid: string) {
+  const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is state (field 3); utime is field 14, stime 15, cutime 16, cstime 17, ppid field 4.
+  return { state: fields[0], ppid: fields[1], utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) };
+}
+
 /**
  * CPU seconds the whole PostgreSQL server has used so far: the postmaster and every live child
  * (backends, parallel workers, checkpointer, …) plus what exited children used (the postmaster's
@@ -22,12 +30,6 @@ function findPostmaster(port: number): { postmaster: string | undefined; pids: s
  */
 export function serverCpuSeconds(port: number): number {
   const TICKS = 100;
-  const stat = (pid: string) => {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    // fields[0] is state (field 3); utime is field 14, stime 15, cutime 16, cstime 17, ppid field 4.
-    return { ppid: fields[1], utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) };
-  };
   const { postmaster, pids } = findPostmaster(port);
   if (!postmaster) throw new Error(`no postgres listening on port ${port} found in /proc`);
   const root = stat(postmaster);
@@ -49,9 +51,8 @@ function childStates(port: number): string {
   const children: string[] = [];
   for (const pid of pids) {
     try {
-      const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const [state, ppid] = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      if (ppid === postmaster) children.push(`${pid}:${state}`);
+      const s = stat(pid);
+      if (s.ppid === postmaster) children.push(`${pid}:${s.state}`);
     } catch {
       // exited meanwhile
     }
