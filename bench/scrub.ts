@@ -21,6 +21,7 @@ import { databaseUrlOn, withClient } from "../scripts/migrate/db";
 import { FIXTURE_RULES_YAML, FIXTURE_SCHEMA_SQL, fillFixture, fixtureRowCounts } from "../scripts/staging/scrub-fixture";
 import { parseScrubRules, ScrubRules } from "../scripts/staging/scrub-rules";
 import { scrubDatabase, ScrubSummary } from "../scripts/staging/scrub";
+import { ident } from "../scripts/staging/scrub-sql";
 import { verifyScrub } from "../scripts/staging/verify";
 
 function flag(name: string, fallback: number): number {
@@ -65,7 +66,7 @@ const rules = parseScrubRules(FIXTURE_RULES_YAML, "fixture");
  * rewritten. The foreign key is then not re-validated (~20 ms at 1M): the bound is a little low.
  */
 function identityMaskRules(): ScrubRules {
-  const identity = (column: string) => ({ strategy: "sql", expression: `CASE WHEN "${column}" IS NULL THEN NULL ELSE "${column}" END` });
+  const identity = (column: string) => ({ strategy: "sql", expression: `CASE WHEN ${ident(column)} IS NULL THEN NULL ELSE ${ident(column)} END` });
   const foreignKeyEnds = new Set(["public.users.email", "public.newsletter_subscriptions.email"]);
   const tables = Object.fromEntries(
     Object.entries(rules.tables).map(([table, tableRules]) => {
