@@ -420,6 +420,8 @@ export function infraWriteStatements(s: InfraScope, stack: StackName): Statement
  * DenyStagingStepsResourceWrites keeps them from every change the infra role could otherwise make.
  */
 export const STAGING_STEPS_TAG = { key: "friday:used-by", value: "staging-steps" } as const;
+/** STAGING_STEPS_TAG as a resource's `tags`. */
+export const STAGING_STEPS_TAGS: Record<string, string> = { [STAGING_STEPS_TAG.key]: STAGING_STEPS_TAG.value };
 
 /** Service prefixes of everything the infra roles may do: the denies below name them whole. */
 function deniedServices(): string[] {

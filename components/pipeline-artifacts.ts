@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../infra/cli-bundle";
-import { STAGING_STEPS_TAG } from "./infra-delivery-policies";
+import { STAGING_STEPS_TAGS } from "./infra-delivery-policies";
 
 export interface PipelineArtifactsArgs {
   /** The pipeline's name: its artifacts live under the first 20 characters of it. */
@@ -55,10 +55,10 @@ export class PipelineArtifacts extends pulumi.ComponentResource {
     this.key = new aws.kms.Key(
       `${name}-key`,
       // Tagged for the staging steps, which decrypt their input and the CLI bundle with it (see STAGING_STEPS_TAG).
-      { description: `friday pipeline ${args.pipelineName}: artifacts`, enableKeyRotation: true, deletionWindowInDays: 30, tags: { [STAGING_STEPS_TAG.key]: STAGING_STEPS_TAG.value } },
+      { description: `friday pipeline ${args.pipelineName}: artifacts`, enableKeyRotation: true, deletionWindowInDays: 30, tags: STAGING_STEPS_TAGS },
       { parent: this },
     );
-    this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false, tags: { [STAGING_STEPS_TAG.key]: STAGING_STEPS_TAG.value } }, { parent: this });
+    this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false, tags: STAGING_STEPS_TAGS }, { parent: this });
     const bucket = this.bucket;
     const ownership = new aws.s3.BucketOwnershipControls(
       `${name}-ownership`,

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CliBundle } from "../infra/cli-bundle";
 import { SETTING_DEFAULTS } from "../infra/config";
-import { infraDeployPolicies, infraPreviewPolicies, InfraScope, STAGING_STEPS_TAG, stateBackendOf } from "./infra-delivery-policies";
+import { infraDeployPolicies, infraPreviewPolicies, InfraScope, STAGING_STEPS_TAGS, stateBackendOf } from "./infra-delivery-policies";
 import type { StackName } from "../infra/naming";
 import { PipelineArtifacts } from "./pipeline-artifacts";
 import { PullRequestChecks } from "./pull-request-checks";
@@ -732,7 +732,7 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 /** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
 /** The staging steps' log groups are exempt from staging's deny of prod-tagged resources (STAGING_STEPS_TAG). */
 function stagingStepTags(stack: StackName): Record<string, string> | undefined {
-  return stack === "staging" ? { [STAGING_STEPS_TAG.key]: STAGING_STEPS_TAG.value } : undefined;
+  return stack === "staging" ? STAGING_STEPS_TAGS : undefined;
 }
 
 function policyParts(scope: pulumi.Output<InfraScope>, documents: (s: InfraScope) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
