@@ -479,13 +479,14 @@ describe("the pipeline's steps can use what they are given", () => {
     };
     const artifactsKey = graph.targets.find((t) => t.arn.includes(":key/") && t.context[`aws:ResourceTag/${STAGING_STEPS_TAG.key}`] === STAGING_STEPS_TAG.value);
     expect(artifactsKey).toBeDefined();
+    const prodInfraLogs = targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/);
     const requests: Array<[string, { arn: string; context: Record<string, string | string[]>; resourcePolicy?: PolicyDoc }]> = [
       ["kms:ScheduleKeyDeletion", artifactsKey!],
       ["kms:PutKeyPolicy", artifactsKey!],
       ["logs:DeleteLogGroup", targetOf(/log-group:\/aws\/codebuild\/friday-staging-infra$/)],
       ["logs:PutRetentionPolicy", targetOf(/log-group:\/aws\/codebuild\/friday-pr-preview-staging$/)],
-      ["logs:DeleteLogGroup", targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/)],
-      ["logs:PutLogEvents", { ...targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/), arn: `${targetOf(/log-group:\/aws\/codebuild\/friday-prod-infra$/).arn}:log-stream:build-1` }],
+      ["logs:DeleteLogGroup", prodInfraLogs],
+      ["logs:PutLogEvents", { ...prodInfraLogs, arn: `${prodInfraLogs.arn}:log-stream:build-1` }],
     ];
     const decisions: string[] = [];
     for (const name of ["friday-staging-infra-role", "friday-pr-preview-staging-role"]) {
