@@ -33,7 +33,7 @@ import { stateBackendOf, type InfraScope } from "../../components/infra-delivery
 import { permissionsBoundaryPolicy } from "../../components/permissions-boundary";
 import { permissionsBoundaryArn, permissionsBoundaryName, PROJECT_NAME, type StackName } from "../../infra/naming";
 import { awsClientConfig } from "../deploy/aws";
-import { infraContext, infraHooks } from "./hooks";
+import { infraContext } from "./hooks";
 import { InfraContext, InfraError } from "./pulumi-run";
 
 /**
@@ -312,9 +312,8 @@ export function registerBootstrap(program: Command): void {
         stacks: { staging: flags.stagingStack, prod: flags.prodStack },
         backendOnly: flags.backendOnly,
       };
-      validateBootstrapOptions(options);
       const config = awsClientConfig(flags.region);
-      const clients = infraHooks().bootstrapClients?.(flags.region) ?? { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config), iam: new IAMClient(config) };
+      const clients = { s3: new S3Client(config), kms: new KMSClient(config), sts: new STSClient(config), iam: new IAMClient(config) };
       const result = await bootstrap(ctx, clients, options);
       if (flags.json) {
         stdout(JSON.stringify(result, null, 2));

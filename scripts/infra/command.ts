@@ -3,7 +3,7 @@ import { RDSClient } from "@aws-sdk/client-rds";
 import type { Command } from "commander";
 import { awsClientConfig } from "../deploy/aws";
 import { validateStackName } from "../deploy/stack";
-import { infraContext, infraHooks } from "./hooks";
+import { infraContext } from "./hooks";
 import { adoptDatabase, AdoptDatabaseError, describeWith, stateCliOver, type PulumiStateCli } from "../staging/adopt-database";
 import { InfraContext, InfraError, preview, selectStack, up } from "./pulumi-run";
 
@@ -73,8 +73,8 @@ export function registerInfra(program: Command): void {
       }
       const env = { ...process.env, ...(flags.release ? { FRIDAY_RELEASE: flags.release } : {}) };
       const ctx = infraContext(env, flags.json);
-      const codepipeline = infraHooks().codepipeline ?? ((region?: string) => new CodePipelineClient(awsClientConfig(region)));
-      const rds = infraHooks().rds ?? ((region?: string) => new RDSClient(awsClientConfig(region)));
+      const codepipeline = (region?: string) => new CodePipelineClient(awsClientConfig(region));
+      const rds = (region?: string) => new RDSClient(awsClientConfig(region));
       const result = await up(ctx, t, {
         adoptDatabase: t.stack === "staging" ? (stack) => adoptSwappedDatabase(ctx, stack, rds(flags.region)) : undefined,
         image: flags.image,
@@ -103,7 +103,7 @@ async function adoptSwappedDatabase(ctx: InfraContext, stack: string, rds: RDSCl
   try {
     return await adoptDatabase({ stack, cli: stateCli(ctx), describe: describeWith(rds) });
   } catch (error) {
-    if (error instanceof AdoptDatabaseError && /holds 0 aws:rds\/instance:Instance resources/.test(error.message)) return undefined;
+    if (error instanceof AdoptDatabaseError && error.noDatabase) return undefined;
     throw new InfraError(`Before staging's update: ${(error as Error).message}`);
   }
 }
