@@ -51,7 +51,11 @@ export interface AdoptResult {
 
 /** The state is not what the command can safely edit: nothing was changed. */
 export class AdoptDatabaseError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The state holds no database at all (a stack before its first up): nothing to adopt. */
+    readonly noDatabase = false,
+  ) {
     super(message);
     this.name = "AdoptDatabaseError";
   }
@@ -94,6 +98,7 @@ export function findDatabaseResource(stack: string, state: StackState): StateRes
   if (instances.length !== 1) {
     throw new AdoptDatabaseError(
       `${stack}'s state holds ${instances.length} ${RDS_INSTANCE_TYPE} resources (${instances.map((r) => r.urn).join(", ") || "none"}): expected exactly one, staging's database — if it has none, ${APPLY_STACK_HINT}`,
+      instances.length === 0,
     );
   }
   return instances[0];
