@@ -5,7 +5,7 @@ import { SETTING_DEFAULTS } from "../infra/config";
 import { infraDeployPolicies, infraPreviewPolicies, InfraScope, STAGING_STEPS_TAGS, stateBackendOf } from "./infra-delivery-policies";
 import type { StackName } from "../infra/naming";
 import { PipelineArtifacts } from "./pipeline-artifacts";
-import { PullRequestChecks } from "./pull-request-checks";
+import { PullRequestChecks, validatePullRequestHost } from "./pull-request-checks";
 import { CpuArchitecture, BUILD_ENVIRONMENTS, PipelineBuildProject, ProjectVariable } from "./pipeline-build-project";
 import { permissionsBoundary, serviceTrust } from "./service-trust";
 import {
@@ -199,6 +199,8 @@ export function validatePipelineArgs(name: string, args: PipelineArgs): void {
   }
   if (!/^\d+\.\d+\.\d+$/.test(args.infra.pulumiVersion ?? "")) fail("infra.pulumiVersion", args.infra.pulumiVersion, 'must be a Pulumi CLI version like "3.248.0"');
   if (!args.infra.paths?.length) fail("infra.paths", args.infra.paths, "must list the Pulumi program's path globs");
+  // Here, not only in PullRequestChecks: by the time that component is made, most of the pipeline is.
+  if (args.pullRequests?.enabled ?? true) validatePullRequestHost(`${name}-pr`, args.providerType ?? DEFAULTS.providerType);
 }
 
 /** Resolves a stack's refs into plain strings for the policy functions. */

@@ -34,13 +34,18 @@ const HOSTS: Record<string, { type: GitSource["type"]; url: (repo: string) => st
   Bitbucket: { type: "BITBUCKET", url: (repo) => `https://bitbucket.org/${repo}.git`, reopened: false, approvers: ["BITBUCKET_WRITE", "BITBUCKET_ADMIN"] },
 };
 
-export function validatePullRequestChecksArgs(name: string, args: PullRequestChecksArgs): void {
-  if (!HOSTS[args.providerType]) {
+/** Refuses a git host CodeBuild cannot build from through a connection (the Pipeline checks this before creating anything). */
+export function validatePullRequestHost(name: string, providerType: string): void {
+  if (!HOSTS[providerType]) {
     throw new Error(
-      `PullRequestChecks "${name}": providerType "${args.providerType}" has no CodeBuild webhook through a connection here; ` +
+      `PullRequestChecks "${name}": providerType "${providerType}" has no CodeBuild webhook through a connection here; ` +
         `use one of ${Object.keys(HOSTS).join(", ")}, or set friday:pipeline.pullRequests.enabled to false.`,
     );
   }
+}
+
+export function validatePullRequestChecksArgs(name: string, args: PullRequestChecksArgs): void {
+  validatePullRequestHost(name, args.providerType);
   if (!args.checks.length) throw new Error(`PullRequestChecks "${name}": checks is empty; give at least one.`);
   const contexts = new Set<string>();
   for (const check of args.checks) {
