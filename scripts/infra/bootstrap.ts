@@ -34,7 +34,7 @@ import { permissionsBoundaryPolicy } from "../../components/permissions-boundary
 import { permissionsBoundaryArn, permissionsBoundaryName, PROJECT_NAME, type StackName } from "../../infra/naming";
 import { awsClientConfig } from "../deploy/aws";
 import { infraContext } from "./hooks";
-import { InfraContext, InfraError } from "./pulumi-run";
+import { InfraContext, InfraError, lastLines } from "./pulumi-run";
 
 /**
  * `friday bootstrap`: the one time a person runs anything against the account. It creates Pulumi's
@@ -239,7 +239,7 @@ async function ensureStack(ctx: InfraContext, stack: string, secretsProvider: st
     return;
   }
   const init = await ctx.run(["stack", "init", stack, "--secrets-provider", secretsProvider, "--non-interactive"]);
-  if (init.code !== 0) throw new InfraError(`Cannot create the stack ${stack}: ${init.stderr.trim().split("\n").slice(-3).join(" ")}`);
+  if (init.code !== 0) throw new InfraError(`Cannot create the stack ${stack}: ${lastLines(init.stderr, 3).replace(/\n/g, " ")}`);
   ctx.log(`    stack ${stack} created (secrets: ${secretsProvider})`);
 }
 
@@ -278,7 +278,7 @@ export async function bootstrap(ctx: InfraContext, clients: BootstrapClients, op
       const result = await ctx.run(["up", "--yes", "--non-interactive", "--stack", stack], { onLine: (line) => line.trim() && ctx.log(`    ${line}`) });
       if (result.code !== 0) {
         throw new InfraError(
-          `The first pulumi up of ${stack} failed:\n${result.stderr.trim().split("\n").slice(-8).join("\n")}\n` +
+          `The first pulumi up of ${stack} failed:\n${lastLines(result.stderr, 8)}\n` +
             "Fix the cause and run `friday bootstrap` again: what exists is reused.",
         );
       }

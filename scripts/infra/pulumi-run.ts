@@ -102,7 +102,8 @@ export function backendOf(env: NodeJS.ProcessEnv): string {
   return url;
 }
 
-const lastLines = (text: string, n = 6) => text.trim().split("\n").filter(Boolean).slice(-n).join("\n");
+/** The last `n` non-empty lines of a command's output, for error messages. */
+export const lastLines = (text: string, n = 6) => text.trim().split("\n").filter(Boolean).slice(-n).join("\n");
 
 /** The fix for failures whose cause Pulumi's own message leaves for the reader to work out. */
 export function hintFor(output: string): string {
