@@ -17,8 +17,6 @@ describe("refreshStaging: bad input fails before anything changes", () => {
     ["a bad retention", () => {}, { retentionHours: -1 }, /retention hours is -1: use 0..840/],
     ["a bad concurrency", () => {}, { concurrency: 0 }, /scrub concurrency is 0: use an integer 1..32/],
   ];
-  const saved = { ...PARAMETERS };
-  afterEach(() => Object.assign(PARAMETERS, saved));
 
   it("another run in progress (a running task of the job)", async () => {
     const task = `arn:aws:ecs:${REGION}:${ACCOUNT}:task/friday-staging/abc`;
