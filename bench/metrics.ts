@@ -147,12 +147,11 @@ async function main(): Promise<void> {
   const clients = { ecs: new ECSClient({ region: "us-east-1" }), ssm: new SSMClient({ region: "us-east-1" }), codepipeline: new CodePipelineClient({ region: "us-east-1" }), appconfig: new AppConfigClient({ region: "us-east-1" }) };
   const log: string[] = [];
   const started = performance.now();
-  let now = NOW;
+  const now = NOW;
   const report = await collectMetrics({ ...clients, clock: { now: () => now }, log: (line) => log.push(line) }, { stack: "prod", days: DAYS });
   const collected = performance.now();
   const html = renderHtml(report, new Date(now));
   const rendered = performance.now();
-  now += 0;
 
   const calls = [ecs, ssm, codepipeline, appconfig].reduce((n, m) => n + m.calls().length, 0);
   const f = report.figures;
