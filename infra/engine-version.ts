@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import { compareVersions } from "./parity";
 
 /**
  * Which PostgreSQL version a stack's database should run, and how prod is held behind staging.
@@ -10,17 +11,6 @@ import * as aws from "@pulumi/aws";
  * version the instance runs and asks for the newer of that and the minimum: drift upward is kept,
  * raising the minimum upgrades the instance, and nothing ever asks for a downgrade.
  */
-
-/** Compares dotted numeric versions: negative when a < b. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
 
 /** The version to ask RDS for: the live one when it is at least the minimum, else the minimum. */
 export function desiredEngineVersion(minimum: string, live: string | undefined): string {

@@ -50,6 +50,17 @@ export const PARITY = {
   alarmSet: ["alb-5xx-rate", "alb-p99-latency", "unhealthy-targets", "db-cpu", "db-free-storage"],
 } as const;
 
+/** Compares dotted numeric versions: negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /** The PostgreSQL major version of the RDS engine, e.g. 17. */
 export function engineMajorVersion(engineVersion: string = PARITY.database.engineVersion): number {
   return Number(engineVersion.split(".")[0]);

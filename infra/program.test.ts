@@ -1,4 +1,5 @@
-import { assertStagingIsAhead, compareVersions } from "./program";
+import { assertStagingIsAhead } from "./engine-version";
+import { compareVersions } from "./parity";
 import { PARITY } from "./parity";
 import { readStackConfigFile, runOffline } from "../scripts/lib/offline-program";
 

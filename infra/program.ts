@@ -6,7 +6,6 @@ import { PARITY } from "./parity";
 import { createEnvironment } from "../stacks/environment";
 import { createPipeline, readStackOutputs } from "../stacks/pipeline";
 
-export { assertStagingIsAhead, compareVersions } from "./engine-version";
 
 /**
  * The engine version this stack's database should run: the newer of PARITY's minimum and what the

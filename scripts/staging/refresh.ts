@@ -33,7 +33,7 @@ import { recover, notifyFailure } from "./refresh/recover";
  * the SNS topic hears what staging serves now.
  */
 
-export { STEP_NAMES, RefreshInputError, newRunId, runResourceNames, TAG, mergeTags, assertNotSource, databaseUrlOf, compareVersions, formatDuration, summaryLine } from "./refresh/shared";
+export { STEP_NAMES, RefreshInputError, newRunId, runResourceNames, TAG, mergeTags, assertNotSource, databaseUrlOf, formatDuration, summaryLine } from "./refresh/shared";
 export type { RefreshClients, ScrubProgress, VerifyVerdict, RefreshDatabaseSteps, RefreshOptions, StepStatus, StepReport, RefreshReport } from "./refresh/shared";
 
 /** Runs (or resumes) a refresh. Never throws for a failed run: the report says what happened. */

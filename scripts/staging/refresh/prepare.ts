@@ -2,7 +2,8 @@ import { ListTasksCommand } from "@aws-sdk/client-ecs";
 import { parameterName, StackParameterKey } from "../../../infra/stack-parameters";
 import { refreshResourcePrefix, refreshTaskFamily, stackResourcePrefix } from "../../../infra/naming";
 import { refreshParameterName, RefreshParameterKey } from "../../../infra/refresh-parameters";
-import { RUN_ID, RefreshInputError, TAG, compareVersions, newRunId, readParameters, tagValue } from "./shared";
+import { RUN_ID, RefreshInputError, TAG, newRunId, readParameters, tagValue } from "./shared";
+import { compareVersions } from "../../../infra/parity";
 import type { RefreshContext } from "./context";
 import { APPLY_STACK_HINT } from "../../lib/apply-stack";
 
