@@ -118,7 +118,6 @@ describe("the IAM graph read off both stacks", () => {
     const stacks = new Set(graph.roles.map((r) => r.stack));
     expect([...stacks].sort()).toEqual(["prod", "staging"]);
     for (const r of graph.roles) {
-      expect({ role: r.resourceName, policies: r.policies.length }).toEqual({ role: r.resourceName, policies: expect.any(Number) });
       expect({ role: r.resourceName, hasPolicy: r.policies.length > 0 }).toEqual({ role: r.resourceName, hasPolicy: true });
       // AWS-managed policies cannot be simulated here: none may be attached.
       expect({ role: r.resourceName, unreadable: r.unreadablePolicyArns }).toEqual({ role: r.resourceName, unreadable: [] });
