@@ -368,12 +368,35 @@ function regionalResources(s: InfraScope): string[] {
   return services.map((service) => arnIn(s, service, "*"));
 }
 
+/**
+ * The actions of INFRA_SERVICES that AWS authorizes only with `Resource: "*"` (the Service
+ * Authorization Reference lists no resource type for them). A statement that scopes its resources
+ * never matches them, so they get statements of their own; test/iam-simulation.test.ts checks this
+ * list against the reference's data, both ways. Their writes only create, or deregister a task
+ * definition revision (running services keep theirs).
+ */
+export const UNSCOPABLE_INFRA_ACTIONS: readonly string[] = [
+  "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+  "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute", "ec2:DescribeAvailabilityZones",
+  "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces",
+  "ec2:DescribePrefixLists", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups",
+  "ec2:DescribeSubnets", "ec2:DescribeTags", "ec2:DescribeVpcEndpointServices", "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs",
+  "ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
+  "elasticloadbalancing:DescribeListenerAttributes", "elasticloadbalancing:DescribeListenerCertificates", "elasticloadbalancing:DescribeListeners",
+  "elasticloadbalancing:DescribeLoadBalancerAttributes", "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeRules",
+  "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes", "elasticloadbalancing:DescribeTargetGroups",
+  "kms:ListAliases", "logs:DescribeLogGroups", "rds:DescribeDBEngineVersions", "ssm:DescribeParameters",
+  "appconfig:CreateApplication", "appconfig:CreateDeploymentStrategy", "codeconnections:CreateConnection", "ecs:DeregisterTaskDefinition", "kms:CreateKey",
+];
+const scopable = (action: string) => !UNSCOPABLE_INFRA_ACTIONS.includes(action);
+
 /** The read-only statements of a preview. */
 export function infraReadStatements(s: InfraScope): Statement[] {
   const actions = infraReadActions();
   const regional = actions.filter((a) => !/^(iam|s3):/.test(a) && a !== "ecr:GetAuthorizationToken");
   return [
-    { Sid: "ReadStackResources", Effect: "Allow", Action: regional, Resource: regionalResources(s) },
+    { Sid: "ReadStackResources", Effect: "Allow", Action: regional.filter(scopable), Resource: regionalResources(s) },
+    { Sid: "ReadUnscopable", Effect: "Allow", Action: regional.filter((a) => !scopable(a)), Resource: ["*"] },
     { Sid: "ReadNamedResources", Effect: "Allow", Action: actions.filter((a) => /^(iam|s3):/.test(a)), Resource: namedResources(s, "prod") },
     // ECR's authorization reference lists no resource type for GetAuthorizationToken: "*" is required.
     { Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
@@ -389,9 +412,10 @@ export function infraWriteStatements(s: InfraScope, stack: StackName): Statement
   const writes = (first: boolean) =>
     [...new Set(Object.entries(INFRA_SERVICES).filter(([key]) => FIRST_WRITE_SERVICES.includes(key) === first).flatMap(([, svc]) => svc.write))].sort();
   return [
-    [{ Sid: "WriteNetworkDataAndService", Effect: "Allow", Action: writes(true), Resource: regionalResources(s) }],
+    [{ Sid: "WriteNetworkDataAndService", Effect: "Allow", Action: writes(true).filter(scopable), Resource: regionalResources(s) }],
     [
-      { Sid: "WriteStackResources", Effect: "Allow", Action: writes(false).filter((a) => !named(a)), Resource: regionalResources(s) },
+      { Sid: "WriteStackResources", Effect: "Allow", Action: writes(false).filter((a) => !named(a) && scopable(a)), Resource: regionalResources(s) },
+      { Sid: "WriteUnscopable", Effect: "Allow", Action: infraWriteActions().filter((a) => !scopable(a)), Resource: ["*"] },
       { Sid: "WriteNamedResources", Effect: "Allow", Action: writes(false).filter(named), Resource: namedResources(s, stack) },
       // Roles only with this stack's boundary: everything the program creates carries it (see permissions-boundary.ts).
       withinBoundaryStatement(s, [stack], namedResources(s, stack).filter((arn) => arn.includes(":role/"))),

@@ -1,7 +1,8 @@
 import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
+import { glob } from "./support/iam";
 import { ACCOUNT, asList, buildIamGraph, REGION, type GraphRole, type IamGraph, type PolicyDoc } from "./support/iam-graph";
 import { crossings, decide, decideAll, type CrossingFinding } from "./support/iam-simulation";
-import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions, STAGING_STEPS_TAG } from "../components/infra-delivery-policies";
+import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions, STAGING_STEPS_TAG, UNSCOPABLE_INFRA_ACTIONS } from "../components/infra-delivery-policies";
 import { STAGING_INTO_PROD_ACTIONS } from "../components/permissions-boundary";
 import { permissionsBoundaryArn } from "../infra/naming";
 
@@ -272,6 +273,29 @@ describe('"Resource": "*" statements', () => {
     }
     expect(problems).toEqual([]);
   });
+
+  it("hold every action AWS authorizes only on \"*\": a statement scoped to ARNs never matches one", async () => {
+    const problems: string[] = [];
+    for (const r of graph.roles) {
+      for (const s of r.policies.flatMap((p) => p.document.Statement)) {
+        if (s.Effect !== "Allow" || asList(s.Resource).includes("*") || s.NotResource) continue;
+        for (const action of asList(s.Action)) {
+          const [service, name] = action.split(":");
+          if (await isWildcardOnlyAction(service, name)) problems.push(`${r.resourceName} ${s.Sid ?? ""}: ${action} is authorized only on "*"`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("UNSCOPABLE_INFRA_ACTIONS is exactly the infra roles' actions AWS authorizes only on \"*\"", async () => {
+    const unscopable: string[] = [];
+    for (const action of [...infraReadActions(), ...infraWriteActions()]) {
+      const [service, name] = action.split(":");
+      if (await isWildcardOnlyAction(service, name)) unscopable.push(action);
+    }
+    expect([...UNSCOPABLE_INFRA_ACTIONS].sort()).toEqual(unscopable.sort());
+  });
 });
 
 describe("trust policies", () => {
@@ -340,22 +364,41 @@ describe("permissions boundaries", () => {
 
   it("leave every role what its own policies allow (each allow, a `*` in an ARN standing for any name, against the boundary)", async () => {
     const problems: string[] = [];
+    const asked = new Set<string>();
+    const decided = new Set<string>();
     for (const r of graph.roles) {
       for (const statement of r.policies.flatMap((p) => p.document.Statement).filter((st) => st.Effect === "Allow")) {
         const named = asList(statement.Condition?.StringEquals?.["iam:PermissionsBoundary"])[0];
         const context: Record<string, string> = named ? { "iam:PermissionsBoundary": named } : {};
         for (const action of asList(statement.Action)) {
+          const service = action.split(":")[0];
+          asked.add(action);
           for (const resource of asList(statement.Resource)) {
-            const concrete = resource === "*" ? "*" : resource.replace(/\*/g, "x");
-            // A KMS key's own policy must let IAM policies apply (the default key policy does).
-            const keyPolicy = action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined;
-            const d = await decide([{ name: "boundary", document: r.permissionsBoundary! }], r.arn, { action, resource: concrete, context }, keyPolicy);
-            if (d !== "Allowed" && d !== "NotApplicable") problems.push(`${r.resourceName}: ${action} on ${concrete} is ${d} by its boundary`);
+            // The pattern with its `*`s filled in, and every resource of the graph it covers (of the
+            // action's service): a made-up name is often of no resource type the action takes.
+            const concrete = resource === "*" ? ["*"] : [resource.replace(/\*/g, "x"), ...graph.targets.filter((t) => t.arn.split(":")[2] === service && glob(resource, t.arn)).map((t) => t.arn)];
+            for (const arn of new Set(concrete)) {
+              // A KMS key's own policy must let IAM policies apply (the default key policy does).
+              const keyPolicy = action.startsWith("kms:") ? DEFAULT_KEY_POLICY : undefined;
+              const d = await decide([{ name: "boundary", document: r.permissionsBoundary! }], r.arn, { action, resource: arn, context }, keyPolicy);
+              if (d !== "NotApplicable") decided.add(action);
+              if (d !== "Allowed" && d !== "NotApplicable") problems.push(`${r.resourceName}: ${action} on ${arn} is ${d} by its boundary`);
+            }
           }
         }
       }
     }
     expect(problems).toEqual([]);
+    // Every action got a real decision somewhere, except these: the graph holds no resource of the
+    // type they take (scalable targets, dashboards, Elastic IPs, schedules; UseConnection's
+    // codestar-connections ARN), and a made-up name is of no type they take either.
+    expect([...asked].filter((a) => !decided.has(a)).sort()).toEqual([
+      "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:ListTagsForResource",
+      "application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget", "application-autoscaling:TagResource",
+      "application-autoscaling:UntagResource", "cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard",
+      "codestar-connections:UseConnection", "ec2:AllocateAddress", "ec2:ReleaseAddress", "scheduler:ListTagsForResource", "scheduler:TagResource",
+      "scheduler:UntagResource",
+    ]);
   });
 
   describe.each(STACKS)("the %s infra role", (stack) => {
