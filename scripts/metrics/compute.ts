@@ -282,7 +282,7 @@ export function computeMetrics(input: MetricsInput): MetricsReport {
     } else if (w.kind === "rollback" && !isNoOp(w) && ENDED.includes(r.status)) {
       const restored = r.status === "SUCCESSFUL";
       restores.push({
-        by: w.rollbackBy === "pipeline rollback" ? "pipeline rollback" : w.rollbackBy === "friday rollback (redeploy)" ? "friday rollback (redeploy)" : "earlier image redeployed",
+        by: w.rollbackBy ?? "earlier image redeployed",
         ref: r.arn,
         startedAt: iso(startOf(r)),
         endedAt: iso(r.endedAt),

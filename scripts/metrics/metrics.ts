@@ -10,7 +10,7 @@ import { FlagsError, resolveFlagsResources } from "../flags/aws";
 import { computeMetrics, MetricsReport } from "./compute";
 import { ECS_HISTORY_DAYS, readServiceDeployments } from "./ecs-history";
 import { FlagRelease, readFlagReleases } from "./flag-history";
-import { PipelineRun, readPipelineRuns } from "./pipeline-history";
+import { readPipelineRuns } from "./pipeline-history";
 import { HistoryProgress } from "./progress";
 
 /**
@@ -93,13 +93,12 @@ export async function collectMetrics(deps: MetricsDeps, raw: MetricsOptions): Pr
   progress.note(`reading ${stack}'s history since ${from.toISOString()} (service ${ids.serviceName}, pipeline ${pipelineName})`);
   const deployments = await readServiceDeployments(deps.ecs, ids, from, progress);
 
-  let runs: PipelineRun[] | undefined = await readPipelineRuns(deps.codepipeline, pipelineName, from, progress);
+  const runs = await readPipelineRuns(deps.codepipeline, pipelineName, from, progress);
   if (!runs) {
     warnings.push(
       `No pipeline "${pipelineName}" in this account and region: lead time and per-stage times are unknown. ` +
         "The prod stack creates it (a new account starts with `npx friday bootstrap`, docs/infra-pipeline.md); if it lives in another region, pass --region.",
     );
-    runs = undefined;
   }
 
   let flags: FlagRelease[] | undefined;
