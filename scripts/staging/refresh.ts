@@ -33,8 +33,9 @@ import { recover, notifyFailure } from "./refresh/recover";
  * the SNS topic hears what staging serves now.
  */
 
-export { STEP_NAMES, RefreshInputError, newRunId, runResourceNames, TAG, mergeTags, assertNotSource, databaseUrlOf, formatDuration, summaryLine } from "./refresh/shared";
-export type { RefreshClients, ScrubProgress, VerifyVerdict, RefreshDatabaseSteps, RefreshOptions, StepStatus, StepReport, RefreshReport } from "./refresh/shared";
+// What the command, the component's tests and the pipeline's steps use; the rest is in ./refresh/.
+export { TAG, mergeTags, formatDuration } from "./refresh/shared";
+export type { RefreshClients, RefreshDatabaseSteps, RefreshOptions, RefreshReport } from "./refresh/shared";
 
 /** Runs (or resumes) a refresh. Never throws for a failed run: the report says what happened. */
 export async function refreshStaging(clients: RefreshClients, db: RefreshDatabaseSteps, options: RefreshOptions): Promise<RefreshReport> {

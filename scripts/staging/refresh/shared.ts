@@ -10,7 +10,7 @@ import { REFRESH_ROLE_TAG, REFRESH_SCRUB_TAG } from "../../../infra/refresh-para
 
 /**
  * What every part of the staging refresh shares: its inputs and report, resource names and tags,
- * and small pure helpers. scripts/staging/refresh.ts re-exports the public part.
+ * and small pure helpers. scripts/staging/refresh.ts re-exports what its callers use.
  */
 // ---------------------------------------------------------------------------------------------
 // Inputs
