@@ -450,7 +450,6 @@ export const STAGING_STEPS_TAGS: Record<string, string> = { [STAGING_STEPS_TAG.k
 /** Service prefixes of everything the infra roles may do: the denies below name them whole. */
 function deniedServices(): string[] {
   const prefixes = new Set(infraWriteActions().map((a) => a.split(":")[0]));
-  prefixes.add("secretsmanager");
   return [...prefixes].sort().map((prefix) => `${prefix}:*`);
 }
 

@@ -63,6 +63,9 @@ function one(type: string, name: string): Recorded {
 }
 
 const policyOf = (policyResourceName: string): PolicyDocument => JSON.parse(one("aws:iam/rolePolicy:RolePolicy", policyResourceName).inputs.policy);
+/** A pipeline step's inline policy statements and its CodeBuild project's inputs, by step key ("build", "staging-infra", …). */
+const statements = (key: string): Statement[] => policyOf(`friday-${key}-policy`).Statement;
+const project = (key: string) => one("aws:codebuild/project:Project", `friday-${key}-project`).inputs;
 
 let Pipeline: typeof PipelineType;
 let validatePipelineArgs: (name: string, args: PipelineArgs) => void;
@@ -222,7 +225,6 @@ describe("the artifacts bucket", () => {
 });
 
 describe("the CodeBuild projects", () => {
-  const project = (key: string) => one("aws:codebuild/project:Project", `friday-${key}-project`).inputs;
 
   test("the build project builds natively for the app's architecture, privileged, with local layer caching", () => {
     expect(project("build")).toMatchObject({
@@ -289,7 +291,6 @@ describe("the CodeBuild projects", () => {
 
 describe("IAM", () => {
   const PROJECT_KEYS = ["test", "build", "staging-infra", "staging-migrate", "staging-deploy", "staging-smoke", "gate", "prod-infra", "prod-migrate", "prod-deploy"];
-  const statements = (key: string): Statement[] => policyOf(`friday-${key}-policy`).Statement;
   const all = (): [string, Statement[]][] => [...PROJECT_KEYS.map((k) => [k, statements(k)] as [string, Statement[]]), ["pipeline", policyOf("friday-role-policy").Statement]];
 
   const prodIdentifiers = Object.values(fakeStack("prod")).flatMap((v) => String(v).split(",")).filter((v) => v !== REGION);
@@ -505,12 +506,6 @@ describe("the infrastructure ships through the pipeline", () => {
     expect(JSON.stringify(statements("staging-infra"))).not.toContain("codepipeline:");
   });
 
-  function statements(key: string): Statement[] {
-    return policyOf(`friday-${key}-policy`).Statement;
-  }
-  function project(key: string) {
-    return one("aws:codebuild/project:Project", `friday-${key}-project`).inputs;
-  }
 
   test("pull requests get the tests on every push and a preview of each stack when the Pulumi program changes", () => {
     const webhooks = recorded.filter((r) => r.type === "aws:codebuild/webhook:Webhook");

@@ -731,12 +731,12 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
 /** The staging steps' log groups are exempt from staging's deny of prod-tagged resources (STAGING_STEPS_TAG). */
 function stagingStepTags(stack: StackName): Record<string, string> | undefined {
   return stack === "staging" ? STAGING_STEPS_TAGS : undefined;
 }
 
+/** A fixed number of policy documents out of one Output (a role's attachments must be known while building). */
 function policyParts(scope: pulumi.Output<InfraScope>, documents: (s: InfraScope) => PolicyDocument[]): pulumi.Output<PolicyDocument>[] {
   // How many parts there are depends only on the stack, not on resolved values: count them with placeholders.
   const count = documents(PLACEHOLDER_SCOPE).length;
