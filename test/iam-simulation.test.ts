@@ -1,6 +1,6 @@
 import { isWildcardOnlyAction } from "@cloud-copilot/iam-simulate";
 import { glob } from "./support/iam";
-import { ACCOUNT, asList, buildIamGraph, REGION, type GraphRole, type IamGraph, type PolicyDoc } from "./support/iam-graph";
+import { ACCOUNT, asList, buildIamGraph, DEFAULT_KEY_POLICY, REGION, type GraphRole, type IamGraph, type PolicyDoc } from "./support/iam-graph";
 import { crossings, decide, decideAll, type CrossingFinding } from "./support/iam-simulation";
 import { BOUNDED_IAM_ACTIONS, infraReadActions, infraWriteActions, STAGING_STEPS_TAG, UNSCOPABLE_INFRA_ACTIONS } from "../components/infra-delivery-policies";
 import { STAGING_INTO_PROD_ACTIONS } from "../components/permissions-boundary";
@@ -334,9 +334,9 @@ describe("trust policies", () => {
 
 describe("the artifacts bucket", () => {
   it("refuses uploads that name another key or another algorithm", async () => {
-    const bucketPolicy = graph.resourcePolicies.find((p) => p.type === "aws:s3/bucketPolicy:BucketPolicy")!.document as PolicyDoc;
     const build = role("friday-build-role");
     const write = build.policies.flatMap((p) => p.document.Statement).find((s) => s.Sid === "WriteArtifacts")!;
+    const bucketPolicy = graph.targets.find((t) => t.arn === asList(write.Resource)[0].replace(/\/\*$/, ""))!.resourcePolicy!;
     const object = `${asList(write.Resource)[0].replace(/\*$/, "")}friday/ImageDetail/abc.zip`;
     const key = build.policies.flatMap((p) => p.document.Statement).find((s) => s.Sid === "ArtifactsKey")!;
     const artifactsKey = asList(key.Resource)[0];
@@ -354,7 +354,6 @@ describe("permissions boundaries", () => {
   const boundaryOf = (stack: string) => permissionsBoundaryArn("aws", ACCOUNT, stack);
   const otherOf = (stack: Stack): Stack => (stack === "prod" ? "staging" : "prod");
   const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
-  const DEFAULT_KEY_POLICY: PolicyDoc = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
 
   it("every role of both stacks carries its own stack's boundary", () => {
     expect(graph.roles.length).toBeGreaterThan(20);

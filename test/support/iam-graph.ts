@@ -64,13 +64,9 @@ export interface GraphTarget {
 }
 
 export interface IamGraph {
-  readonly runs: Record<"staging" | "prod", OfflineRun>;
   readonly roles: GraphRole[];
+  /** Every resource, with its own policy (key, topic, repository, bucket) where it has one. */
   readonly targets: GraphTarget[];
-  /** Resource policies (bucket, topic, repository, key) by the ARN of what they guard. */
-  readonly resourcePolicies: Array<{ readonly type: string; readonly resourceName: string; readonly document: PolicyDoc }>;
-  /** What the infra roles are scoped to (prod's friday:pipeline.infra), in the fake account. */
-  readonly infraScope: InfraScope;
   /** Both stacks' permissions boundaries, by ARN, as `friday bootstrap` creates them. */
   readonly boundaries: Record<string, PolicyDoc>;
 }
@@ -151,6 +147,9 @@ const tagContext = (tags: Record<string, string> | undefined, prefixes: string[]
   return context;
 };
 
+/** The key policy KMS gives a key created without one: it lets the account's IAM policies apply. */
+export const DEFAULT_KEY_POLICY: PolicyDoc = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
+
 /**
  * The policy each resource carries: a KMS key's own (or the default one, which delegates to the
  * account's IAM policies — without a key policy that does, no identity policy can use a key), and
@@ -158,10 +157,9 @@ const tagContext = (tags: Record<string, string> | undefined, prefixes: string[]
  */
 function resourcePoliciesOf(run: OfflineRun): Map<RecordedResource, PolicyDoc> {
   const map = new Map<RecordedResource, PolicyDoc>();
-  const defaultKeyPolicy: PolicyDoc = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" }] };
   const find = (type: string, match: (r: RecordedResource) => boolean) => run.resources.find((r) => r.type === type && match(r));
   for (const r of run.resources) {
-    if (r.type === "aws:kms/key:Key") map.set(r, r.inputs.policy ? parseDocument(r.inputs.policy, r.name) : defaultKeyPolicy);
+    if (r.type === "aws:kms/key:Key") map.set(r, r.inputs.policy ? parseDocument(r.inputs.policy, r.name) : DEFAULT_KEY_POLICY);
     const guarded =
       r.type === "aws:sns/topicPolicy:TopicPolicy" ? find("aws:sns/topic:Topic", (t) => t.state.arn === r.inputs.arn)
       : r.type === "aws:ecr/repositoryPolicy:RepositoryPolicy" ? find("aws:ecr/repository:Repository", (t) => t.state.name === r.inputs.repository)
@@ -280,24 +278,12 @@ export async function buildIamGraph(): Promise<IamGraph> {
     const raw = readStackConfigFile(stack)["aws:defaultTags"];
     return raw ? (JSON.parse(raw).tags ?? {}) : {};
   };
-  const runs = { staging, prod };
-  const resourcePolicyTypes: Record<string, string> = {
-    "aws:s3/bucketPolicy:BucketPolicy": "policy",
-    "aws:sns/topicPolicy:TopicPolicy": "policy",
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
-    "aws:kms/key:Key": "policy",
-  };
-  const resourcePolicies = [staging, prod].flatMap((run) =>
-    run.resources
-      .filter((r) => resourcePolicyTypes[r.type] && r.inputs[resourcePolicyTypes[r.type]])
-      .map((r) => ({ type: r.type, resourceName: r.name, document: parseDocument(r.inputs[resourcePolicyTypes[r.type]], r.name) })),
-  );
   const infra = JSON.parse(readStackConfigFile("prod")["friday:pipeline"]).infra;
   const infraScope: InfraScope = { account: ACCOUNT, partition: "aws", region: REGION, project: "friday", backend: stateBackendOf(infra) };
   const boundaries = Object.fromEntries(
     (["staging", "prod"] as const).map((stack) => [permissionsBoundaryArn("aws", ACCOUNT, stack), permissionsBoundaryPolicy(infraScope, stack) as PolicyDoc]),
   );
-  return { runs, infraScope, boundaries, roles: [...collectRoles(staging, boundaries), ...collectRoles(prod, boundaries)], targets: [...collectTargets(staging, defaultTags("staging")), ...collectTargets(prod, defaultTags("prod"))], resourcePolicies };
+  return { boundaries, roles: [...collectRoles(staging, boundaries), ...collectRoles(prod, boundaries)], targets: [...collectTargets(staging, defaultTags("staging")), ...collectTargets(prod, defaultTags("prod"))] };
 }
 
 const asList = (value: string | string[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
