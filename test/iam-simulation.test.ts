@@ -186,16 +186,9 @@ describe("the refresh job's isolation, enforced by IAM", () => {
   const tag = (value: string) => ({ "aws:RequestTag/friday:refresh-role": value });
 
   /** Allowed only if every resource the request names is (AWS authorizes each one). */
-  async function request(action: string, resources: Array<string | [string, Record<string, string>]>, context: Record<string, string> = {}): Promise<string> {
+  function request(action: string, resources: Array<string | [string, Record<string, string>]>, context: Record<string, string> = {}): Promise<string> {
     const refresh = role("friday-staging-refresh-task-role");
-    let overall = "Allowed";
-    for (const entry of resources) {
-      const [resource, own] = typeof entry === "string" ? [entry, {}] : entry;
-      const decision = await decide(refresh.policies, refresh.arn, { action, resource, context: { ...context, ...own } });
-      if (decision === "ExplicitlyDenied") return decision;
-      if (decision !== "Allowed") overall = decision;
-    }
-    return overall;
+    return decideAll(refresh.policies, refresh.arn, action, resources, context);
   }
   const groups = () => {
     const staging = graph.targets.filter((t) => t.environment === "staging");

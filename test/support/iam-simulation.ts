@@ -41,11 +41,15 @@ export async function decide(policies: Array<{ name: string; document: PolicyDoc
   return result.overallResult as Decision;
 }
 
-/** Allowed if every resource of a multi-resource request is allowed (AWS authorizes each one). */
-export async function decideAll(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, action: string, resources: string[], context: Record<string, string | string[]> = {}, boundary?: PolicyDoc): Promise<Decision> {
+/**
+ * Allowed if every resource of a multi-resource request is allowed (AWS authorizes each one). A
+ * resource may come with keys of its own (its tags), added to the request's `context`.
+ */
+export async function decideAll(policies: Array<{ name: string; document: PolicyDoc }>, principal: string, action: string, resources: Array<string | [string, Record<string, string>]>, context: Record<string, string | string[]> = {}, boundary?: PolicyDoc): Promise<Decision> {
   let overall: Decision = "Allowed";
-  for (const resource of resources) {
-    const d = await decide(policies, principal, { action, resource, context }, undefined, boundary);
+  for (const entry of resources) {
+    const [resource, own] = typeof entry === "string" ? [entry, {}] : entry;
+    const d = await decide(policies, principal, { action, resource, context: { ...context, ...own } }, undefined, boundary);
     if (d === "ExplicitlyDenied") return d;
     if (d !== "Allowed") overall = d;
   }
